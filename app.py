@@ -1,0 +1,23 @@
+"""RSIC Studio app.
+
+    make app            # or: .venv/bin/streamlit run app.py
+
+With no configuration it opens on the offline demo dataset; the sidebar takes a dataset path.
+"""
+
+import streamlit as st
+
+from ui.state import dataset_sidebar
+
+st.set_page_config(page_title="RSIC Studio", page_icon=":material/satellite_alt:", layout="wide")
+
+PAGES = {
+    "Data": [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/explorer.py", title="Dataset explorer", icon=":material/photo_library:"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+dataset_sidebar()
+navigation.run()

@@ -1,0 +1,44 @@
+"""``rsic``: the command line for headless work.
+
+    rsic data validate PATH
+    rsic data demo OUT
+
+Each command group is a module here with ``register(subparsers)``; handlers import the heavy
+libraries themselves so that ``rsic --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# One module per command group; each adds its sub-commands.
+COMMAND_MODULES = [
+    "rsic_core.cli.data",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rsic", description="RSIC Studio: remote-sensing image captioning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"rsic: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rsic: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

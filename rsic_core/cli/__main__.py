@@ -1,0 +1,5 @@
+import sys
+
+from rsic_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,54 @@
+"""Cached loaders for the app (the only place that uses Streamlit's caches for data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from rsic_core import datasets, paths, validation
+from rsic_core.images import thumbnail_bytes
+
+
+@st.cache_data(show_spinner=False)
+def demo_dataset_path() -> str:
+    """Generate the offline demo dataset once (about 30 s the first time)."""
+    with st.spinner("Generating the offline demo dataset (first start only)..."):
+        return str(paths.demo_dataset_dir())
+
+
+def _mtime(path: str) -> float:
+    p = Path(path)
+    try:
+        target = p if p.is_file() else datasets.detect_format(p)[1]
+        return target.stat().st_mtime
+    except (OSError, FileNotFoundError):
+        return 0.0
+
+
+@st.cache_data(show_spinner="Reading the dataset...", max_entries=4)
+def _load(path: str, mtime: float) -> datasets.CaptionDataset:
+    return datasets.load_dataset(path)
+
+
+def load_dataset(path: str) -> datasets.CaptionDataset:
+    """The dataset at ``path``, re-read when its annotation file changes."""
+    return _load(path, _mtime(path))
+
+
+@st.cache_data(show_spinner="Validating...", max_entries=4)
+def _validate(path: str, mtime: float, check_images: bool) -> validation.ValidationReport:
+    return validation.validate(datasets.load_dataset(path), check_images=check_images)
+
+
+def validate(path: str, check_images: bool = False) -> validation.ValidationReport:
+    return _validate(path, _mtime(path), check_images)
+
+
+@st.cache_data(show_spinner=False, max_entries=2048)
+def thumbnail(path: str, size: int = 192) -> bytes | None:
+    """JPEG bytes of a thumbnail, or None when the image cannot be read."""
+    try:
+        return thumbnail_bytes(path, size)
+    except ValueError:
+        return None

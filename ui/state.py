@@ -1,0 +1,55 @@
+"""Session state shared by the pages: which dataset is loaded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rsic_core import datasets
+from ui import resources
+
+DATASET_KEY = "dataset_path"  # "" means the offline demo dataset
+
+
+def dataset_path() -> str:
+    """The path of the loaded dataset (the demo dataset unless the user chose one)."""
+    if DATASET_KEY not in st.session_state:
+        st.session_state[DATASET_KEY] = ""
+    return st.session_state[DATASET_KEY] or resources.demo_dataset_path()
+
+
+def is_demo() -> bool:
+    return not st.session_state.get(DATASET_KEY)
+
+
+def current_dataset() -> datasets.CaptionDataset:
+    """The dataset chosen in the sidebar (the offline demo by default)."""
+    return resources.load_dataset(dataset_path())
+
+
+def dataset_sidebar() -> None:
+    """Sidebar control: a dataset path, remembered for the session, or the demo."""
+    if DATASET_KEY not in st.session_state:
+        st.session_state[DATASET_KEY] = ""
+    with st.sidebar:
+        st.markdown("**Dataset**")
+        with st.form("dataset_form", border=False):
+            typed = st.text_input(
+                "Dataset folder or annotation file",
+                value=st.session_state[DATASET_KEY],
+                placeholder="empty = offline demo dataset",
+                help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
+                "or a folder with a CSV/JSONL of image and caption columns.",
+            )
+            use = st.form_submit_button("Load")
+        if use:
+            typed = typed.strip()
+            try:
+                if typed:
+                    datasets.detect_format(typed)
+                st.session_state[DATASET_KEY] = typed
+            except (FileNotFoundError, ValueError) as e:
+                st.error(str(e))
+        if st.session_state[DATASET_KEY] and st.button("Back to the demo dataset"):
+            st.session_state[DATASET_KEY] = ""
+            st.rerun()
+        st.caption("Demo dataset (offline, generated)" if is_demo() else f"`{st.session_state[DATASET_KEY]}`")
