@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from rsic_core import datasets, paths, validation
-from rsic_core.images import thumbnail_bytes
+from rsic_core.thumbnails import thumbnail_bytes
 
 
 @st.cache_data(show_spinner=False)

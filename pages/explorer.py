@@ -1,0 +1,75 @@
+"""Dataset explorer: a paged gallery with filters, and one image in detail."""
+
+import math
+
+import streamlit as st
+
+from ui import resources, state
+
+PAGE_SIZE = 24
+COLUMNS = 6
+
+st.title("Dataset explorer")
+try:
+    dataset = state.current_dataset()
+except (FileNotFoundError, ValueError) as e:
+    st.error(str(e))
+    st.stop()
+
+ALL = "(all)"
+f1, f2, f3, f4 = st.columns([1, 1, 1, 2])
+split = f1.selectbox("Split", [ALL, *dataset.split_counts()])
+label = f2.selectbox("Class", [ALL, *dataset.labels()], disabled=not dataset.labels())
+source = f3.selectbox("Source", [ALL, *dataset.sources()], disabled=not dataset.sources())
+keyword = f4.text_input("Caption contains", placeholder="e.g. plane")
+
+records = dataset.select(
+    split=None if split == ALL else split,
+    label=None if label == ALL else label,
+    source=None if source == ALL else source,
+    keyword=keyword or None,
+)
+pages = max(1, math.ceil(len(records) / PAGE_SIZE))
+p1, p2 = st.columns([1, 4])
+page = p1.number_input("Page", min_value=1, max_value=pages, value=1, step=1)
+p2.write(f"\n{len(records)} of {len(dataset)} images match; page {page} of {pages}.")
+
+if dataset.problems:
+    with st.expander(f"Problems found while reading ({len(dataset.problems)})"):
+        st.dataframe([vars(p) for p in dataset.problems], hide_index=True)
+
+selected = st.session_state.get("explorer_selected")
+if selected:
+    try:
+        record = dataset.get(selected)
+    except KeyError:
+        record = None
+    if record:
+        with st.container(border=True):
+            left, right = st.columns([1, 2])
+            thumb = resources.thumbnail(str(record.path), 448)
+            if thumb:
+                left.image(thumb, width="stretch")
+            else:
+                left.error(f"{record.path}: image missing or unreadable")
+            right.subheader(record.image_id)
+            right.write(f"split **{record.split}** · class **{record.label or 'unknown'}**"
+                        + (f" · source **{record.source}**" if record.source else ""))
+            right.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(record.captions, 1)) or "_no captions_")
+            if right.button("Close"):
+                del st.session_state["explorer_selected"]
+                st.rerun()
+
+shown = records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+for row in range(0, len(shown), COLUMNS):
+    for col, record in zip(st.columns(COLUMNS), shown[row : row + COLUMNS]):
+        thumb = resources.thumbnail(str(record.path)) if record.has_image else None
+        if thumb:
+            col.image(thumb, width="stretch")
+        else:
+            col.warning("missing" if not record.has_image else "unreadable")
+        col.caption(f"**{record.image_id}** · {record.label or record.split}")
+        col.caption(record.captions[0] if record.captions else "_no captions_")
+        if col.button("Details", key=f"detail-{record.image_id}"):
+            st.session_state["explorer_selected"] = record.image_id
+            st.rerun()

@@ -1,0 +1,195 @@
+"""Loaders for every format, on small files written here, including broken ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from rsic_core.datasets import detect_format, load_dataset
+from rsic_core.validation import validate
+
+
+def _jpg(path: Path, colour=(90, 120, 60), size=(224, 224)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path, "JPEG")
+    return path
+
+
+def _karpathy(root: Path, entries: list[dict], name="rsicd") -> Path:
+    images, sentid = [], 0
+    for imgid, (filename, split, captions) in enumerate(entries):
+        sentences = []
+        for c in captions:
+            sentences.append({"raw": c, "tokens": c.lower().split(), "imgid": imgid, "sentid": sentid})
+            sentid += 1
+        images.append({"filename": filename, "imgid": imgid, "split": split,
+                       "sentids": [s["sentid"] for s in sentences], "sentences": sentences})
+    root.mkdir(parents=True, exist_ok=True)
+    file = root / f"dataset_{name}.json"
+    file.write_text(json.dumps({"images": images, "dataset": name}))
+    return file
+
+
+FIVE = [f"many planes are parked at the airport {i} ." for i in range(5)]
+
+
+def test_karpathy_reads_splits_classes_and_images(tmp_path):
+    _karpathy(tmp_path, [("airport_1.jpg", "train", FIVE), ("beach_2.jpg", "test", FIVE[:3])])
+    _jpg(tmp_path / "RSICD_images" / "airport_1.jpg")
+    _jpg(tmp_path / "RSICD_images" / "beach_2.jpg")
+
+    ds = load_dataset(tmp_path)
+
+    assert (ds.format, ds.name, len(ds), ds.num_captions) == ("karpathy", "rsicd", 2, 8)
+    assert ds.image_dir == tmp_path / "RSICD_images"
+    assert ds.split_counts() == {"train": 1, "test": 1}
+    assert ds.labels() == ["airport", "beach"]
+    assert ds.select(split="test")[0].path == tmp_path / "RSICD_images" / "beach_2.jpg"
+    assert ds.problems == []
+    assert validate(ds).ok
+
+
+def test_karpathy_missing_image_truncated_jpeg_and_empty_caption_are_reported(tmp_path):
+    _karpathy(tmp_path, [
+        ("airport_1.jpg", "train", FIVE),
+        ("airport_2.jpg", "train", FIVE),          # file missing
+        ("harbor_3.jpg", "val", FIVE),             # truncated
+        ("forest_4.jpg", "test", ["a dense forest", "   ", "green trees"]),
+    ])
+    for name in ("airport_1.jpg", "harbor_3.jpg", "forest_4.jpg"):
+        _jpg(tmp_path / "images" / name)
+    jpeg = (tmp_path / "images" / "harbor_3.jpg").read_bytes()
+    (tmp_path / "images" / "harbor_3.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+
+    ds = load_dataset(tmp_path)
+    report = validate(ds)
+
+    assert len(ds) == 4, "every entry with a filename is kept"
+    messages = [str(p) for p in report.problems]
+    assert any("airport_2.jpg" in m and "image file is missing" in m for m in messages)
+    assert any("harbor_3.jpg" in m and "cannot read image" in m and "truncated" in m for m in messages)
+    assert any("images[3] (forest_4.jpg)" in m and "caption 2 is empty; dropped" in m for m in messages)
+    assert ds.get("forest_4.jpg").captions == ["a dense forest", "green trees"]
+    assert report.missing_images == ["airport_2.jpg"]
+    assert list(report.unreadable_images) == ["harbor_3.jpg"]
+    assert report.empty_captions == 1
+    assert {s.split: (s.missing_images, s.unreadable_images) for s in report.splits} == {
+        "train": (1, 0), "val": (0, 1), "test": (0, 0)}
+
+
+def test_malformed_json_names_file_line_and_column(tmp_path):
+    (tmp_path / "dataset_rsicd.json").write_text('{"images": [{"filename": "a.jpg",, }]}')
+    with pytest.raises(ValueError, match=r"dataset_rsicd\.json: not valid JSON \(line 1, column 34\): Expecting property name"):
+        load_dataset(tmp_path)
+
+
+def test_karpathy_entry_without_filename_is_skipped_and_named(tmp_path):
+    file = tmp_path / "dataset_x.json"
+    file.write_text(json.dumps({"images": [{"split": "train", "sentences": [{"raw": "a field"}]},
+                                           {"filename": "farm_1.jpg", "split": "train", "sentences": [{"raw": "a field"}]}]}))
+    ds = load_dataset(file)
+    assert [r.image_id for r in ds.records] == ["farm_1.jpg"]
+    assert any(p.entry == "images[0]" and "no 'filename'" in p.message for p in ds.problems)
+
+
+def test_ucm_numbers_map_to_classes(tmp_path):
+    _karpathy(tmp_path, [("1.tif", "train", FIVE), ("2100.tif", "test", FIVE), ("205.tif", "val", FIVE)], name="ucm")
+    ds = load_dataset(tmp_path)
+    assert [r.label for r in ds.records] == ["agricultural", "tenniscourt", "baseballdiamond"]
+
+
+def test_nwpu_layout(tmp_path):
+    data = {
+        "airport": [{"filename": "airport_001.jpg", "imgid": 0, "split": "train", "raw": "an airport .",
+                     "raw_1": "planes at an airport .", "raw_2": "", "raw_3": "a runway .", "raw_4": "an apron .",
+                     "sentids": 0, "sentids_1": 1, "sentids_2": 2, "sentids_3": 3, "sentids_4": 4}],
+        "beach": [{"filename": "beach_001.jpg", "imgid": 1, "split": "test", "raw": "a beach .",
+                   "raw_1": "b", "raw_2": "c", "raw_3": "d", "raw_4": "e"}],
+    }
+    (tmp_path / "dataset_nwpu.json").write_text(json.dumps(data))
+    _jpg(tmp_path / "NWPU_images" / "airport" / "airport_001.jpg")
+
+    ds = load_dataset(tmp_path)
+
+    assert ds.format == "nwpu" and ds.labels() == ["airport", "beach"]
+    airport = ds.get("airport/airport_001.jpg")
+    assert airport.has_image and airport.captions == ["an airport .", "planes at an airport .", "a runway .", "an apron ."]
+    assert not ds.get("beach/beach_001.jpg").has_image
+    assert any("airport[0] (airport_001.jpg)" in str(p) and "caption 3 is empty" in str(p) for p in ds.problems)
+
+
+def test_risc_csv_with_a_malformed_row(tmp_path):
+    rows = [
+        "source,split,image,caption_1,caption_2,caption_3,caption_4,caption_5",
+        "NWPU,train,NWPU_1.jpg,a plane,two planes,an airport,a runway,planes parked",
+        "UCM,test,UCM_7.jpg,a beach,the sea,sand,waves,\"a beach, with waves\"",
+        "RSICD,val,RSICD_3.jpg,broken row",
+    ]
+    (tmp_path / "captions.csv").write_text("\n".join(rows) + "\n")
+    _jpg(tmp_path / "resized" / "NWPU_1.jpg")
+    _jpg(tmp_path / "resized" / "UCM_7.jpg")
+
+    ds = load_dataset(tmp_path)
+
+    assert ds.format == "risc" and ds.sources() == ["NWPU", "UCM"]
+    assert ds.split_counts() == {"train": 1, "test": 1}
+    assert ds.get("UCM_7.jpg").captions[-1] == "a beach, with waves"
+    assert [str(p) for p in ds.problems] == [f"{tmp_path / 'captions.csv'}: row 4: expected 8 columns, found 4; skipped"]
+
+
+def test_generic_csv_one_row_per_caption_is_merged(tmp_path):
+    (tmp_path / "labels.csv").write_text(
+        "image,caption,split,class\n"
+        "a.png,a red roof,train,residential\n"
+        "a.png,houses with red roofs,train,residential\n"
+        ",orphan caption,train,x\n"
+        "b.png,a river,test,river\n"
+    )
+    Image.new("RGB", (64, 64)).save(tmp_path / "a.png")
+    Image.new("RGB", (64, 64)).save(tmp_path / "b.png")
+
+    ds = load_dataset(tmp_path)
+
+    assert ds.format == "generic"
+    assert ds.get("a.png").captions == ["a red roof", "houses with red roofs"]
+    assert ds.get("b.png").label == "river" and ds.get("b.png").split == "test"
+    assert any(p.entry == "row 4" and "no image name" in p.message for p in ds.problems)
+
+
+def test_generic_jsonl_with_a_malformed_line_and_tif(tmp_path):
+    (tmp_path / "data.jsonl").write_text(
+        json.dumps({"image": "x.tif", "captions": ["a bridge over a river", "a bridge"]}) + "\n"
+        + "{not json\n"
+        + json.dumps({"image": "y.tif", "captions": ["a farm"], "split": "val"}) + "\n"
+    )
+    Image.new("RGB", (256, 256), (10, 200, 30)).save(tmp_path / "x.tif")
+    ds = load_dataset(tmp_path / "data.jsonl")
+    assert [r.image_id for r in ds.records] == ["x.tif", "y.tif"]
+    assert any(p.entry == "line 2" and "not valid JSON" in p.message for p in ds.problems)
+    report = validate(ds)
+    assert report.missing_images == ["y.tif"] and report.unreadable_images == {}
+
+
+def test_folder_without_annotations_says_what_it_looked_for(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(FileNotFoundError, match="found no annotation file"):
+        detect_format(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no such file or folder"):
+        load_dataset(tmp_path / "nope")
+
+
+def test_real_samples(shared_data):
+    ucm = load_dataset(shared_data / "ucm-sample")
+    assert len(ucm) == 42 and ucm.num_captions == 210 and len(ucm.labels()) == 21
+    report = validate(ucm)
+    assert report.ok and report.duplicate_captions > 0  # UCM pads references with copies
+
+    sydney = load_dataset(shared_data / "sydney-captions" / "dataset_sydney.json")
+    assert sydney.split_counts() == {"train": 497, "val": 58, "test": 58}
+    assert sydney.num_captions == 3065
+    report = validate(sydney, check_images=False)
+    assert len(report.missing_images) == 613
+    assert "looked in" in "\n".join(report.summary())

@@ -1,0 +1,27 @@
+"""The library never imports the UI: rsic_core works with streamlit and gradio made unimportable."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CODE = """
+import sys, pkgutil, importlib
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('streamlit', 'gradio'):
+            raise ImportError('blocked ' + name)
+sys.meta_path.insert(0, Block())
+import rsic_core
+names = [m.name for m in pkgutil.walk_packages(rsic_core.__path__, 'rsic_core.')]
+for n in names:
+    importlib.import_module(n)
+print(len(names))
+"""
+
+
+def test_core_imports_without_ui_packages():
+    result = subprocess.run([sys.executable, "-c", CODE], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) >= 8
