@@ -132,15 +132,3 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         return Image.alpha_composite(background, image).convert("RGB")
     return image.convert("RGB")
 
-
-def thumbnail_bytes(source: Any, size: int = 192, quality: int = 85) -> bytes:
-    """JPEG bytes of an image shrunk to fit in ``size`` x ``size`` (for galleries).
-
-    Raises:
-        ValueError: the image cannot be read (see :func:`load_image`).
-    """
-    image = load_image(source)
-    image.thumbnail((size, size))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
