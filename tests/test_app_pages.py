@@ -1,0 +1,77 @@
+"""Every page of the app opens on the offline demo dataset, headless (streamlit AppTest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+
+
+def open_page(page: str | None = None, **state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_on_the_demo(page, demo_dir):
+    at = open_page(page)
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title, f"{page} shows no title"
+
+
+def test_home_shows_the_demo_summary(demo_dir):
+    at = open_page()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "120" and metrics["Captions"] == "600" and metrics["Problems"] == "0"
+    assert "offline demo dataset" in " ".join(m.value for m in at.markdown)
+
+
+def test_explorer_filters_and_detail(demo_dir):
+    at = open_page("pages/explorer.py")
+    assert len(at.get("image")) == 24, "the first gallery page shows 24 thumbnails"
+    assert len([b for b in at.button if b.label == "Details"]) == 24
+
+    split = at.selectbox[0]
+    split.set_value("test").run()
+    details = [b for b in at.button if b.label == "Details"]
+    assert len(details) == 12  # the demo's 120 images split 96/12/12
+
+    at.text_input[-1].set_value("zzzz-no-such-word").run()
+    assert not [b for b in at.button if b.label == "Details"]
+    assert any("0 of 120 images match" in m.value for m in at.markdown)
+
+    at.text_input[-1].set_value("").run()
+    first = [b for b in at.button if b.label == "Details"][0]
+    first.click().run()
+    assert not at.exception
+    image_id = at.session_state["explorer_selected"]
+    assert at.subheader[0].value == image_id
+    ordered = [m.value for m in at.markdown if m.value.startswith("1. ")]
+    assert ordered and ordered[0].count("\n") == 4, "the detail view lists all five captions"
+
+
+def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(tmp_path, shared_data):
+    at = open_page()
+    at.sidebar.text_input[0].set_value(str(tmp_path / "missing"))
+    at.sidebar.button[0].click().run()
+    assert any("no such file or folder" in e.value for e in at.error)
+
+    at.sidebar.text_input[0].set_value(str(shared_data / "ucm-sample"))
+    at.sidebar.button[0].click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Images"] == "42" and metrics["Classes"] == "21"
+    at.switch_page("pages/explorer.py").run()
+    assert at.session_state["dataset_path"] == str(shared_data / "ucm-sample"), "remembered across pages"
+    assert not at.exception
