@@ -1,0 +1,356 @@
+"""Caption scores: coco-caption metrics exactly as pycocoevalcap computes them, plus Geo-Sim.
+
+``score(predictions, references)`` returns corpus BLEU-1..4, METEOR, ROUGE-L and CIDEr(-D) from
+pycocoevalcap after its PTB tokenizer, SPICE when asked and able to run, and Geo-Sim (cosine
+similarity of sentence embeddings between a prediction and each of its references, averaged and
+maximised over the references), with a score per image for every metric.
+
+Where the upstream tools break, this module works around them without changing a number:
+
+- The PTB tokenizer writes its temporary file into its own package folder; here it is written to
+  the system temporary folder and the same jar runs with the same options.
+- METEOR cannot find its paraphrase table when the package path holds a space (the jar URL-encodes
+  it); the table is passed explicitly with ``-a``. One METEOR process (about 10-15 s to start) is
+  kept per Python process and restarted if it dies.
+- Empty predictions score 0 on every metric (the Java tools accept them; Geo-Sim is set to 0
+  rather than the similarity of an empty string). Images without any reference are left out and
+  counted in ``notes``. Duplicate references are kept, as coco-caption keeps them.
+- Missing Java raises one ``ValueError`` sentence instead of a Java or ``FileNotFoundError`` trace.
+- SPICE needs Stanford CoreNLP models that pycocoevalcap downloads at first use; nothing is
+  downloaded here: when the models are absent SPICE is reported in ``skipped`` with the reason.
+
+Scores are on coco-caption's 0-1 scale (papers often print them x100).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+BLEU = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4")
+METEOR, ROUGE_L, CIDER, SPICE = "METEOR", "ROUGE-L", "CIDEr", "SPICE"
+GEO_SIM_MEAN, GEO_SIM_MAX = "Geo-Sim (mean)", "Geo-Sim (max)"
+ALL_METRICS = (*BLEU, METEOR, ROUGE_L, CIDER, SPICE, GEO_SIM_MEAN, GEO_SIM_MAX)
+METRIC_GROUPS = ("bleu", "meteor", "rouge", "cider", "geo_sim", "spice")
+
+JAVA_MISSING = (
+    "coco-caption scoring needs Java (its PTB tokenizer and METEOR are Java programs) and no `java` "
+    "was found on PATH: install a Java runtime (Debian: apt-get install default-jre-headless)"
+)
+_NEWLINES = re.compile(r"[\r\n\u2028\u2029\u000b\u000c\u0085]+")
+
+
+@dataclass
+class ScoreConfig:
+    """Which metrics to compute and how."""
+
+    score_metrics: tuple[str, ...] = field(
+        default=("bleu", "meteor", "rouge", "cider", "geo_sim"),
+        metadata={"help": f"metric groups to compute, any of {', '.join(METRIC_GROUPS)}"},
+    )
+    score_spice: bool = field(default=False, metadata={"help": "also try SPICE (needs Stanford CoreNLP models on disk)"})
+    geo_sim_embedder: str | None = field(
+        default=None,
+        metadata={"help": "sentence-transformers model for Geo-Sim (hub id or folder; empty: packaged all-MiniLM-L6-v2)"},
+    )
+    geo_sim_batch_size: int = field(default=256, metadata={"help": "sentences per embedding batch"})
+
+
+@dataclass
+class Scores:
+    """Corpus and per-image scores of one set of predictions."""
+
+    corpus: dict[str, float]  # metric name -> corpus score (0-1)
+    per_image: dict[str, dict[str, float]]  # image id -> metric name -> score (NaN: not scored)
+    n_images: int = 0  # images scored (with a prediction and at least one reference)
+    embedder: str | None = None  # the Geo-Sim sentence embedder, when Geo-Sim was computed
+    skipped: dict[str, str] = field(default_factory=dict)  # metric -> why it was not computed
+    notes: list[str] = field(default_factory=list)  # input oddities that were handled
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Scores:
+        """Read what ``to_dict`` wrote, tolerating keys an older version lacked."""
+        return cls(
+            corpus={k: float(v) for k, v in (data.get("corpus") or {}).items()},
+            per_image={str(k): dict(v) for k, v in (data.get("per_image") or {}).items()},
+            n_images=int(data.get("n_images") or 0),
+            embedder=data.get("embedder"),
+            skipped=dict(data.get("skipped") or {}),
+            notes=list(data.get("notes") or []),
+            seconds=dict(data.get("seconds") or {}),
+        )
+
+
+def score(
+    predictions: Mapping[str, str] | Sequence[str],
+    references: Mapping[str, Sequence[str]] | Sequence[Sequence[str]],
+    config: ScoreConfig | None = None,
+) -> Scores:
+    """Score predicted captions against reference captions.
+
+    Args:
+        predictions: image id -> predicted caption (or a list, aligned with ``references``).
+        references: image id -> reference captions (or a list of lists).
+        config (all metrics but SPICE, packaged MiniLM): see :class:`ScoreConfig`.
+
+    Returns:
+        The scores; ``per_image`` has every prediction's id, NaN where it could not be scored.
+
+    Raises:
+        ValueError: no image has both a prediction and a reference, an unknown metric group was
+            asked for, Java is missing, or the Geo-Sim embedder cannot be loaded.
+    """
+    config = config or ScoreConfig()
+    unknown = set(config.score_metrics) - set(METRIC_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown metric group(s) {sorted(unknown)}; choose from {', '.join(METRIC_GROUPS)}")
+    preds, refs, notes = _align(predictions, references)
+    ids = [i for i in preds if refs.get(i)]
+    if not ids:
+        raise ValueError("nothing to score: no image has both a prediction and at least one reference")
+    result = Scores(corpus={}, per_image={i: {} for i in preds}, n_images=len(ids), notes=notes)
+    groups = set(config.score_metrics) | ({"spice"} if config.score_spice else set())
+    empty = {i for i in ids if not preds[i].strip()}
+    if empty:
+        result.notes.append(f"{len(empty)} empty prediction(s) scored 0 on every metric")
+
+    if groups & {"bleu", "meteor", "rouge", "cider", "spice"}:
+        start = time.perf_counter()
+        gts, res = _ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
+        result.seconds["tokenize"] = time.perf_counter() - start
+        for group, fn in (("bleu", _bleu), ("meteor", _meteor), ("rouge", _rouge), ("cider", _cider), ("spice", _spice)):
+            if group in groups:
+                start = time.perf_counter()
+                out = fn(gts, res)
+                result.seconds[group] = time.perf_counter() - start
+                if isinstance(out, str):
+                    result.skipped[SPICE] = out
+                    continue
+                for name, (corpus, per_image) in out.items():
+                    result.corpus[name] = corpus
+                    for i, value in zip(ids, per_image):
+                        result.per_image[i][name] = value
+    if "geo_sim" in groups:
+        from rsic_core.embeddings import embedder_name
+
+        start = time.perf_counter()
+        means, maxes = geo_sim([preds[i] for i in ids], [refs[i] for i in ids], config.geo_sim_embedder, config.geo_sim_batch_size)
+        result.seconds["geo_sim"] = time.perf_counter() - start
+        result.embedder = embedder_name(config.geo_sim_embedder)
+        for name, values in ((GEO_SIM_MEAN, means), (GEO_SIM_MAX, maxes)):
+            result.corpus[name] = sum(values) / len(values)
+            for i, value in zip(ids, values):
+                result.per_image[i][name] = value
+    for i, row in result.per_image.items():  # the same columns for every image, NaN where unscored
+        result.per_image[i] = {m: row.get(m, math.nan) for m in ALL_METRICS if m in result.corpus}
+    result.corpus = {m: result.corpus[m] for m in ALL_METRICS if m in result.corpus}
+    return result
+
+
+def _align(predictions, references) -> tuple[dict[str, str], dict[str, list[str]], list[str]]:
+    """Both inputs as dicts keyed by string ids, text cleaned, with notes on what was odd."""
+    if not isinstance(predictions, Mapping):
+        predictions = {str(i): p for i, p in enumerate(predictions)}
+    if not isinstance(references, Mapping):
+        references = {str(i): r for i, r in enumerate(references)}
+    preds = {str(k): _clean(v) for k, v in predictions.items()}
+    refs = {str(k): [c for c in (_clean(r) for r in ([v] if isinstance(v, str) else v or [])) if c.strip()] for k, v in references.items()}
+    notes = []
+    missing = [i for i in preds if not refs.get(i)]
+    if missing:
+        notes.append(f"{len(missing)} image(s) without any reference were not scored (e.g. {missing[0]!r})")
+    few = sum(1 for i in preds if 0 < len(refs.get(i, [])) < 5)
+    if few:
+        notes.append(f"{few} image(s) have fewer than 5 references")
+    return preds, refs, notes
+
+
+def _clean(text) -> str:
+    """One line of text: line breaks would shift the line-based Java tools."""
+    return _NEWLINES.sub(" ", "" if text is None else str(text))
+
+
+def _java() -> str:
+    java = shutil.which("java")
+    if java is None:
+        raise ValueError(JAVA_MISSING)
+    return java
+
+
+def _package_dir(sub: str) -> Path:
+    import pycocoevalcap  # a namespace package: no __file__
+
+    return Path(next(iter(pycocoevalcap.__path__))).resolve() / sub
+
+
+def _ptb_tokenize(gts: dict[str, list[str]], res: dict[str, str]) -> tuple[dict, dict]:
+    """pycocoevalcap's PTBTokenizer (same jar, options and punctuation filter) in one JVM call."""
+    from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS, STANFORD_CORENLP_3_4_1_JAR
+
+    owners = [(i, "gts") for i, caps in gts.items() for _ in caps] + [(i, "res") for i in res]
+    lines = [c for caps in gts.values() for c in caps] + list(res.values())
+    jar = _package_dir("tokenizer") / STANFORD_CORENLP_3_4_1_JAR
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+        f.write("\n".join(lines))
+    try:
+        cmd = [_java(), "-cp", str(jar), "edu.stanford.nlp.process.PTBTokenizer", "-preserveLines", "-lowerCase", f.name]
+        out = subprocess.run(cmd, capture_output=True, check=False)
+    finally:
+        os.remove(f.name)
+    if out.returncode != 0:
+        raise ValueError(f"the PTB tokenizer failed: {out.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+    tokens = out.stdout.decode("utf-8", errors="replace").split("\n")
+    tokens += [""] * (len(lines) - len(tokens))  # a trailing empty caption yields no final line
+    tok_gts: dict[str, list[str]] = {i: [] for i in gts}
+    tok_res: dict[str, list[str]] = {}
+    for (i, side), line in zip(owners, tokens):
+        text = " ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS)
+        if side == "gts":
+            tok_gts[i].append(text)
+        else:
+            tok_res[i] = [text]
+    return tok_gts, tok_res
+
+
+def _bleu(gts, res):
+    from pycocoevalcap.bleu.bleu import Bleu
+
+    corpus, per_image = Bleu(4).compute_score(gts, res, verbose=0)
+    return {name: (float(c), [float(x) for x in p]) for name, c, p in zip(BLEU, corpus, per_image)}
+
+
+def _rouge(gts, res):
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    corpus, per_image = Rouge().compute_score(gts, res)
+    return {ROUGE_L: (float(corpus), [float(x) for x in per_image])}
+
+
+def _cider(gts, res):
+    from pycocoevalcap.cider.cider import Cider
+
+    corpus, per_image = Cider().compute_score(gts, res)
+    return {CIDER: (float(corpus), [float(x) for x in per_image])}
+
+
+def _meteor(gts, res):
+    corpus, per_image = _meteor_process().compute_score(gts, res)
+    return {METEOR: (corpus, per_image)}
+
+
+def _spice(gts, res):
+    """SPICE when its CoreNLP models are on disk; otherwise the reason it was skipped (a str)."""
+    models = _package_dir("spice") / "lib" / "stanford-corenlp-3.6.0-models.jar"
+    if not models.is_file():
+        return (
+            "skipped: SPICE needs the Stanford CoreNLP 3.6.0 models, which pycocoevalcap downloads at "
+            f"first use; they are not at {models} and nothing is downloaded at run time here"
+        )
+    try:
+        from pycocoevalcap.spice.spice import Spice
+
+        corpus, per_image = Spice().compute_score(gts, res)
+    except Exception as e:  # the SPICE jar fails in many ways (memory, cache folder, parser)
+        return f"skipped: SPICE failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
+    return {SPICE: (float(corpus), [float(x["All"]["f"]) for x in per_image])}
+
+
+class _MeteorProcess:
+    """A long-lived METEOR 1.5 process speaking pycocoevalcap's stdio protocol."""
+
+    def __init__(self) -> None:
+        from pycocoevalcap.meteor.meteor import METEOR_JAR
+
+        folder = _package_dir("meteor")
+        cmd = [_java(), "-Xmx2G", "-jar", str(folder / METEOR_JAR), "-", "-", "-stdio", "-l", "en", "-norm"]
+        cmd += ["-a", str(folder / "data" / "paraphrase-en.gz")]  # the jar's own lookup breaks on spaces
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _ask(self, line: str) -> str:
+        self.proc.stdin.write((line + "\n").encode("utf-8"))
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().decode("utf-8").strip()
+        if not answer:
+            raise ValueError("METEOR stopped answering (its Java process exited)")
+        return answer
+
+    def compute_score(self, gts: dict[str, list[str]], res: dict[str, list[str]]) -> tuple[float, list[float]]:
+        with self.lock:
+            stats = []
+            for i in gts:
+                hyp = res[i][0].replace("|||", "").replace("  ", " ")
+                refs = [r.replace("|||", "") for r in gts[i]]
+                stats.append(self._ask(" ||| ".join(("SCORE", " ||| ".join(refs), hyp))))
+            self.proc.stdin.write(("EVAL ||| " + " ||| ".join(stats) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+            per_image = [float(self.proc.stdout.readline().strip()) for _ in stats]
+            corpus = float(self.proc.stdout.readline().strip())
+        return corpus, per_image
+
+
+@lru_cache(maxsize=1)
+def _cached_meteor() -> _MeteorProcess:
+    return _MeteorProcess()
+
+
+def _meteor_process() -> _MeteorProcess:
+    proc = _cached_meteor()
+    if not proc.alive():
+        _cached_meteor.cache_clear()
+        proc = _cached_meteor()
+    return proc
+
+
+def geo_sim(
+    predictions: Sequence[str],
+    references: Sequence[Sequence[str]],
+    embedder: str | None = None,
+    batch_size: int = 256,
+) -> tuple[list[float], list[float]]:
+    """Geo-Sim per image: cosine similarity of a prediction to each reference, mean and max.
+
+    Args:
+        predictions: one caption per image (an empty one scores 0).
+        references: the reference captions of each image (at least one each).
+        embedder (packaged all-MiniLM-L6-v2): see :func:`rsic_core.embeddings.load_embedder`.
+        batch_size (256): sentences per embedding batch.
+
+    Returns:
+        (mean over references, max over references), one value per image.
+    """
+    import numpy as np
+
+    from rsic_core.embeddings import load_embedder
+
+    model = load_embedder(embedder or None)
+    unique = list(dict.fromkeys([*predictions, *(r for refs in references for r in refs)]))
+    vectors = model.encode(unique, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+    index = {s: k for k, s in enumerate(unique)}
+    means, maxes = [], []
+    for pred, refs in zip(predictions, references):
+        if not pred.strip():
+            means.append(0.0)
+            maxes.append(0.0)
+            continue
+        sims = vectors[[index[r] for r in refs]] @ vectors[index[pred]]
+        means.append(float(np.mean(sims)))
+        maxes.append(float(np.max(sims)))
+    return means, maxes
