@@ -140,13 +140,16 @@ def word_relation(wn, variant: str, canonical: str) -> str:
     Returns:
         ``"plural"`` (the variant is a plural noun of the canonical form), ``"synonym"`` (a
         synset of the variant lists the canonical form), ``"spelling"`` (the variant is unknown
-        to WordNet and differs from a known canonical form by a small edit), ``"inflection"``
-        (another inflected form: ``parked``/``park``, refused) or ``"unrelated"``.
+        to WordNet and differs from a known canonical form by a small edit), ``"singular"``
+        (the variant is the singular of the canonical form, refused), ``"inflection"`` (another
+        inflected form: ``parked``/``park``, refused) or ``"unrelated"``.
     """
     if variant == canonical:
         return "synonym"
     if canonical in _base_forms(wn, variant, "n"):
         return "plural"
+    if variant in _base_forms(wn, canonical, "n"):
+        return "singular"  # "road" -> "roads" would write "a roads": refused
     if any(canonical in _base_forms(wn, variant, pos) for pos in "vars"):
         return "inflection"  # "parked" -> "park", "larger" -> "large": changes the meaning
     variant_synsets = wn.synsets(variant)  # lemmatised lookup: "airplanes" finds airplane.n.01

@@ -16,6 +16,7 @@ import sys
 # One module per command group; each adds its sub-commands.
 COMMAND_MODULES = [
     "rsic_core.cli.data",
+    "rsic_core.cli.preprocess",
 ]
 
 
