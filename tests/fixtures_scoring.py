@@ -99,3 +99,29 @@ def corpus_scores():
     from rsic_core.metrics import score
 
     return score(PREDICTIONS, REFERENCES)
+
+
+def write_run(root, name: str, scores, adapter: str | None = None, efficiency: dict | None = None):
+    """A run folder as ``evaluate`` writes it, from the corpus above and its scores (with images)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    from rsic_core import runs
+
+    folder = runs.new_run_dir(name, root)
+    images = Path(root) / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, (image_id, refs) in enumerate(REFERENCES.items()):
+        path = images / image_id
+        if not path.exists():
+            Image.new("RGB", (32, 32), (40 * k % 255, 120, 90)).save(path, format="JPEG")
+        rows.append(runs.PredictionRow(image_id=image_id, prediction=PREDICTIONS[image_id], references=refs,
+                                       split="test", label=LABELS[image_id], path=str(path), seconds=0.01))
+    runs.write_json(folder, runs.CONFIG, {"name": name, "kind": "evaluation", "model": "tiny-paligemma",
+                                          "adapter": adapter, "data": str(root), "dataset_name": "fixture", "split": "test"})
+    runs.write_scores(folder, rows, scores)
+    if efficiency is not None:
+        runs.write_json(folder, runs.EFFICIENCY, efficiency)
+    return folder
