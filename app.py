@@ -16,6 +16,11 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/explorer.py", title="Dataset explorer", icon=":material/photo_library:"),
     ],
+    "Evaluation": [
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("pages/efficiency.py", title="Efficiency", icon=":material/speed:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)

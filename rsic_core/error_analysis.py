@@ -213,3 +213,29 @@ def breakdown(analyzed, by: str, metrics: Sequence[str]):
         order = [name for *_, name in LENGTH_BINS if name in table.index]
         table = table.loc[order]
     return table.reset_index()
+
+
+def word_marks(text: str, matching: Sequence[str], missing: Sequence[str] = (), flagged: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """Split ``text`` into (piece, mark) for highlighting: mark is "match", "missing", "flagged" or "".
+
+    Args:
+        text: a prediction or reference caption.
+        matching: words to mark as shared with the other side.
+        missing: words to mark as missing from the prediction (in a reference).
+        flagged: objects (see :func:`object_of`) to mark as wrong (hallucinated, in a prediction).
+    """
+    match, miss, flag = set(matching), set(missing), set(flagged)
+    pieces = []
+    for piece in re.split(r"(\s+)", text):
+        w = words(piece)
+        word = w[0] if w else ""
+        obj = object_of(word) if word else None
+        mark = "flagged" if obj and obj in flag else "missing" if word in miss else "match" if word in match else ""
+        pieces.append((piece, mark))
+    return pieces
+
+
+def hallucinated_objects(prediction: str, references: Sequence[str]) -> list[str]:
+    """Objects of the prediction that no reference mentions."""
+    mentioned = {o for r in references for w in words(r) if (o := object_of(w))}
+    return sorted({o for w in words(prediction) if (o := object_of(w)) and o not in mentioned})

@@ -1,0 +1,72 @@
+"""Compare: one run's predictions beside their references, worst cases first, with error analysis."""
+
+import streamlit as st
+
+from rsic_core import error_analysis as ea
+from rsic_core.metrics import ALL_METRICS
+from ui import resources, runs_cache
+
+MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
+PAGE_SIZE = 10
+
+
+def marked(pieces) -> str:
+    return "".join(MARKS[m].format(p) if m and p.strip() else p.replace("*", r"\*") for p, m in pieces)
+
+
+st.title("Compare predictions and references")
+found = runs_cache.list_runs(runs_cache.runs_root_input())
+if not found:
+    st.info("No runs yet. Evaluate a model first: `rsic evaluate --model M --data PATH --split test`.")
+    st.stop()
+run_path = st.selectbox("Run", [str(r.path) for r in found], format_func=lambda p: next(r.name for r in found if str(r.path) == p))
+run, table = runs_cache.analyzed_run(run_path)
+metrics = [m for m in ALL_METRICS if m in table.columns]
+if run.problems:
+    st.warning(f"{len(run.problems)} problem(s) reading this run: " + "; ".join(run.problems[:3]))
+for col, (name, value) in zip(st.columns(max(1, len(run.corpus))), run.corpus.items()):
+    col.metric(name, f"{value:.3f}")
+
+f1, f2, f3, f4, f5 = st.columns(5)
+sort_by = f1.selectbox("Sort by", metrics or ["image_id"])
+worst_first = f2.toggle("Worst first", value=True)
+labels = f3.multiselect("Class", sorted(table["label"].dropna().unique()))
+splits = f4.multiselect("Split", sorted(table["split"].dropna().unique()))
+kinds = f5.multiselect("Error kind", ea.ERROR_KINDS)
+view = table[table["label"].isin(labels)] if labels else table
+view = view[view["split"].isin(splits)] if splits else view
+for kind in kinds:
+    view = view[view[kind]]
+view = view.sort_values(sort_by, ascending=worst_first, na_position="first")
+
+images, by_class, by_length, errors = st.tabs(["Images", "By class", "By caption length", "Error kinds"])
+with images:
+    pages = max(1, -(-len(view) // PAGE_SIZE))
+    page = st.number_input("Page", 1, pages, 1)
+    st.caption(f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]")
+    for _, row in view.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
+        with st.container(border=True):
+            pic, text, scores = st.columns([1, 3, 1])
+            thumb = resources.thumbnail(row["path"]) if isinstance(row["path"], str) else None
+            if thumb:
+                pic.image(thumb, width="stretch")
+            else:
+                pic.warning("no image")
+            pic.caption(f"{row['image_id']} · {row['label'] if isinstance(row['label'], str) else row['split']}")
+            flagged = ea.hallucinated_objects(row["prediction"], row["references"])
+            text.markdown("**Prediction:** " + (marked(ea.word_marks(row["prediction"], row["matching"], (), flagged)) or "_empty_"))
+            pred_words = set(ea.words(row["prediction"]))
+            text.markdown("\n".join(f"{i}. " + marked(ea.word_marks(r, pred_words, row["missing"])) for i, r in enumerate(row["references"], 1)))
+            for detail in row["details"]:
+                text.caption(detail)
+            scores.dataframe(row[metrics].astype(float).round(3).rename("score"), width="stretch")
+with by_class:
+    per_class = ea.breakdown(view, "label", metrics)
+    st.dataframe(per_class, hide_index=True)
+    if sort_by in metrics and len(per_class):
+        st.bar_chart(per_class, x="label", y=sort_by)
+with by_length:
+    st.dataframe(ea.breakdown(view, "length", metrics), hide_index=True)
+with errors:
+    st.dataframe(ea.error_counts(view), hide_index=True)
+    st.dataframe(ea.error_counts(view, by="label").pivot(index="label", columns="error", values="images"))

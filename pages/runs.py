@@ -1,0 +1,35 @@
+"""Runs: every evaluation and training run with its corpus metrics side by side."""
+
+import plotly.express as px
+import streamlit as st
+
+from rsic_core import runs
+from rsic_core.metrics import ALL_METRICS
+from ui import runs_cache
+
+st.title("Runs")
+found = runs_cache.list_runs(runs_cache.runs_root_input())
+if not found:
+    st.info("No runs yet. Evaluate a model first: `rsic evaluate --model M --data PATH --split test` "
+            "(a zero-shot baseline is a run without `--adapter`).")
+    st.stop()
+
+table = runs.runs_table(found)
+metrics = [m for m in ALL_METRICS if m in table.columns]
+scale = st.toggle("Scores x100 (as papers print them)", value=True)
+shown = table.copy()
+if scale:
+    shown[metrics] = shown[metrics] * 100
+columns = ["run", "kind", "model", "adapter", "data", "split", "images", *metrics]
+st.dataframe(shown[columns], hide_index=True, column_config={m: st.column_config.NumberColumn(format="%.2f") for m in metrics})
+
+chosen = st.multiselect("Metrics in the chart", metrics, default=[m for m in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr") if m in metrics])
+if chosen:
+    long = shown.melt(id_vars=["run"], value_vars=chosen, var_name="metric", value_name="score")
+    st.plotly_chart(px.bar(long, x="metric", y="score", color="run", barmode="group"), width="stretch")
+
+for run in found:
+    notes = [*(run.metrics.get("notes") or []), *(f"{k}: {v}" for k, v in (run.metrics.get("skipped") or {}).items())]
+    if notes or run.problems:
+        with st.expander(f"Notes on {run.name}"):
+            st.markdown("\n".join(f"- {n}" for n in [*notes, *run.problems]))

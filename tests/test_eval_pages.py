@@ -1,0 +1,82 @@
+"""Compare, Runs and Efficiency pages on run folders written from scored predictions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.fixtures_scoring import REFERENCES, corpus_scores, write_run  # noqa: F401 (fixture)
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+EFFICIENCY = {"params_total": 6_700_000, "params_trainable": 0, "gflops_per_image": 1.2, "latency_s_per_image": 0.015,
+              "peak_memory_bytes": 250_000_000, "size_on_disk_bytes": 27_000_000, "dtype": "float32", "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory, corpus_scores):
+    root = tmp_path_factory.mktemp("runs")
+    write_run(root, "zero-shot", corpus_scores, efficiency=EFFICIENCY)
+    write_run(root, "lora-r8", corpus_scores, adapter="adapters/r8", efficiency={**EFFICIENCY, "params_trainable": 90_000, "gflops_per_image": 1.3})
+    return str(root)
+
+
+def open_page(page: str, root: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["runs_root"] = root
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
+    at = open_page("pages/compare.py", runs_root)
+    assert {m.label for m in at.metric} >= {"BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "Geo-Sim (mean)", "Geo-Sim (max)"}
+    first = [m.value for m in at.markdown if m.value.startswith("**Prediction:**")][0]
+    assert first == "**Prediction:** _empty_"  # the empty caption is the worst case
+    assert len(at.get("image")) == 10 and len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) == 10
+
+    at.multiselect[0].set_value(["baseball field"]).run()  # class filter
+    text = markdown(at)
+    assert ":green[baseball]" in text and ":orange[**two**]" in text
+    assert any("3 field(s) predicted, the references say 2" in c.value for c in at.caption)
+
+    at.multiselect[0].set_value([]).run()
+    at.multiselect[2].set_value(["hallucinated object"]).run()
+    assert any("3 of 10 images" in c.value for c in at.caption)
+    assert ":red[~~boats~~]" in markdown(at)
+    errors = at.dataframe[-2].value.set_index("error")
+    assert errors.loc["hallucinated object", "images"] == 3
+
+
+def test_runs_table_shows_metrics_side_by_side(runs_root, corpus_scores):
+    at = open_page("pages/runs.py", runs_root)
+    table = at.dataframe[0].value.set_index("run")
+    assert sorted(table.index) == ["lora-r8", "zero-shot"]
+    assert table.loc["lora-r8", "adapter"] == "adapters/r8" and table.loc["zero-shot", "adapter"] == "(zero-shot)"
+    assert table.loc["zero-shot", "CIDEr"] == pytest.approx(100 * corpus_scores.corpus["CIDEr"])
+    assert len(at.get("plotly_chart")) == 1
+
+
+def test_efficiency_plots_cost_against_a_metric(runs_root):
+    at = open_page("pages/efficiency.py", runs_root)
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc["lora-r8", "trainable (M)"] == pytest.approx(0.09)
+    assert table.loc["zero-shot", "latency (ms/image)"] == pytest.approx(15)
+    assert len(at.get("plotly_chart")) == 1
+    at.selectbox[0].set_value("latency (ms/image)").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+
+
+@pytest.mark.parametrize("page", ["pages/compare.py", "pages/runs.py", "pages/efficiency.py"])
+def test_pages_explain_what_to_do_without_runs(page, tmp_path):
+    at = open_page(page, str(tmp_path))
+    assert at.title and not at.error
+    assert "rsic evaluate" in at.info[0].value
