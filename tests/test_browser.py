@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -72,3 +73,32 @@ def test_gallery_in_a_real_browser(served_app, tmp_path):
         page.screenshot(path=str(tmp_path / "explorer.png"), full_page=False)
         browser.close()
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
+
+
+def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(served_app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    (tmp_path / "mine").mkdir()
+    for name, colour in (("a.png", (200, 30, 30)), ("b.png", (30, 30, 200))):
+        Image.new("RGB", (64, 64), colour).save(tmp_path / "mine" / name)
+    (tmp_path / "mine" / "captions.csv").write_text("image,caption\na.png,a red square\nb.png,a blue square\n")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(served_app, wait_until="domcontentloaded")
+        box = page.get_by_role("textbox", name="Dataset folder or annotation file")
+        expect(box).to_be_visible(timeout=90_000)
+
+        box.fill(str(tmp_path / "nowhere"))
+        box.press("Enter")
+        page.get_by_role("button", name="Load", exact=True).click()
+        expect(page.get_by_text("no such file or folder")).to_be_visible(timeout=30_000)
+
+        box.fill(str(tmp_path / "mine"))
+        box.press("Enter")
+        page.get_by_role("button", name="Load", exact=True).click()
+        expect(page.get_by_text("Dataset: mine")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="Dataset explorer").click()
+        expect(page.get_by_text("2 of 2 images match")).to_be_visible(timeout=30_000)
+        browser.close()

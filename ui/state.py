@@ -32,15 +32,14 @@ def dataset_sidebar() -> None:
         st.session_state[DATASET_KEY] = ""
     with st.sidebar:
         st.markdown("**Dataset**")
-        with st.form("dataset_form", border=False):
-            typed = st.text_input(
+        typed = st.text_input(
                 "Dataset folder or annotation file",
-                value=st.session_state[DATASET_KEY],
-                placeholder="empty = offline demo dataset",
-                help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
-                "or a folder with a CSV/JSONL of image and caption columns.",
-            )
-            use = st.form_submit_button("Load")
+            value=st.session_state[DATASET_KEY],
+            placeholder="empty = offline demo dataset",
+            help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
+            "or a folder with a CSV/JSONL of image and caption columns.",
+        )
+        use = st.button("Load", key="dataset_load")
         if use:
             typed = typed.strip()
             try:

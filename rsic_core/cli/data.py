@@ -50,7 +50,8 @@ def _demo(args: argparse.Namespace) -> int:
     start = time.perf_counter()
 
     def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
+        if done == total or done % max(1, total // 20) == 0:
+            print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
 
     annotation = generate_demo_dataset(args.out, n_images=args.images, seed=args.seed, progress=progress)
     dataset = load_dataset(annotation)  # read back through the same loader users use
