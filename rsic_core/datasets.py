@@ -202,12 +202,12 @@ def load_dataset(
 
 def _mark_missing_images(records: list[ImageRecord], annotation: Path, problems: list[Problem]) -> None:
     """Set ``has_image`` from one listing per folder instead of a stat per file."""
-    listings: dict[Path, set[str]] = {}
+    listings: dict[tuple[Path, str], set[str]] = {}
     for r in records:
-        folder = r.path.parent
-        if folder not in listings:
-            listings[folder] = formats.list_files(folder)
-        r.has_image = r.path.name in listings[folder]
+        subdir, _, name = r.file.rpartition("/")
+        key = (r.folder, subdir)
+        if key not in listings:
+            listings[key] = formats.list_files(r.folder / subdir if subdir else r.folder)
+        r.has_image = name in listings[key]
         if not r.has_image:
             problems.append(Problem(str(r.path), f"image {r.image_id}", "image file is missing"))
-

@@ -72,6 +72,8 @@ def _read_json(file: Path):
 
 def _clean_captions(raw: list, file: Path, entry: str, problems: list[Problem]) -> list[str]:
     """Keep non-empty string captions; report the others."""
+    if raw and all(isinstance(c, str) and c.strip() for c in raw):  # the common case, fast
+        return [c.strip() for c in raw]
     kept = []
     for i, caption in enumerate(raw, 1):
         if not isinstance(caption, str):
@@ -138,7 +140,7 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
         out.records.append(
             ImageRecord(
                 image_id=filename,
-                path=folder / filename,
+                folder=folder, file=filename,
                 split=str(entry.get("split") or "train"),
                 captions=_clean_captions(raw, file, where, out.problems) if raw else [],
                 label=label,
@@ -172,7 +174,7 @@ def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
             out.records.append(
                 ImageRecord(
                     image_id=f"{label}/{filename}",
-                    path=root / label / filename,
+                    folder=root, file=f"{label}/{filename}",
                     split=str(entry.get("split") or "train"),
                     captions=_clean_captions(raw, file, where, out.problems),
                     label=label,
@@ -209,7 +211,7 @@ def read_risc(file: Path, image_dir: Path | None) -> Parsed:
             out.records.append(
                 ImageRecord(
                     image_id=image,
-                    path=folder / image,
+                    folder=folder, file=image,
                     split=row[col["split"]].strip() or "train",
                     captions=_clean_captions(raw, file, f"{where} ({image})", out.problems),
                     source=source,
@@ -282,7 +284,7 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
             continue
         by_image[image] = ImageRecord(
             image_id=image,
-            path=folder / image,
+            folder=folder, file=image,
             split=str(row.get(find_column(keys, ("split",)) or "") or "train").strip(),
             captions=captions,
             label=(str(row[label_key]).strip() or None) if label_key else _label_from_filename(image),
