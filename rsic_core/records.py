@@ -24,6 +24,12 @@ class ImageRecord:
         """Where the image file is (or should be)."""
         return self.folder / self.file
 
+    def load_image(self):
+        """The image as RGB PIL, read now (``ValueError`` naming the file if it cannot be)."""
+        from rsic_core.images import load_image
+
+        return load_image(self.path, name=f"{self.path} (image {self.image_id})")
+
 
 @dataclass(slots=True, frozen=True)
 class Problem:

@@ -186,6 +186,8 @@ def test_real_samples(shared_data):
     assert len(ucm) == 42 and ucm.num_captions == 210 and len(ucm.labels()) == 21
     report = validate(ucm)
     assert report.ok and report.duplicate_captions > 0  # UCM pads references with copies
+    image = ucm.records[0].load_image()  # real UC Merced TIFF, read lazily
+    assert image.size == (256, 256) and image.mode == "RGB"
 
     sydney = load_dataset(shared_data / "sydney-captions" / "dataset_sydney.json")
     assert sydney.split_counts() == {"train": 497, "val": 58, "test": 58}
@@ -193,3 +195,5 @@ def test_real_samples(shared_data):
     report = validate(sydney, check_images=False)
     assert len(report.missing_images) == 613
     assert "looked in" in "\n".join(report.summary())
+    with pytest.raises(ValueError, match=r"1\.tif \(image 1\.tif\): no such image file"):
+        sydney.records[0].load_image()
