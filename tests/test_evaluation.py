@@ -1,0 +1,82 @@
+"""``evaluate`` and ``rsic evaluate`` / ``rsic score`` write complete run folders with the right scores."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rsic_core import runs
+from rsic_core.cli import main
+from rsic_core.evaluation import EvalConfig, evaluate
+from rsic_core.metrics import score
+from tests.fixtures_captioning import CAPTIONS, colour_images, taught_model_dir  # noqa: F401 (fixture)
+
+EXTRA_REFS = {"red": "the red roof of a building", "green": "a dense green forest", "blue": "a blue lake near a river"}
+
+
+@pytest.fixture(scope="module")
+def colour_dataset(tmp_path_factory):
+    """A Karpathy-layout dataset of the three colour images (test split) plus one train image."""
+    root = tmp_path_factory.mktemp("colour data")  # a space in the path on purpose
+    (root / "images").mkdir()
+    entries = []
+    for k, (name, image) in enumerate(zip(CAPTIONS, colour_images())):
+        image.save(root / "images" / f"{name}.png")
+        sentences = [{"raw": c, "tokens": c.split()} for c in (CAPTIONS[name], EXTRA_REFS[name])]
+        entries.append({"filename": f"{name}.png", "imgid": k, "split": "test", "sentences": sentences})
+    entries.append({"filename": "red.png", "imgid": 9, "split": "train", "sentences": [{"raw": "x", "tokens": ["x"]}]})
+    (root / "dataset_colours.json").write_text(json.dumps({"images": entries, "dataset": "colours"}))
+    return root
+
+
+def test_evaluate_writes_predictions_scores_and_efficiency(taught_model_dir, colour_dataset, tmp_path):
+    from rsic_core.datasets import load_dataset
+    from rsic_core.models import load_captioner
+
+    captioner = load_captioner(taught_model_dir, device="cpu")
+    dataset = load_dataset(colour_dataset)
+    config = EvalConfig(eval_efficiency_images=2, eval_efficiency_repeats=1)
+    folder = evaluate(captioner, dataset, "test", config, out=tmp_path / "run")
+    run = runs.load_run(folder)
+    assert not run.problems
+    by_id = {p.image_id: p for p in run.predictions}
+    assert sorted(by_id) == ["blue.png", "green.png", "red.png"]  # the test split only
+    assert by_id["red.png"].prediction == CAPTIONS["red"]  # the taught model captions correctly
+    assert by_id["red.png"].references == [CAPTIONS["red"], EXTRA_REFS["red"]] and by_id["red.png"].label is None
+    direct = score({i: p.prediction for i, p in by_id.items()}, {i: p.references for i, p in by_id.items()})
+    assert run.corpus == pytest.approx(direct.corpus)
+    assert run.corpus["BLEU-4"] > 0.9 and run.corpus["Geo-Sim (max)"] > 0.99
+    assert by_id["green.png"].scores["CIDEr"] == pytest.approx(direct.per_image["green.png"]["CIDEr"])
+    eff = run.efficiency
+    assert eff["params_total"] == sum(p.numel() for p in captioner.model.parameters())
+    assert eff["gflops_per_image"] > 0 and eff["latency_s_per_image"] > 0 and eff["n_images"] == 2
+    assert eff["size_on_disk_bytes"] >= (taught_model_dir / "model.safetensors").stat().st_size
+    assert run.config["split"] == "test" and run.config["adapter"] is None and "finished" in run.config
+    assert run.config["caption"]["gen_num_beams"] == 1
+    with pytest.raises(ValueError, match="no images in split 'val'"):
+        evaluate(captioner, dataset, "val", config, out=tmp_path / "empty")
+
+
+def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, capsys):
+    out = tmp_path / "cli run"
+    code = main(["evaluate", "--model", str(taught_model_dir), "--data", str(colour_dataset), "--limit", "2",
+                 "--out", str(out), "--no-efficiency", "--metrics", "bleu,rouge,cider", "--name", "taught zero-shot"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "CIDEr" in printed and "METEOR" not in printed and str(out) in printed
+    run = runs.load_run(out)
+    assert len(run.predictions) == 2 and run.name == "taught zero-shot" and run.efficiency == {}
+
+    code = main(["score", str(out / "predictions.jsonl"), "--out", str(tmp_path / "rescored"), "--metrics", "bleu", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0 and result["corpus"]["BLEU-4"] == pytest.approx(run.corpus["BLEU-4"])
+    assert runs.load_run(tmp_path / "rescored").corpus.keys() == {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"}
+
+
+def test_cli_errors_are_one_sentence(tmp_path, capsys):
+    assert main(["evaluate", "--model", "demo", "--data", str(tmp_path / "absent")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rsic: error:") and "no such file or folder" in err and "\n" not in err
+    assert main(["score", str(tmp_path / "nothing.jsonl")]) == 2
+    assert "no predictions file" in capsys.readouterr().err
