@@ -16,6 +16,10 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/explorer.py", title="Dataset explorer", icon=":material/photo_library:"),
     ],
+    "Preprocessing": [
+        st.Page("pages/statistics.py", title="Caption statistics", icon=":material/bar_chart:"),
+        st.Page("pages/synonyms.py", title="Synonym clusters", icon=":material/hub:"),
+    ],
     "Evaluation": [
         st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),

@@ -34,7 +34,7 @@ from rsic_core.paths import rsic_home
 from rsic_core.subwords import SentencePieceResult
 from rsic_core.synonyms import SynonymResult
 
-CACHE_VERSION = 1  # bump when the output of a step changes for the same inputs
+CACHE_VERSION = 2  # bump when the output of a step changes for the same inputs
 _WORD = re.compile(r"[A-Za-z0-9]")
 _SPACES = re.compile(r"\s+")
 
@@ -49,6 +49,7 @@ class PreprocessConfig:
     sentencepiece: bool = field(default=True, metadata={"help": "step 2: train SentencePiece and re-tokenise"})
     sp_vocab_size: int = field(default=2000, metadata={"help": "SentencePiece pieces wanted", "aliases": ["--vocab-size"]})
     sp_model_type: str = field(default="unigram", metadata={"help": "unigram, bpe, char or word", "aliases": ["--model-type"]})
+    sp_max_sentences: int = field(default=100_000, metadata={"help": "captions sampled to train SentencePiece (all are encoded)", "aliases": ["--sp-sample"]})  # fmt: skip
     synonyms: bool = field(default=True, metadata={"help": "step 3: map word variants to a canonical word"})
     syn_embedder: str = field(default="", metadata={"help": "sentence-transformer name or folder (empty: packaged all-MiniLM-L6-v2)", "aliases": ["--embedder"]})  # fmt: skip
     syn_eps: float = field(default=0.5, metadata={"help": "DBSCAN eps (cosine distance)", "aliases": ["--eps"]})
@@ -203,7 +204,7 @@ def _sentencepiece(captions: list[str], config: PreprocessConfig):
         return None, captions, report
     t = time.perf_counter()
     try:
-        sp = train_sentencepiece(captions, config.sp_vocab_size, config.sp_model_type)
+        sp = train_sentencepiece(captions, config.sp_vocab_size, config.sp_model_type, config.sp_max_sentences)
     except (ValueError, RuntimeError) as e:
         report.notes.append(f"SentencePiece skipped: {e}")
         return None, captions, report

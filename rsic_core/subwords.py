@@ -60,7 +60,7 @@ def train_sentencepiece(
     captions: list[str],
     vocab_size: int = 2000,
     model_type: str = "unigram",
-    max_sentences: int = 300_000,
+    max_sentences: int = 100_000,
     seed_sentencepiece_size: int = 200_000,
 ) -> SentencePieceResult:
     """Train a SentencePiece model on ``captions`` and re-tokenise them.
@@ -69,7 +69,7 @@ def train_sentencepiece(
         captions: the training text, one caption each.
         vocab_size (2000): pieces wanted; a small corpus yields fewer (never an error).
         model_type ("unigram"): ``unigram``, ``bpe``, ``char`` or ``word``.
-        max_sentences (300000): captions sampled for training (all are encoded).
+        max_sentences (100000): captions sampled for training (all are encoded).
         seed_sentencepiece_size (200000): unigram seed pieces (smaller trains faster).
 
     Returns:

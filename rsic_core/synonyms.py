@@ -20,6 +20,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rsic_core import wordnet as wordnet_module
+from rsic_core.paths import rsic_home
 
 _WORD = re.compile(r"[a-z]+")
+_LETTERS = re.compile(r"[A-Za-z]+")
 # Function words never merged: a merge of these changes grammar, not vocabulary.
 STOPWORDS = frozenset(
     "a an the of in on at to and or is are was were be been being it its this that these those there "
@@ -73,19 +76,36 @@ def vocabulary(counts: Counter, min_count: int = 1) -> list[str]:
     return [w for w, n in counts.most_common() if n >= min_count and len(w) > 1 and w not in STOPWORDS]
 
 
-def embed_words(words: list[str], embedder: str | None = None, batch_size: int = 512) -> np.ndarray:
+def embed_words(words: list[str], embedder: str | None = None, batch_size: int = 256, use_cache: bool = True) -> np.ndarray:
     """Unit-length embeddings of single words (float32, one row per word).
+
+    Vectors are kept on disk per embedder under ``rsic_home()/cache/word_vectors`` so that only
+    words never seen before are encoded (a new eps or dataset does not re-embed the vocabulary).
 
     Raises:
         ValueError: the embedder cannot be loaded (see :func:`rsic_core.embeddings.load_embedder`).
     """
-    from rsic_core.embeddings import load_embedder
+    from rsic_core.embeddings import embedder_name, load_embedder
 
     if not words:
         return np.zeros((0, 384), dtype=np.float32)
-    model = load_embedder(embedder)
-    vectors = model.encode(words, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
-    return np.asarray(vectors, dtype=np.float32)
+    name = embedder_name(embedder)
+    path = rsic_home() / "cache" / "word_vectors" / f"{hashlib.sha256(name.encode()).hexdigest()[:16]}.npz"
+    known: dict[str, np.ndarray] = {}
+    if use_cache and path.is_file():
+        with np.load(path) as stored:
+            known = dict(zip(stored["words"].tolist(), stored["vectors"]))
+    missing = [w for w in dict.fromkeys(words) if w not in known]
+    if missing:
+        model = load_embedder(embedder)
+        vectors = model.encode(missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        known.update(zip(missing, np.asarray(vectors, dtype=np.float32)))
+        if use_cache:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.stem + ".tmp.npz")
+            np.savez(tmp, words=np.array(list(known)), vectors=np.stack(list(known.values())))
+            tmp.replace(path)
+    return np.stack([known[w] for w in words]).astype(np.float32)
 
 
 def cluster_words(embeddings: np.ndarray, eps: float = 0.5, min_samples: int = 5, metric: str = "cosine") -> np.ndarray:
@@ -229,19 +249,44 @@ def cluster_synonyms(
 
 def rewrite(captions: list[str], mapping: dict[str, str]) -> list[str]:
     """Replace each variant word by its canonical word (whole words, any case); never by an id."""
-    if not mapping:
-        return list(captions)
     lowered = {k.lower(): v for k, v in mapping.items()}
-    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(lowered, key=len, reverse=True))) + r")\b", re.I)
-    return [pattern.sub(lambda m: lowered[m.group(0).lower()], c) for c in captions]
+    if not lowered:
+        return list(captions)
+
+    def swap(match: re.Match) -> str:
+        return lowered.get(match.group(0).lower(), match.group(0))
+
+    return [c if lowered.keys().isdisjoint(_WORD.findall(c.lower())) else _LETTERS.sub(swap, c) for c in captions]
 
 
-def project_2d(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15) -> np.ndarray:
-    """A 2-D UMAP projection of the word vectors (the first fit in a process compiles for ~20 s)."""
+def word_examples(before: list[str], after: list[str], word: str, limit: int = 10):
+    """Captions containing ``word`` before rewriting, beside the same captions after it."""
+    import pandas as pd
+
+    word = word.lower()
+    rows = [(b, a) for b, a in zip(before, after) if word in _WORD.findall(b.lower())][:limit]
+    return pd.DataFrame(rows, columns=["before", "after"])
+
+
+def project_2d(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, use_cache: bool = True) -> np.ndarray:
+    """A 2-D UMAP projection of the word vectors, cached on disk under ``rsic_home()/cache/umap``.
+
+    The first fit in a process compiles UMAP's numba code (about 20 s); the disk cache serves
+    the same vocabulary again at once.
+    """
     if len(embeddings) < 4:
         return np.zeros((len(embeddings), 2), dtype=np.float32)
+    digest = hashlib.sha256(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
+    digest.update(f"{seed}:{n_neighbors}".encode())
+    path = rsic_home() / "cache" / "umap" / f"{digest.hexdigest()[:24]}.npy"
+    if use_cache and path.is_file():
+        return np.load(path)
     import umap
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(embeddings) - 1), metric="cosine",
                         random_state=seed, n_jobs=1)  # fmt: skip
-    return reducer.fit_transform(embeddings).astype(np.float32)
+    xy = reducer.fit_transform(embeddings).astype(np.float32)
+    if use_cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, xy)
+    return xy

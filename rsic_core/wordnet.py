@@ -20,6 +20,7 @@ import difflib
 import gzip
 import re
 import shutil
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -146,18 +147,43 @@ def word_relation(wn, variant: str, canonical: str) -> str:
     """
     if variant == canonical:
         return "synonym"
-    if canonical in _base_forms(wn, variant, "n"):
+    v, c = _profile(wn, variant), _profile(wn, canonical)
+    if canonical in v.noun_bases:
         return "plural"
-    if variant in _base_forms(wn, canonical, "n"):
+    if variant in c.noun_bases:
         return "singular"  # "road" -> "roads" would write "a roads": refused
-    if any(canonical in _base_forms(wn, variant, pos) for pos in "vars"):
+    if canonical in v.other_bases:
         return "inflection"  # "parked" -> "park", "larger" -> "large": changes the meaning
-    variant_synsets = wn.synsets(variant)  # lemmatised lookup: "airplanes" finds airplane.n.01
-    if any(canonical in {l.name().lower() for l in s.lemmas()} for s in variant_synsets):
+    if canonical in v.synonyms:
         return "synonym"
-    if not variant_synsets and wn.synsets(canonical) and _is_small_edit(variant, canonical):
+    if not v.known and c.known and _is_small_edit(variant, canonical):
         return "spelling"
     return "unrelated"
+
+
+@dataclass(frozen=True)
+class _Profile:
+    known: bool  # WordNet has a synset for the word (after lemmatising)
+    noun_bases: frozenset  # base forms as a noun, other than the word itself
+    other_bases: frozenset  # base forms as a verb, adjective or adverb
+    synonyms: frozenset  # lemma names of all its synsets
+
+
+_PROFILES: dict[tuple[int, str], _Profile] = {}
+
+
+def _profile(wn, word: str) -> _Profile:
+    """What WordNet says about one word, computed once per word (the merge check asks often)."""
+    key = (id(wn), word)
+    if key not in _PROFILES:
+        synsets = wn.synsets(word)  # lemmatised lookup: "airplanes" finds airplane.n.01
+        _PROFILES[key] = _Profile(
+            known=bool(synsets),
+            noun_bases=frozenset(_base_forms(wn, word, "n")),
+            other_bases=frozenset(f for pos in "vars" for f in _base_forms(wn, word, pos)),
+            synonyms=frozenset(l.name().lower() for s in synsets for l in s.lemmas()),
+        )
+    return _PROFILES[key]
 
 
 def _base_forms(wn, word: str, pos: str) -> set[str]:

@@ -1,0 +1,52 @@
+"""Synonym clusters: the WordNet-checked mapping table, DBSCAN controls, a UMAP map, examples."""
+
+import streamlit as st
+
+from rsic_core import caption_stats as cs
+from rsic_core.preprocess import PreprocessConfig
+from rsic_core.synonyms import rewrite, word_examples
+from ui import preprocess_cache, state
+
+st.title("Synonym clusters")
+dataset = state.current_dataset()
+config = PreprocessConfig()
+c1, c2 = st.columns(2)
+eps = c1.slider("DBSCAN eps (cosine distance)", 0.05, 1.0, config.syn_eps, 0.05)
+min_samples = c2.slider("DBSCAN min_samples", 1, 30, config.syn_min_samples)
+try:
+    base = preprocess_cache.preprocessed(state.dataset_path(), config)
+    result = preprocess_cache.reclustered(state.dataset_path(), config, eps, min_samples)
+except ValueError as e:
+    st.error(str(e))
+    st.stop()
+for note in result.notes if result else ["the synonym step did not run"]:
+    st.warning(note)
+if result is None or not result.words:
+    st.stop()
+
+applied = result.applied_map()
+m = st.columns(4)
+m[0].metric("Vocabulary", len(result.words))
+m[1].metric("Clusters", result.n_clusters)
+m[2].metric("Noise words", int((result.labels == -1).sum()))
+m[3].metric("Merges applied", len(applied))
+
+st.subheader("Mapping table")
+search = st.text_input("Search a word", placeholder="e.g. building").strip().lower()
+only_applied = st.toggle("Applied merges only", value=False)
+table = result.mapping
+if search:
+    table = table[table["variant"].str.contains(search) | table["canonical"].str.contains(search)]
+if only_applied:
+    table = table[table["applied"]]
+st.dataframe(table, hide_index=True, width="stretch", height=320)
+
+if result.embeddings.shape[1]:
+    xy = preprocess_cache.projection(result.embeddings)
+    chosen = st.selectbox("Word", options=sorted(applied) or result.words, index=0)
+    st.plotly_chart(cs.cluster_projection_figure(result.words, result.counts, result.labels, xy, chosen), width="stretch")
+    st.subheader(f"Captions with “{chosen}” before and after rewriting")
+    if chosen in applied:
+        st.write(f"`{chosen}` → `{applied[chosen]}`")
+    after = rewrite(base.before_synonyms, applied)
+    st.dataframe(word_examples(base.before_synonyms, after, chosen), hide_index=True, width="stretch")
