@@ -53,7 +53,15 @@ class Family:
         Returns:
             A ``BatchFeature`` of CPU tensors.
         """
-        prompt = self.prompt if prompt is None else prompt
+        tokenizer = processor.tokenizer
+        side = tokenizer.padding_side
+        tokenizer.padding_side = "left" if captions is None else "right"  # generation continues after the prompt
+        try:
+            return self._encode(processor, images, captions, self.prompt if prompt is None else prompt)
+        finally:
+            tokenizer.padding_side = side
+
+    def _encode(self, processor, images, captions, prompt):
         if self.name in ("paligemma", "paligemma2"):
             text = [f"{processor.image_token}{prompt or ''}"] * len(images)
             kwargs = {"suffix": captions} if captions is not None else {}
@@ -282,4 +290,15 @@ def _hub_offline() -> bool:
         return True
 
 
-from rsic_core.tiny_models import build_shape, build_tiny, train_tokenizer  # noqa: E402,F401  (re-exported)
+def build_tiny(family: str, **kwargs) -> Captioner:
+    """A tiny random model of ``family`` built from configs (see :func:`rsic_core.tiny_models.build_tiny`)."""
+    from rsic_core import tiny_models
+
+    return tiny_models.build_tiny(family, **kwargs)
+
+
+def build_shape(shape: str, **kwargs) -> Captioner:
+    """Random weights with real shapes (see :func:`rsic_core.tiny_models.build_shape`)."""
+    from rsic_core import tiny_models
+
+    return tiny_models.build_shape(shape, **kwargs)

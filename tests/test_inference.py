@@ -1,0 +1,113 @@
+"""Batched captioning and safe image loading: what a user sees for good, broken and huge images."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fixtures_captioning import CAPTIONS, COLOURS, colour_images, one_thread, taught_model_dir  # noqa: F401
+from rsic_core.images import load_image
+from rsic_core.inference import CaptionConfig, caption_images
+from rsic_core.models import load_captioner
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def taught(taught_model_dir):
+    return load_captioner(taught_model_dir)
+
+
+@pytest.fixture(scope="module")
+def image_files(tmp_path_factory):
+    """The three colour images as jpg, png and 16-bit tif files, a corrupt file and a huge one."""
+    folder = tmp_path_factory.mktemp("images")
+    red, green, blue = colour_images()
+    red.save(folder / "red.jpg", quality=95)
+    green.convert("RGBA").save(folder / "green.png")
+    blue.save(folder / "blue.tif")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    Image.new("1", (12000, 12000)).save(folder / "huge.png")  # 144 megapixels, a few kB on disk
+    return folder
+
+
+def test_results_come_back_in_input_order_with_errors_in_place(taught, image_files):
+    names = ["red.jpg", "broken.jpg", "green.png", "huge.png", "blue.tif"]
+    results = caption_images(taught, [str(image_files / n) for n in names], CaptionConfig(batch_size=2))
+    assert [r.name for r in results] == [str(image_files / n) for n in names]
+    assert [r.caption for r in results if r.ok] == list(CAPTIONS.values())
+    broken, huge = results[1], results[3]
+    assert "broken.jpg" in broken.error and "not a readable image" in broken.error and broken.caption == ""
+    assert "huge.png" in huge.error and "12000 x 12000" in huge.error
+    assert all(r.seconds > 0 for r in results if r.ok)
+
+
+def test_batch_size_and_beam_search_keep_the_captions(taught):
+    images = colour_images() * 3
+    one_by_one = caption_images(taught, images, CaptionConfig(batch_size=1))
+    batched = caption_images(taught, images, CaptionConfig(batch_size=4))
+    beams = caption_images(taught, images, CaptionConfig(batch_size=4, gen_num_beams=5))
+    expected = list(CAPTIONS.values()) * 3
+    assert [r.caption for r in one_by_one] == [r.caption for r in batched] == [r.caption for r in beams] == expected
+
+
+def test_progress_is_reported_per_batch_and_length_is_capped(taught):
+    calls = []
+    results = caption_images(taught, colour_images() * 2, CaptionConfig(batch_size=4, gen_max_new_tokens=2),
+                             progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 6), (6, 6)]
+    tokenizer = taught.processor.tokenizer
+    assert all(len(tokenizer(r.caption, add_special_tokens=False)["input_ids"]) <= 2 for r in results)
+
+
+def test_uploads_as_bytes_and_file_objects_are_read():
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), COLOURS["red"]).save(buffer, format="PNG")
+
+    class Upload(io.BytesIO):
+        name = "upload.png"
+
+    assert load_image(buffer.getvalue()).size == (20, 10)
+    assert load_image(Upload(buffer.getvalue())).mode == "RGB"
+    with pytest.raises(ValueError, match="upload.png: the file is empty"):
+        load_image(Upload(b""))
+
+
+def test_sixteen_bit_rasters_are_stretched_to_visible_grey(tmp_path):
+    band = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 3 + 1000).astype(np.uint16)
+    Image.fromarray(band).save(tmp_path / "band.tif")
+    image = np.asarray(load_image(tmp_path / "band.tif"))
+    assert image.shape == (64, 64, 3) and image.min() == 0 and image.max() == 255
+
+
+def test_limits_are_enforced_before_decoding(tmp_path):
+    Image.new("RGB", (300, 300)).save(tmp_path / "big.png")
+    with pytest.raises(ValueError, match="big.png: 300 x 300 pixels is larger than the limit"):
+        load_image(tmp_path / "big.png", max_pixels=200 * 200)
+    with pytest.raises(ValueError, match="larger than the 0 MB limit"):
+        load_image(tmp_path / "big.png", max_bytes=100)
+    with pytest.raises(ValueError, match="no such image file"):
+        load_image(tmp_path / "missing.jpg")
+
+
+def test_rsic_caption_writes_one_json_line_per_image(taught_model_dir, image_files, tmp_path):
+    from rsic_core.cli import main
+
+    out = tmp_path / "preds.jsonl"
+    code = main(["caption", str(image_files / "red.jpg"), str(image_files / "broken.jpg"), str(image_files / "blue.tif"),
+                 "--model", str(taught_model_dir), "--gen-num-beams", "5", "--out", str(out)])
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert code == 0 and len(lines) == 3
+    assert lines[0]["caption"] == CAPTIONS["red"] and lines[2]["caption"] == CAPTIONS["blue"]
+    assert lines[1]["caption"] == "" and "broken.jpg" in lines[1]["error"]
+
+
+def test_rsic_caption_reports_a_missing_model_in_one_line(image_files, capsys):
+    from rsic_core.cli import main
+
+    assert main(["caption", str(image_files / "red.jpg"), "--model", "nobody/nothing"]) == 2
+    assert "nobody/nothing" in capsys.readouterr().err
