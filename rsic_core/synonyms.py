@@ -55,7 +55,7 @@ class SynonymResult:
 
     def applied_map(self) -> dict[str, str]:
         """``{variant: canonical}`` for the merges that are applied."""
-        rows = self.mapping[self.mapping["applied"]]
+        rows = self.mapping.loc[self.mapping["applied"].astype(bool)]
         return dict(zip(rows["variant"], rows["canonical"]))
 
     @property

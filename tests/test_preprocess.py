@@ -1,0 +1,128 @@
+"""The preprocessing pipeline: each step does what it says, can be switched off, is cached, and
+``rsic preprocess`` writes a Karpathy JSON of natural-language captions, a report and the mapping."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from rsic_core.guard import check_natural_language
+from rsic_core.preprocess import PreprocessConfig, clean_caption, count_words, preprocess
+
+ALL_OFF = dict(length_filter=False, sentencepiece=False, synonyms=False, cleaning=False)
+CAPTIONS = [
+    "a plane .",  # 2 words: too short
+    "four words are here .",  # 4: too short
+    "Many buildings are near a park .",  # 6: kept
+    "  The   RIVER  flows\tpast the trees .",  # 6: kept, cleaned
+    "a café sits beside the green square",  # 7: kept, non-ASCII dropped
+    " ".join(["word"] * 20),  # 20: kept
+    " ".join(["word"] * 21),  # 21: too long
+]
+
+
+def test_length_filter_keeps_captions_within_the_bounds_and_reports_the_drops():
+    result = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF | {"length_filter": True}), use_cache=False)
+    assert result.kept_index.tolist() == [2, 3, 4, 5]
+    step = result.step("length_filter")
+    assert (step.captions_in, step.captions_out) == (7, 4)
+    assert step.details["dropped_short"] == 2 and step.details["dropped_long"] == 1
+    wider = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF | {"length_filter": True, "len_min_words": 1,
+                                                               "len_max_words": 30}), use_cache=False)  # fmt: skip
+    assert len(wider.captions) == 7
+
+
+def test_every_step_can_be_switched_off():
+    result = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF), use_cache=False)
+    assert result.captions == CAPTIONS
+    assert [s.enabled for s in result.steps] == [False] * 4
+    assert result.sentencepiece is None and result.synonyms is None
+
+
+def test_cleaning_lowercases_strips_non_ascii_and_collapses_spaces():
+    assert clean_caption("  The   RIVER  flows\tpast a café .") == "the river flows past a caf ."
+    result = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF | {"cleaning": True, "length_filter": True}), use_cache=False)
+    assert result.captions[1] == "the river flows past the trees ."
+    assert all(c.isascii() and c == c.lower() for c in result.captions)
+
+
+def test_sentencepiece_pieces_decode_back_to_the_captions(tmp_path, demo_dir):
+    from sentencepiece import SentencePieceProcessor
+
+    from rsic_core.caption_stats import captions_of
+    from rsic_core.datasets import load_dataset
+
+    captions = captions_of(load_dataset(demo_dir))
+    config = PreprocessConfig(**ALL_OFF | {"sentencepiece": True, "sp_vocab_size": 150})
+    result = preprocess(captions, config, use_cache=False)
+    sp = result.sentencepiece
+    assert 50 < sp.vocab_size <= 150 and sp.vocab[0][0] == "<unk>"
+    assert result.captions == captions and sp.n_changed == 0  # the step's output is text, not pieces
+    pieces = sp.pieces(0)
+    assert len(pieces) > 1 and "".join(pieces).replace("▁", " ").strip() == captions[0].strip()
+    sp.save(tmp_path / "m.model")
+    reloaded = SentencePieceProcessor(model_file=str(tmp_path / "m.model"))
+    assert reloaded.decode(reloaded.encode(captions[5])) == captions[5]
+
+
+def test_the_whole_pipeline_is_served_from_the_disk_cache(demo_dir):
+    from rsic_core.caption_stats import captions_of
+    from rsic_core.datasets import load_dataset
+
+    captions = captions_of(load_dataset(demo_dir))
+    config = PreprocessConfig(sp_vocab_size=200)
+    first = preprocess(captions, config)
+    again = preprocess(captions, config)
+    assert not first.from_cache and again.from_cache
+    assert again.captions == first.captions and again.report()["steps"] == first.report()["steps"]
+    assert first.guard.ok, first.guard.summary()
+    changed = preprocess(captions, PreprocessConfig(sp_vocab_size=200, len_max_words=8))
+    assert not changed.from_cache and len(changed.captions) < len(first.captions)
+
+
+def test_a_missing_embedder_is_reported_and_the_other_steps_still_run():
+    config = PreprocessConfig(syn_embedder="/nonexistent/embedder", sentencepiece=False)
+    result = preprocess(CAPTIONS, config, use_cache=False)
+    notes = result.step("synonyms").notes
+    assert notes and "embedder is unavailable" in notes[0]
+    assert len(result.captions) == 4 and result.captions[1] == "the river flows past the trees ."
+
+
+def test_min_words_above_max_words_is_refused():
+    with pytest.raises(ValueError, match="min words"):
+        preprocess(CAPTIONS, PreprocessConfig(len_min_words=9, len_max_words=3), use_cache=False)
+
+
+def test_cli_writes_a_karpathy_json_of_natural_captions_a_report_and_the_mapping(tmp_path, demo_dir, capsys):
+    from rsic_core.cli import main
+    from rsic_core.datasets import load_dataset
+
+    out = tmp_path / "out"
+    code = main(["preprocess", str(demo_dir), "--out", str(out), "--vocab-size", "200", "--eps", "0.4",
+                 "--max-words", "12"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "synonyms" in printed and "look like natural language" in printed
+    original, processed = load_dataset(demo_dir), load_dataset(out)
+    assert [r.image_id for r in processed.records] == [r.image_id for r in original.records]
+    assert [r.split for r in processed.records] == [r.split for r in original.records]
+    captions = [c for r in processed.records for c in r.captions]
+    assert captions and all(5 <= count_words(c) <= 12 for c in captions)
+    assert check_natural_language(captions).ok
+    report = json.loads((out / "preprocess_report.json").read_text())
+    assert report["config"]["syn_eps"] == 0.4 and [s["name"] for s in report["steps"]] == [
+        "length_filter", "sentencepiece", "synonyms", "cleaning"]  # fmt: skip
+    with open(out / "synonym_mapping.csv") as f:
+        header = next(csv.reader(f))
+    assert header == ["variant", "canonical", "cluster", "variant_count", "canonical_count", "similarity",
+                      "relation", "applied"]  # fmt: skip
+    assert (out / "sentencepiece.model").is_file()
+
+
+def test_cli_says_plainly_when_the_dataset_is_missing(tmp_path, capsys):
+    from rsic_core.cli import main
+
+    assert main(["preprocess", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,88 @@
+"""Caption statistics frames and figures, and the Caption statistics and Synonym clusters pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rsic_core import caption_stats as cs
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    from rsic_core.datasets import load_dataset
+
+    return load_dataset(demo_dir)
+
+
+def test_counts_per_split_and_source_add_up(demo):
+    counts = cs.counts_by_split_source(demo)
+    assert list(counts["split"]) == ["train", "val", "test"]
+    assert counts["images"].sum() == len(demo) and counts["captions"].sum() == demo.num_captions
+    assert cs.counts_figure(counts).data
+
+
+def test_lengths_tokens_vocabulary_and_duplicates():
+    before = ["many buildings are near a park .", "a plane", "Buildings and buildings and trees are here"]
+    after = ["many building are near a park .", "building and building and trees are here"]
+    lengths = cs.length_frame({"before": before, "after": after})
+    assert lengths[lengths.stage == "before"]["words"].tolist() == [6, 2, 7]
+    fig = cs.length_histogram(lengths, 5, 20)
+    assert {t.name for t in fig.data} == {"before", "after"}
+    top = cs.top_tokens(before, n=3)
+    assert top.iloc[0]["token"] == "buildings" and top.iloc[0]["count"] == 3 and "a" not in set(top["token"])
+    table = cs.vocabulary_table({"input": before, "final": after})
+    assert table["vocabulary"].tolist() == [10, 9] and table["reduction_%"].tolist() == [0.0, 10.0]
+    assert len(cs.top_tokens_figure({"before": top, "after": cs.top_tokens(after, 3)}).data) == 2
+
+
+def test_duplicate_references_are_counted(shared_data):
+    from rsic_core.datasets import load_dataset
+
+    duplicates = cs.duplicate_references(load_dataset(shared_data / "ucm-sample"))
+    assert len(duplicates) > 0 and (duplicates["duplicates"] >= 1).all()
+    assert (duplicates["references"] - duplicates["distinct"] == duplicates["duplicates"]).all()
+
+
+@pytest.fixture(scope="module")
+def app(demo_dir):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    return at
+
+
+def test_statistics_page_shows_counts_lengths_and_vocabulary(app):
+    app.switch_page("pages/statistics.py")
+    app.run()
+    assert not app.exception
+    assert app.title[0].value == "Caption statistics"
+    frames = [d.value for d in app.dataframe]
+    counts = frames[0]
+    assert list(counts["split"]) == ["train", "val", "test"]
+    vocabulary = next(f for f in frames if "vocabulary" in f.columns)
+    assert vocabulary["stage"].tolist()[0] == "input" and vocabulary["stage"].tolist()[-1] == "final"
+    assert any("token" in f.columns for f in frames)
+    assert [s.value for s in app.subheader][:3] == ["Vocabulary", "Before", "After"]
+    assert "natural language" in app.success[0].value
+
+
+def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
+    app.switch_page("pages/synonyms.py")
+    app.run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns)[:3] == ["variant", "canonical", "cluster"]
+    metrics = {m.label: m.value for m in app.metric}
+    assert int(metrics["Vocabulary"]) > 20
+    assert len(app.get("plotly_chart")) == 1  # the UMAP map
+    app.slider[0].set_value(0.1).run()
+    assert not app.exception
+    tighter = {m.label: m.value for m in app.metric}
+    assert (tighter["Noise words"], tighter["Merges applied"]) != (metrics["Noise words"], metrics["Merges applied"])
+    app.text_input[0].input("zzzz-no-such-word").run()
+    assert app.dataframe[0].value.empty

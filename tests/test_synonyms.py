@@ -1,0 +1,97 @@
+"""Synonym clustering: WordNet decides which merges apply, rewriting keeps words (never ids), and
+the step says plainly when WordNet or the embedder is missing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rsic_core import synonyms, wordnet
+from rsic_core.guard import check_natural_language
+
+# Real-looking captions with plurals, a synonym pair and the typos human references have.
+CAPTIONS = (
+    ["many buildings are near a green park"] * 6
+    + ["a building is beside the road"] * 9
+    + ["two airplanes are parked near the terminal"] * 4
+    + ["an airplane is parked at the airport"] * 8
+    + ["a bulding stands next to some trees"] * 2
+    + ["some trees are around the lake"] * 7
+    + ["a plane is parked beside the runway"] * 3
+    + ["a river runs through the forest"] * 5
+)
+
+
+@pytest.fixture(scope="module")
+def wn():
+    try:
+        return wordnet.load_wordnet()
+    except wordnet.WordNetUnavailable as e:
+        pytest.skip(str(e))
+
+
+@pytest.mark.parametrize(
+    "variant, canonical, relation",
+    [("buildings", "building", "plural"), ("plane", "airplane", "synonym"), ("bulding", "building", "spelling"),
+     ("road", "roads", "singular"), ("parked", "park", "inflection"), ("trees", "building", "unrelated")],
+)  # fmt: skip
+def test_wordnet_names_the_relation_of_a_merge(wn, variant, canonical, relation):
+    assert wordnet.word_relation(wn, variant, canonical) == relation
+
+
+def test_merges_follow_wordnet_not_just_the_clusters(wn):
+    words = ["building", "trees", "buildings", "bulding", "tree"]
+    counts = [50, 40, 30, 3, 2]
+    base = np.random.default_rng(0).normal(size=(2, 16))
+    vectors = np.stack([base[0], base[1], base[0] + 0.05, base[0] + 0.1, base[0] + 0.12])  # "tree" sits by building
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.zeros(5, dtype=int)  # one cluster: DBSCAN chaining, as with real vocabularies
+    table = synonyms.build_mapping(words, counts, vectors.astype(np.float32), labels, wn)
+    rows = {r.variant: r for r in table.itertuples()}
+    assert (rows["buildings"].canonical, rows["buildings"].relation, rows["buildings"].applied) == ("building", "plural", True)
+    assert (rows["bulding"].canonical, rows["bulding"].applied) == ("building", True)
+    assert not rows["tree"].applied and rows["tree"].relation in {"unrelated", "singular"}
+    assert "trees" not in rows or not rows["trees"].applied
+
+
+def test_rewrite_replaces_words_with_words():
+    out = synonyms.rewrite(["Two Buildings near a bulding.", "a lake"], {"buildings": "building", "bulding": "building"})
+    assert out == ["Two building near a building.", "a lake"]
+
+
+def test_real_embedder_clusters_and_rewrites_into_natural_captions(wn):
+    result = synonyms.cluster_synonyms(CAPTIONS, eps=0.5, min_samples=2)
+    assert result.notes == [] and result.n_clusters >= 1
+    assert list(result.mapping.columns) == synonyms.MAPPING_COLUMNS
+    applied = result.applied_map()
+    assert applied.get("buildings") == "building" and applied.get("bulding") == "building"
+    assert all(v.isalpha() for v in applied.values())  # words, never ids
+    rewritten = synonyms.rewrite(CAPTIONS, applied)
+    assert "a building stands next to some trees" in rewritten
+    assert check_natural_language(rewritten, sources=CAPTIONS).ok
+    # Re-clustering with the same vectors (the page's eps control) needs no embedder.
+    strict = synonyms.cluster_synonyms(CAPTIONS, eps=0.05, min_samples=2, embeddings=result.embeddings)
+    assert strict.n_clusters < result.n_clusters or len(strict.applied_map()) < len(applied)
+
+
+def test_without_wordnet_the_step_says_so_and_applies_nothing(monkeypatch):
+    def unavailable():
+        raise wordnet.WordNetUnavailable("WordNet is not installed (test)")
+
+    monkeypatch.setattr(wordnet, "load_wordnet", unavailable)
+    result = synonyms.cluster_synonyms(CAPTIONS, min_samples=2)
+    assert any("WordNet unavailable" in n for n in result.notes)
+    assert len(result.mapping) and set(result.mapping["relation"]) == {"unchecked"}
+    assert result.applied_map() == {}
+    loose = synonyms.cluster_synonyms(CAPTIONS, min_samples=2, require_wordnet=False)
+    assert loose.applied_map()  # the user may choose to apply unchecked merges
+
+
+def test_umap_projection_is_cached_on_disk():
+    from rsic_core.paths import rsic_home
+
+    vectors = np.random.default_rng(1).normal(size=(40, 8)).astype(np.float32)
+    xy = synonyms.project_2d(vectors)
+    assert xy.shape == (40, 2) and np.isfinite(xy).all()
+    assert list((rsic_home() / "cache" / "umap").glob("*.npy"))
+    np.testing.assert_array_equal(synonyms.project_2d(vectors), xy)
