@@ -1,0 +1,150 @@
+"""Scoring an RSICD-size test split with every metric, from a cold start.
+
+    .venv/bin/python bench/bench_scoring.py [--images 1094] [--seed 0] [--repeat 1]
+
+Generates 1,094 images x 5 references in the RSICD style (30 scene classes, counts, colours,
+relations, padded duplicate references) and one prediction per image with the usual mistakes
+(wrong counts, missing and extra objects, generic captions), then times ``rsic_core.metrics.score``
+with BLEU-1..4, METEOR, ROUGE-L, CIDEr-D and Geo-Sim (packaged all-MiniLM-L6-v2) in this fresh
+process: the JVM starts of the PTB tokenizer and METEOR and the embedder load are included.
+Prints wall and CPU seconds per step (the PTB tokenizer runs once per step here), the load
+average (the machine may be shared: CPU seconds / cores is the uncontended floor), and the
+corpus scores. Targets: total <= 60 s, Geo-Sim <= 15 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+CLASSES = {
+    "airport": ["plane", "runway", "terminal"], "bareland": ["road", "tree"], "baseball field": ["baseball field", "tree", "road"],
+    "beach": ["wave", "sea", "tree"], "bridge": ["bridge", "river", "car"], "center": ["building", "road", "tree"],
+    "church": ["church", "building", "tree"], "commercial": ["building", "car", "road"],
+    "dense residential": ["house", "road", "tree"], "desert": ["dune", "road"], "farmland": ["field", "tree", "house"],
+    "forest": ["tree", "road"], "industrial": ["factory", "truck", "road"], "meadow": ["grass", "tree"],
+    "medium residential": ["house", "tree", "road"], "mountain": ["mountain", "tree", "road"], "park": ["tree", "pond", "lawn"],
+    "parking": ["car", "parking lot", "tree"], "playground": ["playground", "track", "tree"], "pond": ["pond", "tree", "house"],
+    "port": ["boat", "pier", "building"], "railway station": ["railway", "train", "building"],
+    "resort": ["swimming pool", "building", "tree"], "river": ["river", "tree", "bridge"], "school": ["building", "playground", "tree"],
+    "sparse residential": ["house", "tree", "lawn"], "square": ["square", "building", "road"], "stadium": ["stadium", "track", "building"],
+    "storage tanks": ["storage tank", "road", "tree"], "viaduct": ["viaduct", "road", "car"],
+}
+NUMBERS = ["two", "three", "four", "five", "six"]
+COLOURS = ["white", "green", "red", "gray", "dark green", "blue", "yellow"]
+RELATIONS = ["near", "beside", "next to", "surrounded by", "around", "on both sides of", "in front of"]
+QUANTIFIERS = ["many", "some", "several", "lots of", "a few"]
+
+
+def plural(noun: str) -> str:
+    return noun + ("es" if noun.endswith(("ch", "sh", "s")) else "s")
+
+
+def phrase(rng: random.Random, noun: str, count: int | None) -> str:
+    colour = rng.choice(COLOURS) + " " if rng.random() < 0.4 else ""
+    if count is not None:
+        return f"{NUMBERS[count - 2]} {colour}{plural(noun)}"
+    if rng.random() < 0.5:
+        return f"{rng.choice(QUANTIFIERS)} {colour}{plural(noun)}"
+    return f"{'an' if (colour or noun)[0] in 'aeiou' else 'a'} {colour}{noun}"
+
+
+def sentence(rng: random.Random, objects: list[str], counts: dict[str, int]) -> str:
+    main, other = rng.sample(objects, 2) if len(objects) > 1 else (objects[0], objects[0])
+    first = phrase(rng, main, counts.get(main) if rng.random() < 0.7 else None)
+    verb = "are" if not first.startswith(("a ", "an ")) else "is"
+    forms = [
+        f"{first} {verb} {rng.choice(RELATIONS)} {phrase(rng, other, None)}",
+        f"there {verb} {first} {rng.choice(RELATIONS)} {phrase(rng, other, None)}",
+        f"{first} and {phrase(rng, other, None)} {verb} in the scene",
+        f"{phrase(rng, other, None)} {rng.choice(RELATIONS)} {first}",
+    ]
+    text = rng.choice(forms)
+    return text[0].upper() + text[1:] + (" ." if rng.random() < 0.5 else "")
+
+
+def make_corpus(n_images: int, seed: int) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """RSICD-style references (5 per image, duplicates padded) and predictions with typical errors."""
+    rng = random.Random(seed)
+    predictions, references = {}, {}
+    classes = list(CLASSES)
+    for k in range(n_images):
+        cls = classes[k % len(classes)]
+        objects = CLASSES[cls]
+        counts = {o: rng.randint(2, 6) for o in objects if rng.random() < 0.5}
+        distinct = rng.choice([5, 5, 5, 4, 3, 2, 1])  # RSICD padded images with fewer captions by copies
+        refs = [sentence(rng, objects, counts) for _ in range(distinct)]
+        refs += [rng.choice(refs) for _ in range(5 - distinct)]
+        image_id = f"{cls.replace(' ', '')}_{k}.jpg"
+        references[image_id] = refs
+        r = rng.random()
+        if r < 0.1:
+            pred = f"an aerial image of {cls}"  # generic
+        elif r < 0.25:  # wrong count
+            wrong = {o: (c % 5) + 2 for o, c in counts.items()}
+            pred = sentence(rng, objects, wrong)
+        elif r < 0.35:  # hallucinated object
+            pred = sentence(rng, [objects[0], rng.choice(CLASSES[rng.choice(classes)])], counts)
+        elif r < 0.37:
+            pred = ""  # a failed generation
+        else:
+            pred = sentence(rng, objects, counts)
+        predictions[image_id] = pred.lower().rstrip(" .")
+    return predictions, references
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds of this process and its reaped children, or of process ``pid``."""
+    if pid is not None:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1094)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    predictions, references = make_corpus(args.images, args.seed)
+    from rsic_core import metrics
+    from rsic_core.metrics import ScoreConfig, score
+
+    load_before = os.getloadavg()[0]
+    rows, corpus, notes = [], {}, []
+    steps = [("PTB tokenizer, BLEU, ROUGE-L, CIDEr-D", ("bleu", "rouge", "cider")),
+             ("METEOR (JVM start incl.)", ("meteor",)), ("Geo-Sim (MiniLM load incl.)", ("geo_sim",))]
+    for label, groups in steps:
+        wall, cpu = time.perf_counter(), _cpu_seconds()
+        result = score(predictions, references, ScoreConfig(score_metrics=groups))
+        wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+        if groups == ("meteor",):
+            cpu += _cpu_seconds(metrics._meteor_process().proc.pid)  # the JVM lives on: read its own counters
+        rows.append((label, wall, cpu))
+        corpus.update(result.corpus)
+        notes = result.notes
+    n_refs = sum(len(r) for r in references.values())
+    print(f"{args.images} images, {n_refs} references; cold process; {os.cpu_count()} CPUs; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(f"{'step':<40}{'wall s':>8}{'CPU s':>8}")
+    for label, wall, cpu in rows:
+        print(f"{label:<40}{wall:>8.1f}{cpu:>8.1f}")
+    print(f"{'total':<40}{sum(r[1] for r in rows):>8.1f}{sum(r[2] for r in rows):>8.1f}")
+    print()
+    print("  ".join(f"{k} {v:.3f}" for k, v in corpus.items()))
+    for note in notes:
+        print(f"note: {note}")
+
+
+if __name__ == "__main__":
+    main()
