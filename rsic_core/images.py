@@ -76,8 +76,10 @@ def load_image(
         raise
     except Image.DecompressionBombError:
         raise ValueError(f"{label}: too many pixels (over {max_pixels / 1e6:.0f} megapixels); resize or crop it first") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"{label}: not a readable image ({type(e).__name__}: {e})") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{label}: not a readable image (unknown format or corrupt file)") from None
+    except (OSError, SyntaxError) as e:
+        raise ValueError(f"{label}: not a readable image (corrupt or truncated: {e})") from None
 
 
 def _read_bytes(source: Any, label: str, max_bytes: int) -> bytes:
