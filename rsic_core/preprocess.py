@@ -34,7 +34,7 @@ from rsic_core.paths import rsic_home
 from rsic_core.subwords import SentencePieceResult
 from rsic_core.synonyms import SynonymResult
 
-CACHE_VERSION = 2  # bump when the output of a step changes for the same inputs
+CACHE_VERSION = 3  # bump when the output of a step changes for the same inputs
 _WORD = re.compile(r"[A-Za-z0-9]")
 _SPACES = re.compile(r"\s+")
 
@@ -68,7 +68,8 @@ class StepReport:
 
     name: str  # length_filter, sentencepiece, synonyms, cleaning
     enabled: bool
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall-clock time
+    cpu_seconds: float = 0.0  # CPU time of this process (all threads): the honest number on a busy machine
     captions_in: int = 0
     captions_out: int = 0
     changed: int = 0  # captions whose text this step changed
@@ -161,22 +162,29 @@ def preprocess(captions: list[str], config: PreprocessConfig | None = None, use_
 def _run(captions: list[str], config: PreprocessConfig) -> PreprocessResult:
     start = time.perf_counter()
     steps = []
-    kept, index, report = _length_filter(captions, config)
+    kept, index, report = _timed(_length_filter, captions, config)
     steps.append(report)
-    sp, text, report = _sentencepiece(kept, config)
+    sp, text, report = _timed(_sentencepiece, kept, config)
     steps.append(report)
-    syn, rewritten, report = _synonyms(text, config)
+    syn, rewritten, report = _timed(_synonyms, text, config)
     steps.append(report)
-    final, report = _cleaning(rewritten, config)
+    final, report = _timed(_cleaning, rewritten, config)
     steps.append(report)
     guard = check_natural_language(final, sources=kept)
     return PreprocessResult(config, len(captions), index, text, final, steps, guard, sp, syn,
                             time.perf_counter() - start)  # fmt: skip
 
 
+def _timed(step, captions: list[str], config: PreprocessConfig):
+    """Run one step and set its wall and CPU seconds on its report (the last value returned)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    *values, report = step(captions, config)
+    report.seconds, report.cpu_seconds = time.perf_counter() - wall, time.process_time() - cpu
+    return (*values, report)
+
+
 def _length_filter(captions: list[str], config: PreprocessConfig) -> tuple[list[str], np.ndarray, StepReport]:
     report = StepReport("length_filter", config.length_filter, captions_in=len(captions))
-    t = time.perf_counter()
     if config.length_filter:
         if config.len_min_words > config.len_max_words:
             raise ValueError(f"min words ({config.len_min_words}) is above max words ({config.len_max_words})")
@@ -192,7 +200,7 @@ def _length_filter(captions: list[str], config: PreprocessConfig) -> tuple[list[
     else:
         index = np.arange(len(captions))
     kept = [captions[i] for i in index]
-    report.captions_out, report.seconds = len(kept), time.perf_counter() - t
+    report.captions_out = len(kept)
     return kept, index, report
 
 
@@ -202,13 +210,12 @@ def _sentencepiece(captions: list[str], config: PreprocessConfig):
     report = StepReport("sentencepiece", config.sentencepiece, captions_in=len(captions), captions_out=len(captions))
     if not config.sentencepiece:
         return None, captions, report
-    t = time.perf_counter()
     try:
         sp = train_sentencepiece(captions, config.sp_vocab_size, config.sp_model_type, config.sp_max_sentences)
     except (ValueError, RuntimeError) as e:
         report.notes.append(f"SentencePiece skipped: {e}")
         return None, captions, report
-    report.seconds, report.changed = time.perf_counter() - t, sp.n_changed
+    report.changed = sp.n_changed
     report.details = {
         "vocab_size": sp.vocab_size,
         "requested_vocab_size": config.sp_vocab_size,
@@ -226,7 +233,6 @@ def _synonyms(captions: list[str], config: PreprocessConfig):
     report = StepReport("synonyms", config.synonyms, captions_in=len(captions), captions_out=len(captions))
     if not config.synonyms:
         return None, captions, report
-    t = time.perf_counter()
     result = synonyms.cluster_synonyms(
         captions, embedder=config.syn_embedder or None, eps=config.syn_eps, min_samples=config.syn_min_samples,
         metric=config.syn_metric, min_word_count=config.syn_min_word_count,
@@ -235,7 +241,6 @@ def _synonyms(captions: list[str], config: PreprocessConfig):
     )  # fmt: skip
     applied = result.applied_map()
     rewritten = synonyms.rewrite(captions, applied)
-    report.seconds = time.perf_counter() - t
     report.changed = sum(1 for a, b in zip(captions, rewritten) if a != b)
     report.notes = list(result.notes)
     relations = result.mapping["relation"].value_counts().to_dict() if len(result.mapping) else {}
@@ -254,10 +259,8 @@ def _cleaning(captions: list[str], config: PreprocessConfig) -> tuple[list[str],
     report = StepReport("cleaning", config.cleaning, captions_in=len(captions), captions_out=len(captions))
     if not config.cleaning:
         return captions, report
-    t = time.perf_counter()
     cleaned = [clean_caption(c) for c in captions]
     report.changed = sum(1 for a, b in zip(captions, cleaned) if a != b)
-    report.seconds = time.perf_counter() - t
     return cleaned, report
 
 

@@ -76,7 +76,7 @@ def vocabulary(counts: Counter, min_count: int = 1) -> list[str]:
     return [w for w, n in counts.most_common() if n >= min_count and len(w) > 1 and w not in STOPWORDS]
 
 
-def embed_words(words: list[str], embedder: str | None = None, batch_size: int = 256, use_cache: bool = True) -> np.ndarray:
+def embed_words(words: list[str], embedder: str | None = None, batch_size: int = 512, use_cache: bool = True) -> np.ndarray:
     """Unit-length embeddings of single words (float32, one row per word).
 
     Vectors are kept on disk per embedder under ``rsic_home()/cache/word_vectors`` so that only
