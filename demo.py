@@ -1,0 +1,98 @@
+"""Gradio demo: upload an aerial image, get its caption.
+
+    .venv/bin/python demo.py [--model demo] [--adapter DIR] [--share] [--host 127.0.0.1] [--port 7860]
+
+Serves on 127.0.0.1 unless ``--host`` says otherwise. ``--share`` asks Gradio for a public link;
+where none can be made (offline), it says so and keeps serving locally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import gradio as gr
+
+from rsic_core.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.inference import CaptionConfig, caption_images
+from rsic_core.models import load_captioner
+
+NO_LINK = "No public share link could be created (Gradio's share server is unreachable, e.g. offline)."
+
+
+def build_demo(model: str = "demo", adapter: str | None = None, device: str | None = None) -> gr.Blocks:
+    """The Gradio app around one loaded captioning model."""
+    captioner = load_captioner(model, adapter=adapter, device=device)
+
+    def predict(image_path: str | None, beams: int = 1, max_new_tokens: int = 30):
+        if not image_path:
+            raise gr.Error("Upload an image first.")
+        try:
+            image = load_image(image_path, name=Path(image_path).name)
+        except ValueError as e:
+            raise gr.Error(str(e)) from None
+        config = CaptionConfig(gen_num_beams=int(beams), gen_max_new_tokens=int(max_new_tokens))
+        result = caption_images(captioner, [image], config, names=[Path(image_path).name])[0]
+        image.thumbnail((448, 448))
+        return image, result.caption, f"{result.seconds * 1000:.0f} ms on {captioner.device}"
+
+    with gr.Blocks(title="RSIC Studio caption demo") as demo:
+        gr.Markdown(f"## Remote-sensing image captioning\nModel: `{captioner.name}` ({captioner.family.title})"
+                    + (f" + adapter `{adapter}`" if adapter else ""))
+        demo.rsic_status = "Starting..."  # set by launch(); shown on each page load
+        gr.Markdown(lambda: demo.rsic_status)
+        with gr.Row():
+            with gr.Column():
+                image = gr.File(label="Aerial image (jpg, png, tif)", file_types=list(IMAGE_EXTENSIONS), type="filepath")
+                preview = gr.Image(label="Image", interactive=False, type="pil")
+            with gr.Column():
+                caption = gr.Textbox(label="Caption")
+                timing = gr.Textbox(label="Time")
+                beams = gr.Slider(1, 5, value=1, step=1, label="Beams")
+                max_new_tokens = gr.Slider(5, 60, value=30, step=1, label="Max new tokens")
+                button = gr.Button("Caption", variant="primary")
+        outputs = [preview, caption, timing]
+        button.click(predict, [image, beams, max_new_tokens], outputs, api_name="caption")
+        image.upload(predict, [image, beams, max_new_tokens], outputs, api_name=False)
+    return demo
+
+
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False) -> str:
+    """Start serving without blocking; returns a sentence saying where the demo is reachable."""
+    demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True, quiet=True)
+    local = demo.local_url
+    if share and not demo.share_url:
+        message = f"{NO_LINK} The demo keeps serving locally at {local}"
+    elif share:
+        message = f"Public link: {demo.share_url} (local: {local})"
+    else:
+        message = f"Serving locally at {local}"
+    demo.rsic_status = message
+    return message
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Gradio caption demo")
+    parser.add_argument("--model", default="demo", help="model folder or cached Hugging Face id (default: demo model)")
+    parser.add_argument("--adapter", help="LoRA adapter folder")
+    parser.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=int, help="port (default: first free from 7860)")
+    args = parser.parse_args(argv)
+    try:
+        demo = build_demo(args.model, args.adapter, args.device)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"demo: error: {e}", file=sys.stderr)
+        return 2
+    print(launch(demo, args.host, args.port, args.share), flush=True)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        demo.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The Gradio demo: serves on localhost, captions an upload, refuses a broken one, says when no share link."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from fixtures_captioning import CAPTIONS, colour_images, taught_model_dir  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def served(taught_model_dir):
+    sys.path.insert(0, str(ROOT))
+    import demo
+
+    app = demo.build_demo(str(taught_model_dir))
+    message = demo.launch(app, port=free_port())
+    yield app, message
+    app.close()
+
+
+def test_the_demo_serves_on_localhost_and_captions_an_upload(served, tmp_path):
+    from gradio_client import Client, handle_file
+
+    app, message = served
+    assert app.local_url.startswith("http://127.0.0.1:") and message == f"Serving locally at {app.local_url}"
+    assert "RSIC Studio caption demo" in urllib.request.urlopen(app.local_url, timeout=30).read().decode()
+    colour_images()[2].save(tmp_path / "blue.png")
+    client = Client(app.local_url, verbose=False)
+    _preview, caption, timing = client.predict(handle_file(str(tmp_path / "blue.png")), 5, 30, api_name="/caption")
+    assert caption == CAPTIONS["blue"] and timing.endswith("ms on cpu")
+
+
+def test_a_broken_upload_gets_a_message_not_a_crash(served, tmp_path):
+    from gradio_client import Client, handle_file
+
+    app, _ = served
+    (tmp_path / "broken.jpg").write_bytes(b"not an image at all")
+    client = Client(app.local_url, verbose=False)
+    with pytest.raises(Exception, match="broken.jpg: not a readable image"):
+        client.predict(handle_file(str(tmp_path / "broken.jpg")), 1, 30, api_name="/caption")
+    colour_images()[0].save(tmp_path / "red.png")  # still serving afterwards
+    assert client.predict(handle_file(str(tmp_path / "red.png")), 1, 30, api_name="/caption")[1] == CAPTIONS["red"]
+
+
+def test_share_offline_says_no_link_and_keeps_serving(taught_model_dir):
+    port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "demo.py", "--model", str(taught_model_dir), "--share", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        lines, deadline = [], time.time() + 240
+        while time.time() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "serving locally" in line.lower():
+                break
+        output = "".join(lines)
+        assert "No public share link could be created" in output, output[-2000:]
+        assert f"http://127.0.0.1:{port}" in output
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
+        assert "RSIC Studio caption demo" in page
+        assert process.poll() is None  # still running
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
