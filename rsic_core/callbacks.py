@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import time
 from pathlib import Path
@@ -20,53 +19,12 @@ from typing import Callable
 
 from transformers import TrainerCallback
 
+from rsic_core.jobs import STEP_LOG, VAL_LOG, write_status
 from rsic_core.runs import write_json
-
-STATUS, STEP_LOG, VAL_LOG = "status.json", "train_log.jsonl", "val_metrics.jsonl"
-STATES = ("queued", "running", "completed", "failed", "cancelled")
 
 
 class NonFiniteLoss(ValueError):
     """The training loss became NaN or infinite."""
-
-
-def write_status(run_dir: Path, state: str, message: str = "", **extra) -> None:
-    """Update ``status.json`` (keeps the keys it had, e.g. ``max_steps``)."""
-    file = Path(run_dir) / STATUS
-    data = read_status(run_dir)
-    data.update(extra, state=state, message=message, pid=extra.get("pid", data.get("pid", os.getpid())),
-                updated=time.time())
-    write_json(Path(run_dir), STATUS, data)
-
-
-def read_status(run_dir: Path) -> dict:
-    """``status.json`` of a run ({} when absent or unreadable)."""
-    try:
-        return json.loads((Path(run_dir) / STATUS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def read_jsonl(file: Path) -> list[dict]:
-    """The lines of a JSONL log that parse (a half-written last line is skipped)."""
-    rows = []
-    try:
-        lines = Path(file).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return rows
-    for line in lines:
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue
-    return rows
-
-
-def truncate_jsonl(file: Path, last_step: int) -> None:
-    """Drop the lines of a step log after ``last_step`` (steps a resumed run will redo)."""
-    if Path(file).is_file():
-        kept = [r for r in read_jsonl(file) if r.get("step", 0) <= last_step]
-        Path(file).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
 
 
 def _append(file: Path, row: dict) -> None:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
-from rsic_core import callbacks as cb
+from rsic_core import jobs
 from rsic_core.runs import CONFIG, new_run_dir, write_json
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -80,6 +80,7 @@ class TrainConfig:
     eval_metrics: str = field(default="bleu,meteor,rouge,cider,geo_sim", metadata={"help": "Metric groups of the final evaluation."})
     gen_num_beams: int = field(default=1, metadata={"help": "Beam width of the evaluation captions."})
     gen_max_new_tokens: int = field(default=40, metadata={"help": "Longest evaluation caption, in tokens."})
+    eval_efficiency: bool = field(default=True, metadata={"help": "Measure parameters, GFLOPs, latency, memory and size at the end."})
     eval_batch_size: int = field(default=16, metadata={"help": "Images per generate() call in evaluation."})
     save_steps: int = field(default=50, metadata={"help": "Write a checkpoint every N steps."})
     save_total_limit: int = field(default=2, metadata={"help": "Checkpoints kept (oldest removed)."})
@@ -145,37 +146,39 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     """
     from transformers.trainer_utils import get_last_checkpoint
 
+    from rsic_core import callbacks as cb
+
     run_dir = _shared_run_dir(config)
     if config.resume or config.output_dir:  # the folder's own config rules (resume keeps what it ran with)
         saved = load_train_config(run_dir)
         config = TrainConfig.from_dict({**asdict(saved), "output_dir": str(run_dir), "resume": ""})
     main = _is_main_process()
     if main:
-        cb.write_status(run_dir, "running", "loading model and data", pid=os.getpid(), started=time.time())
+        jobs.write_status(run_dir, "running", "loading model and data", pid=os.getpid(), started=time.time())
     cancel = cb.CancelCallback().install()
     try:
         session = _TrainingSession(config, run_dir, progress)
         checkpoint = get_last_checkpoint(str(run_dir / "checkpoints")) if (run_dir / "checkpoints").is_dir() else None
         if checkpoint and main:
             step = int(Path(checkpoint).name.rsplit("-", 1)[-1])
-            cb.truncate_jsonl(run_dir / cb.STEP_LOG, step)
-            cb.truncate_jsonl(run_dir / cb.VAL_LOG, step)
+            jobs.truncate_jsonl(run_dir / jobs.STEP_LOG, step)
+            jobs.truncate_jsonl(run_dir / jobs.VAL_LOG, step)
         trainer = session.trainer(cancel)
         trainer.train(resume_from_checkpoint=checkpoint)
         if not main:
             return run_dir
         if cancel.cancelled:
             session.save_adapter()
-            cb.write_status(run_dir, "cancelled", f"cancelled at step {trainer.state.global_step}; continue with "
+            jobs.write_status(run_dir, "cancelled", f"cancelled at step {trainer.state.global_step}; continue with "
                             f"`rsic train --resume {run_dir}`", step=trainer.state.global_step)
             return run_dir
         session.finish(trainer)
-        cb.write_status(run_dir, "completed", f"{trainer.state.global_step} steps", step=trainer.state.global_step)
+        jobs.write_status(run_dir, "completed", f"{trainer.state.global_step} steps", step=trainer.state.global_step)
         return run_dir
     except BaseException as e:
         if main:
             message = str(e) if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: {e}"
-            cb.write_status(run_dir, "failed", message)
+            jobs.write_status(run_dir, "failed", message)
             (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
         raise
     finally:
@@ -219,6 +222,8 @@ class _TrainingSession:
     def trainer(self, cancel) -> object:
         from transformers import TrainingArguments
 
+        from rsic_core import callbacks as cb
+
         c = self.config
         precision = _precision(c.precision, self.captioner.device)
         args = TrainingArguments(
@@ -252,15 +257,27 @@ class _TrainingSession:
         return dataclasses.replace(self.captioner, model=model, device=device)
 
     def validate(self) -> dict:
-        model = self._trainer.model
+        """Corpus scores of the current weights on the validation subset (a run folder under val/)."""
+        from rsic_core.metrics import ScoreConfig
+
+        model, step = self._trainer.model, self._trainer.state.global_step
         was_training = model.training
         model.eval()
         try:
-            records = self.dataset.select(split=self.config.val_split)[: self.config.eval_limit]
-            scores = _evaluate_records(self._captioner(), records, None, self._caption_config(), self.config.val_metrics)
+            metrics = tuple(m.strip() for m in self.config.val_metrics.split(",") if m.strip())
+            folder = self._evaluate(self.config.val_split, self.config.eval_limit, False, ScoreConfig(score_metrics=metrics),
+                                    self.run_dir / "val" / f"step-{step}", {"step": step})
         finally:
             model.train(was_training)
-        return scores
+        return _corpus(folder)
+
+    def _evaluate(self, split: str, limit: int, efficiency: bool, scoring, out: Path, extra: dict) -> Path:
+        from rsic_core.evaluation import EvalConfig, evaluate
+
+        config = EvalConfig(eval_split=split, eval_limit=limit or None, eval_efficiency=efficiency,
+                            caption=self._caption_config(), scoring=scoring)
+        extra = {"kind": "training-eval", "train_run": str(self.run_dir), "train_name": self.config.name, **extra}
+        return evaluate(self._captioner(), self.dataset, split, config, out=out, extra_config=extra)
 
     def save_adapter(self) -> Path:
         folder = self.run_dir / "adapter"
@@ -268,20 +285,30 @@ class _TrainingSession:
         return folder
 
     def finish(self, trainer) -> None:
-        """Final adapter, then captions and scores on the evaluation split."""
-        from rsic_core.runs import load_run
+        """Final adapter, then captions, scores and efficiency on the evaluation split."""
+        import shutil
+
+        from rsic_core.metrics import ScoreConfig
+        from rsic_core.runs import EFFICIENCY, METRICS, PREDICTIONS, load_run
 
         adapter = self.save_adapter()
+        self.captioner.adapter = str(adapter)
         config = load_run(self.run_dir, with_predictions=False).config
-        config.update(adapter=str(adapter), dataset_name=self.dataset.name, trainable_share=self.lora["share"],
-                      steps=trainer.state.global_step)
+        config.update(adapter=str(adapter), dataset_name=self.dataset.name, family=self.captioner.family.name,
+                      trainable_share=self.lora["share"], steps=trainer.state.global_step)
         write_json(self.run_dir, CONFIG, config)
         if self.config.predict_limit < 0:
             return
-        records = self.dataset.select(split=self.config.eval_split)
-        records = records[: self.config.predict_limit] if self.config.predict_limit else records
         trainer.model.eval()
-        _evaluate_records(self._captioner(), records, self.run_dir, self._caption_config(), self.config.eval_metrics)
+        metrics = tuple(m.strip() for m in self.config.eval_metrics.split(",") if m.strip())
+        out = self.run_dir / "eval"
+        if out.exists():  # a resumed run that died while evaluating
+            shutil.rmtree(out)
+        self._evaluate(self.config.eval_split, self.config.predict_limit, self.config.eval_efficiency,
+                       ScoreConfig(score_metrics=metrics), out, {"step": trainer.state.global_step})
+        for name in (PREDICTIONS, METRICS, EFFICIENCY):  # the run folder itself reads as a run
+            if (out / name).is_file():
+                shutil.copyfile(out / name, self.run_dir / name)
 
     def _caption_config(self):
         from rsic_core.inference import CaptionConfig
@@ -290,28 +317,12 @@ class _TrainingSession:
                              batch_size=self.config.eval_batch_size)
 
 
-def _evaluate_records(captioner, records, folder: Path | None, caption_config, metrics: str) -> dict:
-    """Caption ``records`` and score them; with ``folder``, write predictions.jsonl and metrics.json there.
-
-    Returns:
-        Corpus scores (metric -> value).
-    """
-    from rsic_core.inference import caption_images
-    from rsic_core.metrics import ScoreConfig, score
-    from rsic_core.runs import PredictionRow, write_scores
-
-    records = [r for r in records if r.has_image and r.captions]
-    if not records:
-        raise ValueError("no image with references to evaluate on")
-    results = caption_images(captioner, [r.path for r in records], caption_config, names=[r.image_id for r in records])
-    predictions = {r.image_id: res.caption for r, res in zip(records, results)}
-    groups = tuple(m.strip() for m in metrics.split(",") if m.strip())
-    scores = score(predictions, {r.image_id: r.captions for r in records}, ScoreConfig(score_metrics=groups))
-    if folder is not None:
-        rows = [PredictionRow(r.image_id, res.caption, list(r.captions), r.split, r.label, str(r.path),
-                              seconds=res.seconds, error=res.error) for r, res in zip(records, results)]
-        write_scores(Path(folder), rows, scores)
-    return dict(scores.corpus)
+def _corpus(folder: Path) -> dict:
+    try:
+        data = json.loads((Path(folder) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in (data.get("corpus") or {}).items() if v is not None} or {"error": data.get("error")}
 
 
 def _trainer_class():

@@ -1,0 +1,117 @@
+"""``rsic train`` and ``rsic experiment``: LoRA runs, ablation grids and layer pruning.
+
+    rsic train [--config run.json|run.yaml] [--lora_r 8 --max_steps 200 ...]   # every TrainConfig field
+    rsic train --resume RUN_DIR                                                 # continue a killed run
+    rsic experiment grid [--config base.json] --grid_r 2,4,8 --grid_alpha 4,16,32 --grid_dropout 0,0.1 [TrainConfig fields]
+    rsic experiment prune [--config base.json] --prune_qformer 0,6 --prune_lm 0,16 [TrainConfig fields]
+
+Options on the command line override the file. The same command runs on several processes:
+``torchrun --nproc_per_node 2 -m rsic_core.cli train --output_dir RUN ...`` (or ``accelerate launch``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    # The options are parsed by HfArgumentParser over the dataclasses in the handlers (prefix "+"
+    # makes this parser hand every "--field value" to them untouched).
+    train = subparsers.add_parser("train", help="Train a LoRA adapter (every TrainConfig field is an option; --help lists them).",
+                                  add_help=False, prefix_chars="+")
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.set_defaults(func=_train)
+    experiment = subparsers.add_parser("experiment", help="LoRA ablation grid and layer pruning.")
+    kinds = experiment.add_subparsers(dest="experiment", required=True)
+    for name, func, text in (("grid", _grid, "Rank x alpha x dropout grid against the zero-shot row."),
+                             ("prune", _prune, "Keep the first N Q-Former / language-model layers, then LoRA.")):
+        sub = kinds.add_parser(name, help=text, add_help=False, prefix_chars="+")
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.set_defaults(func=func)
+
+
+def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
+    """TrainConfig (and the ``extra`` dataclasses) from ``--config FILE`` and ``--field value`` options.
+
+    Raises:
+        FileNotFoundError: the config file does not exist.
+        ValueError: the file holds keys that are not fields.
+    """
+    from transformers import HfArgumentParser
+
+    from rsic_core.training import TrainConfig
+
+    parser = HfArgumentParser((TrainConfig, *extra), prog=prog)
+    parser.add_argument("--config", default=None, help="JSON or YAML file of field values (options override it).")
+    known, _ = parser.parse_known_args(argv)
+    if known.config:
+        data = _read_config_file(Path(known.config))
+        fields = {a.dest for a in parser._actions}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            raise ValueError(f"{known.config}: unknown field(s) {', '.join(unknown)}; `{prog} --help` lists the fields")
+        parser.set_defaults(**data)
+    outputs = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    *configs, remaining = outputs
+    configs = [c for c in configs if not isinstance(c, argparse.Namespace)]  # the --config option itself
+    remaining = [r for r in remaining if r]
+    if remaining:
+        raise ValueError(f"unknown option(s) {' '.join(remaining)}; `{prog} --help` lists the fields")
+    return configs
+
+
+def _read_config_file(file: Path) -> dict:
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: no such config file")
+    text = file.read_text(encoding="utf-8")
+    if file.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text)
+    else:
+        data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a mapping of field names to values")
+    return data
+
+
+def _train(args) -> int:
+    from rsic_core.training import train
+
+    (config,) = parse_config(args.rest)
+    run_dir = train(config, progress=_print_progress)
+    from rsic_core.jobs import read_status
+
+    status = read_status(run_dir)
+    if status:
+        print(f"{status.get('state')}: {status.get('message', '')}")
+        print(f"run folder: {run_dir}")
+    return 0
+
+
+def _grid(args) -> int:
+    from rsic_core.experiments import GridConfig, run_grid
+
+    config, grid = parse_config(args.rest, GridConfig, prog="rsic experiment grid")
+    result = run_grid(config, grid, progress=print)
+    print(result.table.to_string(index=False))
+    print(f"experiment folder: {result.folder}")
+    return 0
+
+
+def _prune(args) -> int:
+    from rsic_core.experiments import PruneConfig, run_prune
+
+    config, prune = parse_config(args.rest, PruneConfig, prog="rsic experiment prune")
+    result = run_prune(config, prune, progress=print)
+    print(result.table.to_string(index=False))
+    print(f"experiment folder: {result.folder}")
+    return 0
+
+
+def _print_progress(step: int, total: int) -> None:
+    if step == total or step % 10 == 0:
+        print(f"step {step}/{total}", file=sys.stderr, flush=True)

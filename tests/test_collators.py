@@ -1,0 +1,83 @@
+"""Training batches: only caption tokens carry the loss, for every family; bad images are skipped."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from rsic_core.collators import CaptionCollator, caption_pairs
+from rsic_core.models import FAMILIES, build_tiny
+
+CAPTIONS = ["a red roof of a large building", "two planes are parked at the airport beside a runway"]
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def tiny(request):
+    return build_tiny(request.param)
+
+
+def _caption_positions(input_ids, caption_ids: list[int]) -> list[int]:
+    """Where the caption's own token ids sit in a row (found by search, not from the labels)."""
+    row = input_ids.tolist()
+    n = len(caption_ids)
+    starts = [i for i in range(len(row) - n + 1) if row[i:i + n] == caption_ids]
+    assert len(starts) == 1, "the caption should appear exactly once in the input"
+    return list(range(starts[0], starts[0] + n))
+
+
+def test_only_caption_tokens_carry_the_loss(tiny, tmp_path):
+    import torch
+
+    paths = []
+    for i, colour in enumerate(["red", "blue"]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (40, 36), colour).save(paths[-1])
+    collate = CaptionCollator(tiny.family, tiny.processor)
+    batch = collate([{"path": str(p), "caption": c} for p, c in zip(paths, CAPTIONS)])
+    tokenizer = tiny.processor.tokenizer
+    labels, input_ids = batch["labels"], batch["input_ids"]
+
+    expected_positions = []
+    for row, caption in enumerate(CAPTIONS):
+        caption_ids = tokenizer(caption, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+        positions = _caption_positions(input_ids[row], caption_ids)
+        expected_positions.append(positions)
+        # The labelled positions are exactly the caption's tokens (and the closing EOS), nothing else.
+        assert torch.nonzero(labels[row] != -100).flatten().tolist() == positions
+        assert tokenizer.decode(labels[row][labels[row] != -100], skip_special_tokens=True).strip() == caption
+
+    # The model's loss equals cross-entropy computed by hand over those caption positions only.
+    model = tiny.model.eval()
+    with torch.no_grad():
+        out = model(**batch)
+    logits = out.logits[:, -input_ids.shape[1]:]  # BLIP-2 puts its query tokens in front
+    losses = [
+        torch.nn.functional.cross_entropy(logits[row, pos - 1].float(), input_ids[row, pos], reduction="sum")
+        for row, positions in enumerate(expected_positions) for pos in positions
+    ]
+    by_hand = torch.stack(losses).sum() / sum(len(p) for p in expected_positions)
+    assert torch.allclose(out.loss, by_hand, atol=1e-5), (float(out.loss), float(by_hand))
+
+
+def test_corrupt_image_is_skipped_and_reported(tmp_path):
+    tiny = build_tiny("paligemma")
+    good = tmp_path / "good.png"
+    Image.new("RGB", (40, 36), "green").save(good)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    collate = CaptionCollator(tiny.family, tiny.processor)
+    batch = collate([{"path": str(bad), "caption": CAPTIONS[0]}, {"path": str(good), "caption": CAPTIONS[1]}])
+    assert batch["input_ids"].shape[0] == 1
+    assert len(collate.skipped) == 1 and "bad.jpg" in collate.skipped[0]
+    # A batch of only unreadable images reuses the last readable example instead of crashing.
+    again = collate([{"path": str(bad), "caption": CAPTIONS[0]}])
+    assert again["input_ids"].shape[0] == 1 and len(collate.skipped) == 2
+
+
+def test_caption_pairs_expand_every_reference(demo_dir):
+    from rsic_core.datasets import load_dataset
+
+    records = load_dataset(demo_dir).select(split="train")[:3]
+    pairs = caption_pairs(records)
+    assert len(pairs) == sum(len(r.captions) for r in records)
+    assert len(caption_pairs(records, captions_per_image=1)) == 3
