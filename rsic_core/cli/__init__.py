@@ -17,6 +17,7 @@ import sys
 COMMAND_MODULES = [
     "rsic_core.cli.data",
     "rsic_core.cli.preprocess",
+    "rsic_core.cli.train",
     "rsic_core.cli.evaluate",
     "rsic_core.cli.caption",
 ]
