@@ -34,7 +34,7 @@ from rsic_core.paths import rsic_home
 from rsic_core.subwords import SentencePieceResult
 from rsic_core.synonyms import SynonymResult
 
-CACHE_VERSION = 3  # bump when the output of a step changes for the same inputs
+CACHE_VERSION = 4  # bump when the output of a step changes for the same inputs
 _WORD = re.compile(r"[A-Za-z0-9]")
 _SPACES = re.compile(r"\s+")
 

@@ -139,7 +139,8 @@ def word_relation(wn, variant: str, canonical: str) -> str:
     """How ``variant`` relates to ``canonical`` according to WordNet.
 
     Returns:
-        ``"plural"`` (the variant is a plural noun of the canonical form), ``"synonym"`` (a
+        ``"plural"`` (the variant is a plural noun of the canonical form and not also one of its
+        verb forms), ``"synonym"`` (a
         synset of the variant lists the canonical form), ``"spelling"`` (the variant is unknown
         to WordNet and differs from a known canonical form by a small edit), ``"singular"``
         (the variant is the singular of the canonical form, refused), ``"inflection"`` (another
@@ -149,7 +150,8 @@ def word_relation(wn, variant: str, canonical: str) -> str:
         return "synonym"
     v, c = _profile(wn, variant), _profile(wn, canonical)
     if canonical in v.noun_bases:
-        return "plural"
+        # "passes" -> "pass" is mostly the verb ("a road passes through"): refused as inflection
+        return "inflection" if canonical in v.verb_bases and _mostly_verb(wn, canonical) else "plural"
     if variant in c.noun_bases:
         return "singular"  # "road" -> "roads" would write "a roads": refused
     if canonical in v.other_bases:
@@ -166,6 +168,7 @@ class _Profile:
     known: bool  # WordNet has a synset for the word (after lemmatising)
     noun_bases: frozenset  # base forms as a noun, other than the word itself
     other_bases: frozenset  # base forms as a verb, adjective or adverb
+    verb_bases: frozenset  # base forms as a verb
     synonyms: frozenset  # lemma names of all its synsets
 
 
@@ -181,9 +184,20 @@ def _profile(wn, word: str) -> _Profile:
             known=bool(synsets),
             noun_bases=frozenset(_base_forms(wn, word, "n")),
             other_bases=frozenset(f for pos in "vars" for f in _base_forms(wn, word, pos)),
+            verb_bases=frozenset(_base_forms(wn, word, "v")),
             synonyms=frozenset(l.name().lower() for s in synsets for l in s.lemmas()),
         )
     return _PROFILES[key]
+
+
+@lru_cache(maxsize=65536)
+def _sense_count(wn, word: str, pos: str) -> int:
+    """How often ``word`` was tagged in part of speech ``pos`` in WordNet's corpus (``cntlist``)."""
+    return sum(l.count() for s in wn.synsets(word, pos) for l in s.lemmas() if l.name().lower() == word)
+
+
+def _mostly_verb(wn, word: str) -> bool:
+    return _sense_count(wn, word, "v") > _sense_count(wn, word, "n")
 
 
 def _base_forms(wn, word: str, pos: str) -> set[str]:
