@@ -33,7 +33,8 @@ def wn():
 @pytest.mark.parametrize(
     "variant, canonical, relation",
     [("buildings", "building", "plural"), ("plane", "airplane", "synonym"), ("bulding", "building", "spelling"),
-     ("road", "roads", "singular"), ("parked", "park", "inflection"), ("trees", "building", "unrelated")],
+     ("road", "roads", "singular"), ("parked", "park", "inflection"), ("passes", "pass", "inflection"),
+     ("trees", "tree", "plural"), ("trees", "building", "unrelated")],
 )  # fmt: skip
 def test_wordnet_names_the_relation_of_a_merge(wn, variant, canonical, relation):
     assert wordnet.word_relation(wn, variant, canonical) == relation
