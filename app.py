@@ -25,6 +25,9 @@ PAGES = {
         st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
         st.Page("pages/efficiency.py", title="Efficiency", icon=":material/speed:"),
     ],
+    "Captioning": [
+        st.Page("pages/live_caption.py", title="Live caption", icon=":material/image_search:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)
