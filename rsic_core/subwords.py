@@ -62,6 +62,7 @@ def train_sentencepiece(
     model_type: str = "unigram",
     max_sentences: int = 100_000,
     seed_sentencepiece_size: int = 200_000,
+    seed: int = 0,
 ) -> SentencePieceResult:
     """Train a SentencePiece model on ``captions`` and re-tokenise them.
 
@@ -71,6 +72,7 @@ def train_sentencepiece(
         model_type ("unigram"): ``unigram``, ``bpe``, ``char`` or ``word``.
         max_sentences (100000): captions sampled for training (all are encoded).
         seed_sentencepiece_size (200000): unigram seed pieces (smaller trains faster).
+        seed (0): random seed of the sampling, so the same captions give the same model.
 
     Returns:
         A :class:`SentencePieceResult`.
@@ -84,6 +86,7 @@ def train_sentencepiece(
     if not text:
         raise ValueError("SentencePiece needs at least one non-empty caption to train on")
     buffer = io.BytesIO()
+    spm.set_random_generator_seed(seed)  # the sample of training captions is drawn at random
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(text),
         model_writer=buffer,
