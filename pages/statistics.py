@@ -25,6 +25,11 @@ for step in result.steps:
     for note in step.notes:
         st.info(f"{step.name}: {note}")
 
+st.dataframe(cs.steps_table(result), hide_index=True, width="stretch")
+if result.sentencepiece is not None:
+    with st.expander(f"SentencePiece pieces ({result.sentencepiece.vocab_size} in the vocabulary)"):
+        st.dataframe(cs.sentencepiece_examples(result), hide_index=True, width="stretch")
+
 counts = cs.counts_by_split_source(dataset)
 left, right = st.columns([2, 3])
 left.dataframe(counts, hide_index=True, width="stretch")

@@ -169,3 +169,27 @@ def cluster_projection_figure(words: list[str], counts: list[int], labels, xy, h
         fig.add_annotation(x=float(xy[i, 0]), y=float(xy[i, 1]), text=highlight, showarrow=True, arrowhead=2)
     fig.update_layout(title="Vocabulary (UMAP of the word embeddings)", height=520, margin=dict(t=40, b=10))
     return fig
+
+
+def steps_table(result):
+    """One row per preprocessing step: on/off, captions in and out, changed, time, details."""
+    import json
+
+    import pandas as pd
+
+    return pd.DataFrame(
+        [(s.name, s.enabled, s.captions_in, s.captions_out, s.changed, round(s.seconds, 2),
+          json.dumps(s.details) if s.details else "") for s in result.steps],  # fmt: skip
+        columns=["step", "enabled", "captions_in", "captions_out", "changed", "seconds", "details"],
+    )
+
+
+def sentencepiece_examples(result, n: int = 5):
+    """The first ``n`` kept captions beside their SentencePiece pieces (empty when the step was off)."""
+    import pandas as pd
+
+    sp = result.sentencepiece
+    if sp is None:
+        return pd.DataFrame(columns=["caption", "pieces"])
+    count = min(n, len(result.before_synonyms))
+    return pd.DataFrame({"caption": result.before_synonyms[:count], "pieces": [" ".join(sp.pieces(i)) for i in range(count)]})

@@ -62,7 +62,12 @@ def test_statistics_page_shows_counts_lengths_and_vocabulary(app):
     assert not app.exception
     assert app.title[0].value == "Caption statistics"
     frames = [d.value for d in app.dataframe]
-    counts = frames[0]
+    steps = frames[0]
+    assert steps["step"].tolist() == ["length_filter", "sentencepiece", "synonyms", "cleaning"]
+    assert steps["captions_out"].iloc[0] < steps["captions_in"].iloc[0]  # the demo has captions under 5 words
+    pieces = next(f for f in frames if "pieces" in f.columns)
+    assert "▁" in pieces["pieces"].iloc[0]
+    counts = next(f for f in frames if "split" in f.columns and "images" in f.columns)
     assert list(counts["split"]) == ["train", "val", "test"]
     vocabulary = next(f for f in frames if "vocabulary" in f.columns)
     assert vocabulary["stage"].tolist()[0] == "input" and vocabulary["stage"].tolist()[-1] == "final"
