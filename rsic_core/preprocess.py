@@ -119,8 +119,12 @@ def clean_caption(caption: str) -> str:
 
 
 def cache_key(captions: list[str], config: PreprocessConfig) -> str:
-    """Hash of the captions, the config and the pipeline version."""
-    digest = hashlib.sha256(json.dumps([CACHE_VERSION, asdict(config)], sort_keys=True).encode())
+    """Hash of the captions, the config, the pipeline version and whether WordNet is there."""
+    from rsic_core.wordnet import wordnet_installed
+
+    # What the machine offers changes the result too: a run made without WordNet is not reused once it is installed.
+    environment = {"wordnet": config.synonyms and config.syn_wordnet and wordnet_installed()}
+    digest = hashlib.sha256(json.dumps([CACHE_VERSION, asdict(config), environment], sort_keys=True).encode())
     for caption in captions:
         digest.update(caption.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")

@@ -126,6 +126,11 @@ def load_wordnet():
         return _Reader(str(folder), None)
 
 
+def wordnet_installed() -> bool:
+    """Whether the WordNet files are there (cheap: no loading)."""
+    return (nltk_data_dir() / "corpora" / "wordnet" / "lexnames").is_file() or (DEBIAN_WORDNET / "data.noun").is_file()
+
+
 def wordnet_status() -> str | None:
     """None when WordNet loads; otherwise why not, in one sentence."""
     try:
