@@ -144,8 +144,6 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
             NaN/inf loss (the message says what to change). The status is then ``failed``.
         FileNotFoundError: the model, the data or the run to resume is missing.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
     from rsic_core import callbacks as cb
 
     run_dir = _shared_run_dir(config)
@@ -158,7 +156,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     cancel = cb.CancelCallback().install()
     try:
         session = _TrainingSession(config, run_dir, progress)
-        checkpoint = get_last_checkpoint(str(run_dir / "checkpoints")) if (run_dir / "checkpoints").is_dir() else None
+        checkpoint = last_complete_checkpoint(run_dir / "checkpoints")
         if checkpoint and main:
             step = int(Path(checkpoint).name.rsplit("-", 1)[-1])
             jobs.truncate_jsonl(run_dir / jobs.STEP_LOG, step)
@@ -183,6 +181,28 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         raise
     finally:
         cancel.uninstall()
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint whose trainer state was fully written; half-written newer ones are removed.
+
+    A run killed while saving leaves a checkpoint folder without (or with a truncated)
+    ``trainer_state.json``, the last file the Trainer writes.
+    """
+    import shutil
+
+    from transformers.trainer_utils import get_last_checkpoint
+
+    while Path(folder).is_dir():
+        last = get_last_checkpoint(str(folder))
+        if last is None:
+            return None
+        try:
+            json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+            return last
+        except (OSError, ValueError):
+            shutil.rmtree(last, ignore_errors=True)
+    return None
 
 
 class _TrainingSession:
@@ -232,8 +252,7 @@ class _TrainingSession:
             lr_scheduler_type=c.lr_scheduler_type, warmup_steps=c.warmup_steps, weight_decay=c.weight_decay,
             max_grad_norm=c.max_grad_norm, num_train_epochs=c.num_train_epochs, max_steps=c.max_steps,
             bf16=precision == "bf16", fp16=precision == "fp16", use_cpu=self.captioner.device == "cpu",
-            seed=c.seed, optim=c.optim, gradient_checkpointing=c.gradient_checkpointing,
-            gradient_checkpointing_kwargs={"use_reentrant": False} if c.gradient_checkpointing else None,
+            seed=c.seed, optim=c.optim, **_checkpointing_args(c.gradient_checkpointing),
             logging_steps=c.logging_steps, logging_nan_inf_filter=False, save_strategy="steps",
             save_steps=c.save_steps, save_total_limit=c.save_total_limit, report_to=_report_to(c.report_to),
             remove_unused_columns=False, dataloader_num_workers=c.dataloader_num_workers, disable_tqdm=True,
@@ -358,6 +377,16 @@ def _load_for_training(config: TrainConfig):
         captioner.model.set_attn_implementation(config.attn_implementation)
     captioner.model.train()
     return captioner
+
+
+def _checkpointing_args(enabled: bool) -> dict:
+    """Gradient checkpointing options under their name in this transformers version (renamed in 5.2x)."""
+    from transformers import TrainingArguments
+
+    if not enabled:
+        return {}
+    name = "activation_checkpointing" if "activation_checkpointing" in TrainingArguments.__dataclass_fields__ else "gradient_checkpointing"
+    return {name: True, f"{name}_kwargs": {"use_reentrant": False}}
 
 
 def _precision(precision: str, device: str) -> str:
