@@ -27,14 +27,16 @@ if run.problems:
 for col, (name, value) in zip(st.columns(max(1, len(run.corpus))), run.corpus.items()):
     col.metric(name, f"{value:.3f}")
 
-f1, f2, f3, f4, f5 = st.columns(5)
+f1, f2, f3, f4, f5, f6 = st.columns(6)
 sort_by = f1.selectbox("Sort by", metrics or ["image_id"])
 worst_first = f2.toggle("Worst first", value=True)
-labels = f3.multiselect("Class", sorted(table["label"].dropna().unique()))
-splits = f4.multiselect("Split", sorted(table["split"].dropna().unique()))
-kinds = f5.multiselect("Error kind", ea.ERROR_KINDS)
+at_most = f3.number_input(f"{sort_by} at most", value=None, placeholder="any", disabled=not metrics)
+labels = f4.multiselect("Class", sorted(table["label"].dropna().unique()))
+splits = f5.multiselect("Split", sorted(table["split"].dropna().unique()))
+kinds = f6.multiselect("Error kind", ea.ERROR_KINDS)
 view = table[table["label"].isin(labels)] if labels else table
 view = view[view["split"].isin(splits)] if splits else view
+view = view[view[sort_by] <= at_most] if at_most is not None and metrics else view
 for kind in kinds:
     view = view[view[kind]]
 view = view.sort_values(sort_by, ascending=worst_first, na_position="first")

@@ -20,7 +20,8 @@ scale = st.toggle("Scores x100 (as papers print them)", value=True)
 shown = table.copy()
 if scale:
     shown[metrics] = shown[metrics] * 100
-columns = ["run", "kind", "model", "adapter", "data", "split", "images", *metrics]
+columns = ["run", "kind", "model", "adapter", "data", "split", "lora_r", "lora_alpha", "images", *metrics]
+columns = [c for c in columns if shown[c].notna().any()]  # LoRA columns only once a training run exists
 st.dataframe(shown[columns], hide_index=True, column_config={m: st.column_config.NumberColumn(format="%.2f") for m in metrics})
 
 chosen = st.multiselect("Metrics in the chart", metrics, default=[m for m in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr") if m in metrics])

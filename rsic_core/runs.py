@@ -179,7 +179,8 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
 
 
 def runs_table(runs: Iterable[Run]):
-    """One row per run: name, kind, model, adapter, data, split, images, then corpus metrics and efficiency."""
+    """One row per run: name, kind, model, adapter, data, split, LoRA rank and alpha (training runs),
+    images, then corpus metrics and efficiency."""
     import pandas as pd
 
     rows = []
@@ -193,6 +194,8 @@ def runs_table(runs: Iterable[Run]):
                 "adapter": c.get("adapter") or "(zero-shot)",
                 "data": c.get("dataset_name") or c.get("data"),
                 "split": c.get("split"),
+                "lora_r": c.get("lora_r"),
+                "lora_alpha": c.get("lora_alpha"),
                 "images": run.metrics.get("n_images"),
                 **run.corpus,
                 "params (M)": _scaled(e.get("params_total"), 1e-6),

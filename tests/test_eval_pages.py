@@ -49,6 +49,9 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     assert any("3 field(s) predicted, the references say 2" in c.value for c in at.caption)
 
     at.multiselect[0].set_value([]).run()
+    at.number_input[0].set_value(0.0).run()  # BLEU-1 at most 0: only the empty caption is left
+    assert any("1 of 10 images" in c.value for c in at.caption)
+    at.number_input[0].set_value(None).run()
     at.multiselect[2].set_value(["hallucinated object"]).run()
     assert any("3 of 10 images" in c.value for c in at.caption)
     assert ":red[~~boats~~]" in markdown(at)
@@ -62,6 +65,7 @@ def test_runs_table_shows_metrics_side_by_side(runs_root, corpus_scores):
     assert sorted(table.index) == ["lora-r8", "zero-shot"]
     assert table.loc["lora-r8", "adapter"] == "adapters/r8" and table.loc["zero-shot", "adapter"] == "(zero-shot)"
     assert table.loc["zero-shot", "CIDEr"] == pytest.approx(100 * corpus_scores.corpus["CIDEr"])
+    assert "lora_r" not in table.columns  # no training run yet
     assert len(at.get("plotly_chart")) == 1
 
 

@@ -133,3 +133,14 @@ def test_missing_java_is_one_sentence(monkeypatch, tmp_path):
 def test_unknown_metric_group_is_refused():
     with pytest.raises(ValueError, match="unknown metric"):
         score(["a"], [["a"]], ScoreConfig(score_metrics=("bleu", "bertscore")))
+
+
+def test_geo_sim_again_uses_cached_vectors_and_bfloat16_stays_close(corpus_scores):
+    from tests.fixtures_scoring import PREDICTIONS as P, REFERENCES as R
+
+    ids = list(R)
+    means, maxes = metrics.geo_sim([P[i] for i in ids], [R[i] for i in ids])  # all vectors cached: no model call
+    assert means == pytest.approx([corpus_scores.per_image[i][GEO_SIM_MEAN] for i in ids], abs=1e-6)
+    s = score(P, R, ScoreConfig(score_metrics=("geo_sim",), geo_sim_dtype="bfloat16"))
+    assert s.embedder == "all-MiniLM-L6-v2 (packaged), bfloat16"
+    assert s.corpus[GEO_SIM_MEAN] == pytest.approx(corpus_scores.corpus[GEO_SIM_MEAN], abs=0.01)
