@@ -14,7 +14,7 @@ class Block:
             raise ImportError('blocked ' + name)
 sys.meta_path.insert(0, Block())
 import rsic_core
-names = [m.name for m in pkgutil.walk_packages(rsic_core.__path__, 'rsic_core.')]
+names = [m.name for m in pkgutil.walk_packages(rsic_core.__path__, 'rsic_core.') if not m.name.endswith('__main__')]
 for n in names:
     importlib.import_module(n)
 print(len(names))
