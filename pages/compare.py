@@ -24,8 +24,10 @@ run, table = runs_cache.analyzed_run(run_path)
 metrics = [m for m in ALL_METRICS if m in table.columns]
 if run.problems:
     st.warning(f"{len(run.problems)} problem(s) reading this run: " + "; ".join(run.problems[:3]))
-for col, (name, value) in zip(st.columns(max(1, len(run.corpus))), run.corpus.items()):
-    col.metric(name, f"{value:.3f}")
+items = list(run.corpus.items())
+for start in range(0, len(items), 5):  # rows of five stay readable in a narrow window
+    for col, (name, value) in zip(st.columns(5), items[start : start + 5]):
+        col.metric(name, f"{value:.3f}")
 
 f1, f2, f3, f4, f5, f6 = st.columns(6)
 sort_by = f1.selectbox("Sort by", metrics or ["image_id"])
@@ -61,7 +63,7 @@ with images:
             text.markdown("\n".join(f"{i}. " + marked(ea.word_marks(r, pred_words, row["missing"])) for i, r in enumerate(row["references"], 1)))
             for detail in row["details"]:
                 text.caption(detail)
-            scores.dataframe(row[metrics].astype(float).round(3).rename("score"), width="stretch")
+            scores.markdown("  \n".join(f"{m} **{row[m]:.3f}**" for m in metrics))
 with by_class:
     per_class = ea.breakdown(view, "label", metrics)
     st.dataframe(per_class, hide_index=True)

@@ -2,7 +2,7 @@
 
 Per image (:func:`analyze`):
 
-- matching words: words of the prediction that some reference also uses;
+- matching words: content words (not :data:`STOPWORDS`) of the prediction that some reference uses;
 - missing words: content words that most references use (at least half of them, and at least
   two when there are several) but the prediction does not;
 - error kinds, on the objects of remote-sensing scenes (:data:`OBJECTS`, plural and synonyms
@@ -87,7 +87,7 @@ _MODIFIERS = frozenset(
 class ImageErrors:
     """What one prediction got right and wrong against its references."""
 
-    matching: list[str] = field(default_factory=list)  # prediction words found in some reference
+    matching: list[str] = field(default_factory=list)  # prediction content words found in some reference
     missing: list[str] = field(default_factory=list)  # consensus reference words the prediction lacks
     errors: list[str] = field(default_factory=list)  # ERROR_KINDS found, each once
     details: list[str] = field(default_factory=list)  # one plain sentence per error found
@@ -135,7 +135,7 @@ def analyze(prediction: str, references: Sequence[str]) -> ImageErrors:
     pred = words(prediction)
     refs = [words(r) for r in references]
     ref_vocab = set().union(*refs) if refs else set()
-    out = ImageErrors(matching=list(dict.fromkeys(w for w in pred if w in ref_vocab)))
+    out = ImageErrors(matching=list(dict.fromkeys(w for w in pred if w in ref_vocab and w not in STOPWORDS)))
     if not refs:
         return out
     need = max(1, min(2, len(refs)), (len(refs) + 1) // 2)  # "most references"
@@ -230,7 +230,8 @@ def word_marks(text: str, matching: Sequence[str], missing: Sequence[str] = (), 
         w = words(piece)
         word = w[0] if w else ""
         obj = object_of(word) if word else None
-        mark = "flagged" if obj and obj in flag else "missing" if word in miss else "match" if word in match else ""
+        content = word and word not in STOPWORDS
+        mark = "flagged" if obj and obj in flag else "missing" if word in miss else "match" if content and word in match else ""
         pieces.append((piece, mark))
     return pieces
 

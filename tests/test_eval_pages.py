@@ -41,6 +41,7 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     assert {m.label for m in at.metric} >= {"BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "Geo-Sim (mean)", "Geo-Sim (max)"}
     first = [m.value for m in at.markdown if m.value.startswith("**Prediction:**")][0]
     assert first == "**Prediction:** _empty_"  # the empty caption is the worst case
+    assert "BLEU-4 **0.000**  \nMETEOR **0.000**" in markdown(at)  # its per-image scores beside it
     assert len(at.get("image")) == 10 and len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) == 10
 
     at.multiselect[0].set_value(["baseball field"]).run()  # class filter
