@@ -23,7 +23,8 @@ uploads = st.file_uploader("Images (jpg, png, tif)", type=[e.lstrip(".") for e i
                            accept_multiple_files=True)
 picked = []
 try:
-    test_records = state.current_dataset().select(split="test")[:60] or state.current_dataset().records[:60]
+    dataset = state.current_dataset()
+    test_records = (dataset.select(split="test") or dataset.records)[:60]
     by_id = {r.image_id: r for r in test_records}
     picked = [by_id[i].path for i in st.multiselect("...or images from the loaded dataset", list(by_id))]
 except (FileNotFoundError, ValueError) as e:

@@ -82,6 +82,9 @@ class Family:
         image_token = getattr(processor, "image_token", None)
         if image_token is not None:
             labels[labels == tokenizer.convert_tokens_to_ids(str(getattr(image_token, "content", image_token)))] = -100
+        if prompt:  # right-padded rows all start with the same prompt: only the caption counts
+            prefix = processor(images=images[:1], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
+            labels[:, : prefix - (self.name == "blip")] = -100  # BLIP: the prompt's closing [SEP] is not in the row
         batch["labels"] = labels
         return batch
 
@@ -271,15 +274,16 @@ def resolve_model_source(name: str) -> str:
         pass
     if _hub_offline():
         raise FileNotFoundError(
-            f"{name}: not in the local Hugging Face cache and the hub cannot be reached (offline); "
+            f"{name}: no such folder, not in the local Hugging Face cache, and the hub cannot be reached (offline); "
             "download it where there is network (`hf download " + name + "`) and pass its local folder instead"
         )
     return name
 
 
 def _hub_offline() -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        return True
+    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
+            return True
     from huggingface_hub import constants
 
     host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"

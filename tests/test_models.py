@@ -26,11 +26,15 @@ def test_a_saved_model_of_each_family_captions_after_loading(family, tmp_path):
     assert matched >= 2, [r.caption for r in results]
 
 
-def test_paligemma_labels_cover_only_the_caption():
-    captioner = build_tiny("paligemma")
-    batch = captioner.family.encode(captioner.processor, colour_images()[:2], ["a lake", "two planes beside a runway"])
+@pytest.mark.parametrize("family, prompt", [("paligemma", None), ("paligemma2", "describe en"),
+                                            ("blip2-opt", None), ("blip2-opt", "a picture of"), ("blip", "a picture of")])
+def test_labels_cover_only_the_caption(family, prompt):
+    """The loss is computed on caption tokens (and the closing eos) only: never on image or prompt tokens."""
+    captioner = build_tiny(family)
+    captions = ["a lake", "two planes beside a runway"]
+    batch = captioner.family.encode(captioner.processor, colour_images()[:2], captions, prompt=prompt)
     tokenizer = captioner.processor.tokenizer
-    for row, caption in zip(batch["labels"], ["a lake", "two planes beside a runway"]):
+    for row, caption in zip(batch["labels"], captions):
         kept = row[row != -100]
         assert tokenizer.decode(kept, skip_special_tokens=True).strip() == caption
         assert kept[-1] == tokenizer.eos_token_id  # the model learns to stop
