@@ -13,6 +13,7 @@ error and :func:`rescore` can score the run again later.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -146,6 +147,7 @@ def rescore(path: str | Path, config: ScoreConfig | None = None, out: str | Path
         path: a run folder or a ``predictions.jsonl`` (rows with ``prediction`` and ``references``).
         config (all metrics but SPICE): see :class:`rsic_core.metrics.ScoreConfig`.
         out (the run folder itself; for a bare file, a new run folder): where to write the scores.
+            Metrics scored before and not asked for now are kept (corpus and per image).
 
     Returns:
         (the folder written, the scores).
@@ -159,12 +161,28 @@ def rescore(path: str | Path, config: ScoreConfig | None = None, out: str | Path
         raise ValueError(f"{file}: no prediction could be read" + (f" ({problems[0]})" if problems else ""))
     scores = score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config)
     scores.notes += problems
+    _keep_other_metrics(scores, rows, file.parent / runs.METRICS)
     folder = Path(out) if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
     folder.mkdir(parents=True, exist_ok=True)
     runs.write_scores(folder, rows, scores)
     if not (folder / runs.CONFIG).is_file():
         runs.write_json(folder, runs.CONFIG, {"name": folder.name, "kind": "scored file", "data": str(file)})
     return folder, scores
+
+
+def _keep_other_metrics(scores: Scores, rows, metrics_file: Path) -> None:
+    """Scores computed before and not recomputed now (e.g. METEOR when rescoring BLEU only) are kept."""
+    from rsic_core.metrics import ALL_METRICS
+
+    try:
+        old = json.loads(metrics_file.read_text(encoding="utf-8")).get("corpus") or {}
+    except (OSError, ValueError, AttributeError):
+        old = {}
+    corpus = {**{k: v for k, v in old.items() if v is not None}, **scores.corpus}
+    scores.corpus = {m: corpus[m] for m in ALL_METRICS if m in corpus}
+    for row in rows:
+        merged = {**{k: v for k, v in row.scores.items() if v is not None}, **scores.per_image.get(row.image_id, {})}
+        scores.per_image[row.image_id] = {m: merged[m] for m in ALL_METRICS if m in merged}
 
 
 def _default_name(captioner, split: str) -> str:

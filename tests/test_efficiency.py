@@ -26,6 +26,8 @@ def test_report_of_a_small_model(tmp_path):
     assert 0 < report.latency_s_per_image < 0.1 and report.latency_warmup == 2
     assert report.size_on_disk_bytes == (tmp_path / "weights.pt").stat().st_size and report.size_on_disk_kind == "files"
     assert report.dtype == "float32" and report.device == "cpu"
+    weights = report.params_total * 4
+    assert report.peak_memory_bytes >= weights and report.peak_memory_kind.startswith("cpu: weights")
     assert set(report.to_dict()) >= {"params_total", "gflops_per_image", "latency_s_per_image", "peak_memory_bytes"}
 
 

@@ -71,7 +71,10 @@ def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, cap
     code = main(["score", str(out / "predictions.jsonl"), "--out", str(tmp_path / "rescored"), "--metrics", "bleu", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["corpus"]["BLEU-4"] == pytest.approx(run.corpus["BLEU-4"])
-    assert runs.load_run(tmp_path / "rescored").corpus.keys() == {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4"}
+    rescored = runs.load_run(tmp_path / "rescored")
+    assert rescored.corpus.keys() == {"BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr"}  # ROUGE/CIDEr kept
+    assert rescored.corpus["CIDEr"] == pytest.approx(run.corpus["CIDEr"])
+    assert rescored.predictions[0].scores.keys() == run.predictions[0].scores.keys()
 
 
 def test_cli_errors_are_one_sentence(tmp_path, capsys):
