@@ -77,9 +77,16 @@ def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, cap
     assert rescored.predictions[0].scores.keys() == run.predictions[0].scores.keys()
 
 
-def test_cli_errors_are_one_sentence(tmp_path, capsys):
+def test_cli_errors_are_one_sentence(tmp_path, capsys, monkeypatch):
     assert main(["evaluate", "--model", "demo", "--data", str(tmp_path / "absent")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rsic: error:") and "no such file or folder" in err and "\n" not in err
     assert main(["score", str(tmp_path / "nothing.jsonl")]) == 2
     assert "no predictions file" in capsys.readouterr().err
+
+    file = tmp_path / "preds.jsonl"
+    file.write_text(json.dumps({"image_id": "a", "prediction": "a red roof", "references": ["a red roof"]}) + "\n")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java
+    assert main(["score", str(file)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs Java" in err and "\n" not in err and "Traceback" not in err
