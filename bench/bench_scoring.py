@@ -1,16 +1,16 @@
 """Scoring an RSICD-size test split with every metric, from a cold start.
 
-    .venv/bin/python bench/bench_scoring.py [--images 1094] [--seed 0] [--repeat 1]
+    .venv/bin/python bench/bench_scoring.py [--images 1094] [--seed 0] [--steps]
 
 Generates 1,094 images x 5 references in the RSICD style (30 scene classes, counts, colours,
 relations, padded duplicate references) and one prediction per image with the usual mistakes
 (wrong counts, missing and extra objects, generic captions), then times ``rsic_core.metrics.score``
 with BLEU-1..4, METEOR, ROUGE-L, CIDEr-D and Geo-Sim (packaged all-MiniLM-L6-v2) in this fresh
 process: the JVM starts of the PTB tokenizer and METEOR and the embedder load are included.
-Prints wall and CPU seconds per step (the PTB tokenizer runs once per step here), the load
-average (the machine may be shared: CPU seconds / cores is the uncontended floor), and the
-corpus scores; then Geo-Sim in bfloat16, and everything again in the warm process (JVM up,
-reference vectors cached, as in a training run's per-epoch evaluation). Targets: total <= 60 s, Geo-Sim <= 15 s on 2 cores.
+Prints wall and CPU seconds (this process, its children and the METEOR JVM) and the load average
+(the machine may be shared), then Geo-Sim in bfloat16, and everything again in the warm process
+(JVM up, reference vectors cached, as in a training run's per-epoch evaluation). ``--steps``
+scores each metric group alone first, for CPU seconds per group. Targets: total <= 60 s, Geo-Sim <= 15 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -117,47 +117,56 @@ def _jvm_seconds(metrics) -> float:
     return _cpu_seconds(metrics._cached_meteor().proc.pid)
 
 
+def _timed_score(predictions, references, config, metrics):
+    from rsic_core.metrics import score
+
+    wall, cpu, jvm = time.perf_counter(), _cpu_seconds(), _jvm_seconds(metrics)
+    result = score(predictions, references, config)
+    return result, time.perf_counter() - wall, _cpu_seconds() - cpu + _jvm_seconds(metrics) - jvm
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1094)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", action="store_true", help="score each metric group alone (CPU seconds per group)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     predictions, references = make_corpus(args.images, args.seed)
     from rsic_core import metrics
-    from rsic_core.metrics import ScoreConfig, score
+    from rsic_core.metrics import ScoreConfig
 
     load_before = os.getloadavg()[0]
-    rows, corpus, notes, bf16 = [], {}, [], {}
-    steps = [("PTB tokenizer, BLEU, ROUGE-L, CIDEr-D", ("bleu", "rouge", "cider")),
-             ("METEOR (JVM start incl.)", ("meteor",)), ("Geo-Sim (MiniLM load incl.)", ("geo_sim",))]
-    again = [("Geo-Sim in bfloat16 (model copy incl.)", ("geo_sim",), "bfloat16"),
-             ("again: all metrics, warm process", ("bleu", "rouge", "cider", "meteor", "geo_sim"), "float32")]
-    for label, groups, *dtype in steps + again:
-        wall, cpu, jvm = time.perf_counter(), _cpu_seconds(), _jvm_seconds(metrics)
-        config = ScoreConfig(score_metrics=groups, geo_sim_dtype=(dtype or ["float32"])[0])
-        result = score(predictions, references, config)
-        wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu + _jvm_seconds(metrics) - jvm
+    everything = ("bleu", "rouge", "cider", "meteor", "geo_sim")
+    if args.steps:
+        runs = [("PTB tokenizer, BLEU, ROUGE-L, CIDEr-D", ScoreConfig(score_metrics=("bleu", "rouge", "cider"))),
+                ("METEOR (JVM start incl.)", ScoreConfig(score_metrics=("meteor",))),
+                ("Geo-Sim (MiniLM load incl.)", ScoreConfig(score_metrics=("geo_sim",)))]
+    else:
+        runs = [("all metrics, cold process", ScoreConfig(score_metrics=everything))]
+    runs += [("Geo-Sim in bfloat16 (model copy incl.)", ScoreConfig(score_metrics=("geo_sim",), geo_sim_dtype="bfloat16")),
+             ("all metrics again, warm process", ScoreConfig(score_metrics=everything))]
+    rows, results = [], []
+    for label, config in runs:
+        result, wall, cpu = _timed_score(predictions, references, config, metrics)
         rows.append((label, wall, cpu))
-        if not dtype or dtype[0] == "float32":
-            corpus.update(result.corpus)
-        else:
-            bf16 = result.corpus
-        notes = result.notes
+        results.append(result)
     n_refs = sum(len(r) for r in references.values())
-    print(f"{args.images} images, {n_refs} references; cold process; {os.cpu_count()} CPUs; "
+    print(f"{args.images} images, {n_refs} references; {os.cpu_count()} CPUs; "
           f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
-    print(f"{'step':<40}{'wall s':>8}{'CPU s':>8}")
-    for label, wall, cpu in rows[: len(steps)]:
+    print(f"{'run':<40}{'wall s':>8}{'CPU s':>8}")
+    for label, wall, cpu in rows:
         print(f"{label:<40}{wall:>8.1f}{cpu:>8.1f}")
-    print(f"{'total, cold':<40}{sum(r[1] for r in rows[: len(steps)]):>8.1f}{sum(r[2] for r in rows[: len(steps)]):>8.1f}")
-    for label, wall, cpu in rows[len(steps):]:
-        print(f"{label:<40}{wall:>8.1f}{cpu:>8.1f}")
+    if not args.steps:
+        steps = results[0].seconds
+        print("  cold run, wall s per step (METEOR runs beside the others): "
+              + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+    corpus = {k: v for r in results[:-2] for k, v in r.corpus.items()}
     print()
     print("  ".join(f"{k} {v:.3f}" for k, v in corpus.items()))
-    print("bfloat16 Geo-Sim: " + "  ".join(f"{k} {v:.4f} (float32 {corpus[k]:.4f})" for k, v in bf16.items()))
-    for note in notes:
+    print("bfloat16 Geo-Sim: " + "  ".join(f"{k} {v:.4f} (float32 {corpus[k]:.4f})" for k, v in results[-2].corpus.items()))
+    for note in results[0].notes:
         print(f"note: {note}")
 
 

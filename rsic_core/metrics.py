@@ -11,7 +11,8 @@ Where the upstream tools break, this module works around them without changing a
   the system temporary folder and the same jar runs with the same options.
 - METEOR cannot find its paraphrase table when the package path holds a space (the jar URL-encodes
   it); the table is passed explicitly with ``-a``. One METEOR process (about 10-15 s to start) is
-  kept per Python process and restarted if it dies.
+  kept per Python process and restarted if it dies; it scores in a background thread while
+  Python computes the other metrics, so the JVM and the embedder use both cores.
 - Empty predictions score 0 on every metric (the Java tools accept them; Geo-Sim is set to 0
   rather than the similarity of an empty string). Images without any reference are left out and
   counted in ``notes``. Duplicate references are kept, as coco-caption keeps them.
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -135,38 +137,52 @@ def score(
     if empty:
         result.notes.append(f"{len(empty)} empty prediction(s) scored 0 on every metric")
 
-    if groups & {"bleu", "meteor", "rouge", "cider", "spice"}:
-        start = time.perf_counter()
-        gts, res = _ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
-        result.seconds["tokenize"] = time.perf_counter() - start
-        for group, fn in (("bleu", _bleu), ("meteor", _meteor), ("rouge", _rouge), ("cider", _cider), ("spice", _spice)):
-            if group in groups:
-                start = time.perf_counter()
-                out = fn(gts, res)
-                result.seconds[group] = time.perf_counter() - start
-                if isinstance(out, str):
-                    result.skipped[SPICE] = out
-                    continue
-                for name, (corpus, per_image) in out.items():
-                    result.corpus[name] = corpus
-                    for i, value in zip(ids, per_image):
-                        result.per_image[i][name] = value
-    if "geo_sim" in groups:
-        from rsic_core.embeddings import embedder_name
+    java_groups = [g for g in ("bleu", "meteor", "rouge", "cider", "spice") if g in groups]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        meteor = None
+        if java_groups:
+            start = time.perf_counter()
+            gts, res = _ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
+            result.seconds["tokenize"] = time.perf_counter() - start
+            if "meteor" in groups:  # the METEOR JVM works on its own core while Python does the rest
+                meteor = pool.submit(_timed, _meteor, gts, res)
+            for group in java_groups:
+                if group != "meteor":
+                    _record(result, ids, group, *_timed(_SCORERS[group], gts, res))
+        if "geo_sim" in groups:
+            from rsic_core.embeddings import embedder_name
 
-        start = time.perf_counter()
-        means, maxes = geo_sim([preds[i] for i in ids], [refs[i] for i in ids], config.geo_sim_embedder,
-                               config.geo_sim_batch_size, config.geo_sim_dtype)
-        result.seconds["geo_sim"] = time.perf_counter() - start
-        result.embedder = embedder_name(config.geo_sim_embedder) + ("" if config.geo_sim_dtype == "float32" else f", {config.geo_sim_dtype}")
-        for name, values in ((GEO_SIM_MEAN, means), (GEO_SIM_MAX, maxes)):
-            result.corpus[name] = sum(values) / len(values)
-            for i, value in zip(ids, values):
-                result.per_image[i][name] = value
+            start = time.perf_counter()
+            means, maxes = geo_sim([preds[i] for i in ids], [refs[i] for i in ids], config.geo_sim_embedder,
+                                   config.geo_sim_batch_size, config.geo_sim_dtype)
+            seconds = time.perf_counter() - start
+            result.embedder = embedder_name(config.geo_sim_embedder) + ("" if config.geo_sim_dtype == "float32" else f", {config.geo_sim_dtype}")
+            sims = {GEO_SIM_MEAN: (sum(means) / len(means), means), GEO_SIM_MAX: (sum(maxes) / len(maxes), maxes)}
+            _record(result, ids, "geo_sim", sims, seconds)
+        if meteor is not None:
+            _record(result, ids, "meteor", *meteor.result())
     for i, row in result.per_image.items():  # the same columns for every image, NaN where unscored
         result.per_image[i] = {m: row.get(m, math.nan) for m in ALL_METRICS if m in result.corpus}
     result.corpus = {m: result.corpus[m] for m in ALL_METRICS if m in result.corpus}
     return result
+
+
+def _timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def _record(result: Scores, ids: list[str], group: str, out, seconds: float) -> None:
+    """Put one metric group's (corpus, per-image) scores, or its skip reason (a str), into ``result``."""
+    result.seconds[group] = seconds
+    if isinstance(out, str):
+        result.skipped[SPICE] = out
+        return
+    for name, (corpus, per_image) in out.items():
+        result.corpus[name] = corpus
+        for i, value in zip(ids, per_image):
+            result.per_image[i][name] = value
 
 
 def _align(predictions, references) -> tuple[dict[str, str], dict[str, list[str]], list[str]]:
@@ -275,6 +291,9 @@ def _spice(gts, res):
     except Exception as e:  # the SPICE jar fails in many ways (memory, cache folder, parser)
         return f"skipped: SPICE failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
     return {SPICE: (float(corpus), [float(x["All"]["f"]) for x in per_image])}
+
+
+_SCORERS = {"bleu": _bleu, "rouge": _rouge, "cider": _cider, "spice": _spice}
 
 
 class _MeteorProcess:
