@@ -75,7 +75,7 @@ def run_prune(base: TrainConfig, prune: PruneConfig, progress: Callable[[str], N
     cells = list(itertools.product(_ints(prune.prune_qformer, "prune_qformer", 0), _ints(prune.prune_lm, "prune_lm", 0)))
     variants = [(f"{base.name}-q{q or 'all'}-lm{m or 'all'}", dict(prune_qformer_layers=q, prune_lm_layers=m, eval_efficiency=True))
                 for q, m in cells]
-    return _run_variants("prune", base, variants, prune.prune_zero_shot, asdict(prune), progress)
+    return _run_variants("prune", replace(base, eval_efficiency=True), variants, prune.prune_zero_shot, asdict(prune), progress)
 
 
 def zero_shot(base: TrainConfig, name: str | None = None) -> Path:

@@ -128,13 +128,15 @@ def prepare_run(config: TrainConfig) -> Path:
     return run_dir
 
 
-def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None) -> Path:
+def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
     """Train a LoRA adapter; returns the run folder.
 
     Args:
         config: the run (see :class:`TrainConfig`); with ``resume`` or an ``output_dir`` that holds
             checkpoints, training continues from the last one.
         progress (None): ``callable(step, max_steps)`` after each logged step.
+        captioner (None): a model already in memory (benchmarks on random-weight shapes); by
+            default ``config.model`` is loaded.
 
     Returns:
         The run folder, with ``status.json`` saying completed or cancelled.
@@ -155,7 +157,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         jobs.write_status(run_dir, "running", "loading model and data", pid=os.getpid(), started=time.time())
     cancel = cb.CancelCallback().install()
     try:
-        session = _TrainingSession(config, run_dir, progress)
+        session = _TrainingSession(config, run_dir, progress, captioner)
         checkpoint = last_complete_checkpoint(run_dir / "checkpoints")
         if checkpoint and main:
             step = int(Path(checkpoint).name.rsplit("-", 1)[-1])
@@ -208,7 +210,7 @@ def last_complete_checkpoint(folder: Path) -> str | None:
 class _TrainingSession:
     """The pieces of one run: captioner with LoRA, datasets, collator, Trainer, final evaluation."""
 
-    def __init__(self, config: TrainConfig, run_dir: Path, progress):
+    def __init__(self, config: TrainConfig, run_dir: Path, progress, captioner=None):
         from transformers import set_seed
 
         from rsic_core.collators import CaptionCollator, caption_pairs
@@ -226,7 +228,10 @@ class _TrainingSession:
             raise ValueError(f"{self.dataset.name}: no training pairs in split {config.train_split!r} "
                              f"(splits: {self.dataset.split_counts()})")
         check_natural_language([p["caption"] for p in self.pairs]).raise_if_failed()
-        self.captioner = _load_for_training(config)
+        self.captioner = _load_for_training(config) if captioner is None else captioner
+        if config.attn_implementation:
+            self.captioner.model.set_attn_implementation(config.attn_implementation)
+        self.captioner.model.train()
         family = self.captioner.family
         pruned = prune_layers(self.captioner.model, family, config.prune_qformer_layers, config.prune_lm_layers)
         set_seed(config.seed)
@@ -325,9 +330,28 @@ class _TrainingSession:
             shutil.rmtree(out)
         self._evaluate(self.config.eval_split, self.config.predict_limit, self.config.eval_efficiency,
                        ScoreConfig(score_metrics=metrics), out, {"step": trainer.state.global_step})
+        if self.lora["pruned"]:
+            self._save_pruned(out)
         for name in (PREDICTIONS, METRICS, EFFICIENCY):  # the run folder itself reads as a run
             if (out / name).is_file():
                 shutil.copyfile(out / name, self.run_dir / name)
+
+    def _save_pruned(self, eval_dir: Path) -> None:
+        """A pruned base does not fit the original model: save the merged, pruned model (loadable as is)."""
+        from rsic_core.efficiency import size_on_disk
+        from rsic_core.runs import EFFICIENCY, load_run
+
+        folder = self.run_dir / "model"
+        merged = self._trainer.model.merge_and_unload()
+        merged.save_pretrained(str(folder))
+        self.captioner.processor.save_pretrained(str(folder))
+        report = load_run(eval_dir, with_predictions=False).efficiency
+        if report:
+            report["size_on_disk_bytes"], report["size_on_disk_kind"] = size_on_disk(path=folder)
+            report["size_on_disk_kind"] += " (merged pruned model)"
+            write_json(eval_dir, EFFICIENCY, report)
+        config = load_run(self.run_dir, with_predictions=False).config
+        write_json(self.run_dir, CONFIG, {**config, "merged_model": str(folder)})
 
     def _caption_config(self):
         from rsic_core.inference import CaptionConfig
@@ -372,11 +396,7 @@ def _load_for_training(config: TrainConfig):
     device = choose_device(None if config.device == "auto" else config.device)
     precision = _precision(config.precision, device)
     dtype = {"bf16": "bf16", "fp16": "fp16"}.get(precision, "fp32")  # frozen base weights; adapters stay fp32
-    captioner = load_captioner(config.model, device=device, dtype=dtype)
-    if config.attn_implementation:
-        captioner.model.set_attn_implementation(config.attn_implementation)
-    captioner.model.train()
-    return captioner
+    return load_captioner(config.model, device=device, dtype=dtype)
 
 
 def _checkpointing_args(enabled: bool) -> dict:

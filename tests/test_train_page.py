@@ -1,0 +1,65 @@
+"""Train page: the form starts a run in its own process, its loss appears live, a second run is refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from rsic_core import jobs
+
+pytest_plugins = ["tests.fixtures_training"]
+
+
+def _open_train_page() -> AppTest:
+    at = AppTest.from_file("app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _wait(predicate, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not predicate() and time.time() < deadline:
+        time.sleep(0.5)
+
+
+def test_train_page_starts_a_run_shows_its_loss_and_refuses_a_second(tiny_model_dir, demo_dir):
+    at = _open_train_page()
+    form_defaults = {n.label: n.value for n in at.number_input}
+    assert form_defaults["Learning rate"] == 5e-5 and form_defaults["Batch per device"] == 4
+    assert form_defaults["Gradient accumulation"] == 4 and form_defaults["LoRA rank r"] == 8
+
+    next(t for t in at.text_input if t.label == "Model").set_value(str(tiny_model_dir))
+    fields = {n.label: n for n in at.number_input}
+    fields["Max steps (-1: use epochs)"].set_value(40)
+    fields["Learning rate"].set_value(1e-2)
+    fields["Batch per device"].set_value(2)
+    fields["Gradient accumulation"].set_value(1)
+    next(b for b in at.button if b.label == "Start training").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    run_dir = Path(at.session_state["train_run"])
+    assert jobs.read_status(run_dir).get("pid")  # a separate process was started
+
+    _wait(lambda: len(jobs.read_jsonl(run_dir / jobs.STEP_LOG)) >= 2)
+    assert jobs.state_of(run_dir) in ("running", "completed")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("step" in (p.proto.text or "") for p in at.get("progress"))
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart"), "the loss curve is drawn"
+
+    if jobs.is_alive(run_dir):  # a second run while the first runs is refused with a message
+        next(b for b in at.button if b.label == "Start training").click()
+        at.run()
+        assert any("still" in e.value for e in at.error), [e.value for e in at.error]
+        assert jobs.cancel(run_dir)
+    _wait(lambda: not jobs.is_alive(run_dir), 120)
+    assert jobs.state_of(run_dir) in ("cancelled", "completed")
+    at.run()
+    table = at.dataframe[-1].value
+    assert run_dir.name in list(table["run"])
