@@ -28,6 +28,9 @@ PAGES = {
     "Captioning": [
         st.Page("pages/live_caption.py", title="Live caption", icon=":material/image_search:"),
     ],
+    "Training": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    ],
 }
 
 navigation = st.navigation(PAGES)
