@@ -110,19 +110,19 @@ def _cpu_seconds(pid: int | None = None) -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _jvm_seconds(metrics) -> float:
+def _jvm_seconds(coco) -> float:
     """CPU seconds of the long-lived METEOR JVM so far (it is not a reaped child)."""
-    if not metrics._cached_meteor.cache_info().currsize:
+    if not coco.cached_meteor.cache_info().currsize:
         return 0.0
-    return _cpu_seconds(metrics._cached_meteor().proc.pid)
+    return _cpu_seconds(coco.cached_meteor().proc.pid)
 
 
-def _timed_score(predictions, references, config, metrics):
+def _timed_score(predictions, references, config, coco):
     from rsic_core.metrics import score
 
-    wall, cpu, jvm = time.perf_counter(), _cpu_seconds(), _jvm_seconds(metrics)
+    wall, cpu, jvm = time.perf_counter(), _cpu_seconds(), _jvm_seconds(coco)
     result = score(predictions, references, config)
-    return result, time.perf_counter() - wall, _cpu_seconds() - cpu + _jvm_seconds(metrics) - jvm
+    return result, time.perf_counter() - wall, _cpu_seconds() - cpu + _jvm_seconds(coco) - jvm
 
 
 def main() -> None:
@@ -134,7 +134,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     predictions, references = make_corpus(args.images, args.seed)
-    from rsic_core import metrics
+    from rsic_core import coco
     from rsic_core.metrics import ScoreConfig
 
     load_before = os.getloadavg()[0]
@@ -149,7 +149,7 @@ def main() -> None:
              ("all metrics again, warm process", ScoreConfig(score_metrics=everything))]
     rows, results = [], []
     for label, config in runs:
-        result, wall, cpu = _timed_score(predictions, references, config, metrics)
+        result, wall, cpu = _timed_score(predictions, references, config, coco)
         rows.append((label, wall, cpu))
         results.append(result)
     n_refs = sum(len(r) for r in references.values())

@@ -5,18 +5,16 @@ pycocoevalcap after its PTB tokenizer, SPICE when asked and able to run, and Geo
 similarity of sentence embeddings between a prediction and each of its references, averaged and
 maximised over the references), with a score per image for every metric.
 
-Where the upstream tools break, this module works around them without changing a number:
+The Java tools run through :mod:`rsic_core.coco` (same jars and options, without pycocoevalcap's
+breakages: temp files in its package folder, METEOR dying on paths with spaces, a Java trace when
+Java is missing). Here:
 
-- The PTB tokenizer writes its temporary file into its own package folder; here it is written to
-  the system temporary folder and the same jar runs with the same options.
-- METEOR cannot find its paraphrase table when the package path holds a space (the jar URL-encodes
-  it); the table is passed explicitly with ``-a``. One METEOR process (about 10-15 s to start) is
-  kept per Python process and restarted if it dies; it scores in a background thread while
-  Python computes the other metrics, so the JVM and the embedder use both cores.
+- METEOR (one long-lived JVM) scores in a background thread while Python computes BLEU, ROUGE-L,
+  CIDEr and Geo-Sim, so the JVM and the embedder use both cores.
 - Empty predictions score 0 on every metric (the Java tools accept them; Geo-Sim is set to 0
   rather than the similarity of an empty string). Images without any reference are left out and
-  counted in ``notes``. Duplicate references are kept, as coco-caption keeps them.
-- Missing Java raises one ``ValueError`` sentence instead of a Java or ``FileNotFoundError`` trace.
+  counted in ``notes``. Duplicate references are kept, as coco-caption keeps them. Line breaks
+  inside a caption become spaces (they would shift the line-based Java tools).
 - Sentence vectors are kept per process, so scoring the same references again (each epoch of
   a training run, each run in the app) embeds only the new predictions.
 - SPICE needs Stanford CoreNLP models that pycocoevalcap downloads at first use; nothing is
@@ -28,29 +26,20 @@ Scores are on coco-caption's 0-1 scale (papers often print them x100).
 from __future__ import annotations
 
 import math
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-BLEU = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4")
-METEOR, ROUGE_L, CIDER, SPICE = "METEOR", "ROUGE-L", "CIDEr", "SPICE"
+from rsic_core import coco
+from rsic_core.coco import BLEU, CIDER, JAVA_MISSING, METEOR, ROUGE_L, SPICE  # noqa: F401 (re-exported)
+
 GEO_SIM_MEAN, GEO_SIM_MAX = "Geo-Sim (mean)", "Geo-Sim (max)"
 ALL_METRICS = (*BLEU, METEOR, ROUGE_L, CIDER, SPICE, GEO_SIM_MEAN, GEO_SIM_MAX)
 METRIC_GROUPS = ("bleu", "meteor", "rouge", "cider", "geo_sim", "spice")
 
-JAVA_MISSING = (
-    "coco-caption scoring needs Java (its PTB tokenizer and METEOR are Java programs) and no `java` "
-    "was found on PATH: install a Java runtime (Debian: apt-get install default-jre-headless)"
-)
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029\u000b\u000c\u0085]+")
 
 
@@ -142,13 +131,13 @@ def score(
         meteor = None
         if java_groups:
             start = time.perf_counter()
-            gts, res = _ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
+            gts, res = coco.ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
             result.seconds["tokenize"] = time.perf_counter() - start
             if "meteor" in groups:  # the METEOR JVM works on its own core while Python does the rest
-                meteor = pool.submit(_timed, _meteor, gts, res)
+                meteor = pool.submit(_timed, coco.meteor, gts, res)
             for group in java_groups:
                 if group != "meteor":
-                    _record(result, ids, group, *_timed(_SCORERS[group], gts, res))
+                    _record(result, ids, group, *_timed(coco.SCORERS[group], gts, res))
         if "geo_sim" in groups:
             from rsic_core.embeddings import embedder_name
 
@@ -206,144 +195,6 @@ def _align(predictions, references) -> tuple[dict[str, str], dict[str, list[str]
 def _clean(text) -> str:
     """One line of text: line breaks would shift the line-based Java tools."""
     return _NEWLINES.sub(" ", "" if text is None else str(text))
-
-
-def _java() -> str:
-    java = shutil.which("java")
-    if java is None:
-        raise ValueError(JAVA_MISSING)
-    return java
-
-
-def _package_dir(sub: str) -> Path:
-    import pycocoevalcap  # a namespace package: no __file__
-
-    return Path(next(iter(pycocoevalcap.__path__))).resolve() / sub
-
-
-def _ptb_tokenize(gts: dict[str, list[str]], res: dict[str, str]) -> tuple[dict, dict]:
-    """pycocoevalcap's PTBTokenizer (same jar, options and punctuation filter) in one JVM call."""
-    from pycocoevalcap.tokenizer.ptbtokenizer import PUNCTUATIONS, STANFORD_CORENLP_3_4_1_JAR
-
-    owners = [(i, "gts") for i, caps in gts.items() for _ in caps] + [(i, "res") for i in res]
-    lines = [c for caps in gts.values() for c in caps] + list(res.values())
-    jar = _package_dir("tokenizer") / STANFORD_CORENLP_3_4_1_JAR
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
-        f.write("\n".join(lines))
-    try:
-        cmd = [_java(), "-cp", str(jar), "edu.stanford.nlp.process.PTBTokenizer", "-preserveLines", "-lowerCase", f.name]
-        out = subprocess.run(cmd, capture_output=True, check=False)
-    finally:
-        os.remove(f.name)
-    if out.returncode != 0:
-        raise ValueError(f"the PTB tokenizer failed: {out.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
-    tokens = out.stdout.decode("utf-8", errors="replace").split("\n")
-    tokens += [""] * (len(lines) - len(tokens))  # a trailing empty caption yields no final line
-    tok_gts: dict[str, list[str]] = {i: [] for i in gts}
-    tok_res: dict[str, list[str]] = {}
-    for (i, side), line in zip(owners, tokens):
-        text = " ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS)
-        if side == "gts":
-            tok_gts[i].append(text)
-        else:
-            tok_res[i] = [text]
-    return tok_gts, tok_res
-
-
-def _bleu(gts, res):
-    from pycocoevalcap.bleu.bleu import Bleu
-
-    corpus, per_image = Bleu(4).compute_score(gts, res, verbose=0)
-    return {name: (float(c), [float(x) for x in p]) for name, c, p in zip(BLEU, corpus, per_image)}
-
-
-def _rouge(gts, res):
-    from pycocoevalcap.rouge.rouge import Rouge
-
-    corpus, per_image = Rouge().compute_score(gts, res)
-    return {ROUGE_L: (float(corpus), [float(x) for x in per_image])}
-
-
-def _cider(gts, res):
-    from pycocoevalcap.cider.cider import Cider
-
-    corpus, per_image = Cider().compute_score(gts, res)
-    return {CIDER: (float(corpus), [float(x) for x in per_image])}
-
-
-def _meteor(gts, res):
-    corpus, per_image = _meteor_process().compute_score(gts, res)
-    return {METEOR: (corpus, per_image)}
-
-
-def _spice(gts, res):
-    """SPICE when its CoreNLP models are on disk; otherwise the reason it was skipped (a str)."""
-    models = _package_dir("spice") / "lib" / "stanford-corenlp-3.6.0-models.jar"
-    if not models.is_file():
-        return (
-            "skipped: SPICE needs the Stanford CoreNLP 3.6.0 models, which pycocoevalcap downloads at "
-            f"first use; they are not at {models} and nothing is downloaded at run time here"
-        )
-    try:
-        from pycocoevalcap.spice.spice import Spice
-
-        corpus, per_image = Spice().compute_score(gts, res)
-    except Exception as e:  # the SPICE jar fails in many ways (memory, cache folder, parser)
-        return f"skipped: SPICE failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
-    return {SPICE: (float(corpus), [float(x["All"]["f"]) for x in per_image])}
-
-
-_SCORERS = {"bleu": _bleu, "rouge": _rouge, "cider": _cider, "spice": _spice}
-
-
-class _MeteorProcess:
-    """A long-lived METEOR 1.5 process speaking pycocoevalcap's stdio protocol."""
-
-    def __init__(self) -> None:
-        from pycocoevalcap.meteor.meteor import METEOR_JAR
-
-        folder = _package_dir("meteor")
-        cmd = [_java(), "-Xmx2G", "-jar", str(folder / METEOR_JAR), "-", "-", "-stdio", "-l", "en", "-norm"]
-        cmd += ["-a", str(folder / "data" / "paraphrase-en.gz")]  # the jar's own lookup breaks on spaces
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        self.lock = threading.Lock()
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def _ask(self, line: str) -> str:
-        self.proc.stdin.write((line + "\n").encode("utf-8"))
-        self.proc.stdin.flush()
-        answer = self.proc.stdout.readline().decode("utf-8").strip()
-        if not answer:
-            raise ValueError("METEOR stopped answering (its Java process exited)")
-        return answer
-
-    def compute_score(self, gts: dict[str, list[str]], res: dict[str, list[str]]) -> tuple[float, list[float]]:
-        with self.lock:
-            stats = []
-            for i in gts:
-                hyp = res[i][0].replace("|||", "").replace("  ", " ")
-                refs = [r.replace("|||", "") for r in gts[i]]
-                stats.append(self._ask(" ||| ".join(("SCORE", " ||| ".join(refs), hyp))))
-            self.proc.stdin.write(("EVAL ||| " + " ||| ".join(stats) + "\n").encode("utf-8"))
-            self.proc.stdin.flush()
-            per_image = [float(self.proc.stdout.readline().strip()) for _ in stats]
-            corpus = float(self.proc.stdout.readline().strip())
-        return corpus, per_image
-
-
-@lru_cache(maxsize=1)
-def _cached_meteor() -> _MeteorProcess:
-    return _MeteorProcess()
-
-
-def _meteor_process() -> _MeteorProcess:
-    proc = _cached_meteor()
-    if not proc.alive():
-        _cached_meteor.cache_clear()
-        proc = _cached_meteor()
-    return proc
 
 
 def geo_sim(

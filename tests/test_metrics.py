@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core import metrics
+from rsic_core import coco, metrics
 from rsic_core.metrics import BLEU, CIDER, GEO_SIM_MAX, GEO_SIM_MEAN, METEOR, ROUGE_L, ScoreConfig, score
 from tests.fixtures_scoring import PREDICTIONS, REFERENCES, corpus_scores  # noqa: F401 (fixture)
 
@@ -106,27 +106,27 @@ def test_spice_offline_is_skipped_with_the_reason():
 
 
 def test_meteor_works_from_a_path_with_spaces(tmp_path, monkeypatch):
-    real = metrics._package_dir("meteor")
+    real = coco.package_dir("meteor")
     spaced = tmp_path / "site packages" / "meteor"
     (spaced / "data").mkdir(parents=True)
     os.symlink(real / "meteor-1.5.jar", spaced / "meteor-1.5.jar")
     os.symlink(real / "data" / "paraphrase-en.gz", spaced / "data" / "paraphrase-en.gz")
-    monkeypatch.setattr(metrics, "_package_dir", lambda sub: spaced if sub == "meteor" else real.parent / sub)
+    monkeypatch.setattr(coco, "package_dir", lambda sub: spaced if sub == "meteor" else real.parent / sub)
     gts, res = {"x": ["a river goes through the forest"]}, {"x": ["a river in the forest"]}
-    proc = metrics._MeteorProcess()
+    proc = coco.MeteorProcess()
     try:
         corpus, each = proc.compute_score(gts, res)
     finally:
         proc.proc.kill()
     monkeypatch.undo()
-    assert (corpus, each) == metrics._meteor_process().compute_score(gts, res)
+    assert (corpus, each) == coco.meteor_process().compute_score(gts, res)
     assert corpus > 0.2
 
 
 def test_missing_java_is_one_sentence(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(ValueError) as err:
-        metrics._ptb_tokenize({"x": ["a b"]}, {"x": "a"})
+        coco.ptb_tokenize({"x": ["a b"]}, {"x": "a"})
     assert "Java" in str(err.value) and "\n" not in str(err.value)
 
 
