@@ -41,7 +41,7 @@ if not past:
     st.stop()
 names = [str(p) for p in past]
 chosen = st.selectbox("Run", names, index=names.index(st.session_state["train_run"]) if st.session_state.get("train_run") in names else 0,
-                      format_func=lambda p: f"{p.rsplit('/', 1)[-1]} ({jobs.state_of(p)})")
+                      format_func=lambda p: p.rsplit("/", 1)[-1])
 
 
 @st.fragment(run_every=2)

@@ -130,8 +130,11 @@ def experiment_table(run_dirs: list[Path], zero_shot_dir: Path | None = None):
             "train (s)": c.get("train_seconds"), "path": str(folder),
         })
         rows.append(row)
-    table = pd.DataFrame(rows)
-    return table.dropna(axis=1, how="all")
+    table = pd.DataFrame(rows).dropna(axis=1, how="all")
+    for column in ("r", "alpha"):
+        if column in table.columns:
+            table[column] = table[column].astype("Int64")
+    return table
 
 
 def _run_variants(kind: str, base: TrainConfig, variants: list[tuple[str, dict]], with_zero_shot: bool,
@@ -165,8 +168,10 @@ def _run_variants(kind: str, base: TrainConfig, variants: list[tuple[str, dict]]
 
 def markdown_table(table, digits: int = 2) -> str:
     """A DataFrame as a GitHub markdown table (numbers rounded), for the README."""
+    import pandas as pd
+
     def cell(value):
-        if value is None or (isinstance(value, float) and value != value):
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
             return ""
         return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 

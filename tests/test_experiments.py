@@ -10,7 +10,7 @@ from rsic_core.models import load_captioner
 pytest_plugins = ["tests.fixtures_training"]
 from tests.fixtures_training import quick_config  # noqa: E402
 
-FAST = dict(max_steps=2, save_steps=2, predict_limit=2, eval_metrics="bleu,cider", output_dir="")
+FAST = dict(max_steps=2, save_steps=2, predict_limit=2, eval_metrics="bleu,cider", output_dir="", gen_max_new_tokens=8)
 
 
 def test_grid_tabulates_every_cell_against_zero_shot(tiny_model_dir, tmp_path):
@@ -39,8 +39,9 @@ def test_pruned_variants_are_smaller_and_load_back(tmp_path, demo_dir):
     table = result.table.set_index("run")
     assert list(table.index) == ["zero-shot", "p-q1-lmall", "p-q1-lm2"]
     assert table["Q-Former layers"]["p-q1-lm2"] == 1 and table["LM layers"]["p-q1-lm2"] == 2
-    for column in ("params (M)", "GFLOPs/image", "size (MB)"):  # cut layers: fewer parameters, FLOPs, bytes
+    for column in ("params (M)", "size (MB)"):  # cut layers: fewer parameters and bytes
         assert table[column]["p-q1-lm2"] < table[column]["p-q1-lmall"] < table[column]["zero-shot"], column
+    assert table["GFLOPs/image"]["p-q1-lm2"] < table["GFLOPs/image"]["p-q1-lmall"]  # and fewer FLOPs
     assert table["BLEU-4"].notna().all()
 
     pruned = load_captioner(result.runs[-1] / "model")  # the merged pruned model opens like any model
