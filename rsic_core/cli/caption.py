@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     p.set_defaults(func=_caption)
 
     demo = subparsers.add_parser("demo-model", help="the offline demo model").add_subparsers(dest="demo_command", required=True)
-    p = demo.add_parser("train", help="train the demo model on the demo dataset (about 15 min on 2 cores)")
+    p = demo.add_parser("train", help="train the demo model on the demo dataset (7-15 min on 2 cores)")
     p.add_argument("--out", default="assets/demo_model", help="folder to write (default assets/demo_model)")
     p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
     add_dataclass_arguments(p, DemoModelConfig)
