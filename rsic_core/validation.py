@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from PIL import Image, UnidentifiedImageError
-
 from rsic_core.datasets import CaptionDataset
+from rsic_core.images import load_image
 from rsic_core.records import ImageRecord, Problem
 
 
@@ -83,14 +82,12 @@ class ValidationReport:
 
 def check_image(path: str | Path) -> str | None:
     """None when the image decodes completely, else the reason (e.g. a truncated JPEG)."""
+    label = str(path)
     try:
-        with Image.open(path) as im:
-            im.load()  # full decode: ``verify()`` misses truncated JPEG data
+        load_image(path, name=label)  # full decode: ``verify()`` misses truncated JPEG data
         return None
-    except FileNotFoundError:
-        return "image file is missing"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        return f"cannot read image ({e})"
+    except ValueError as e:
+        return str(e).removeprefix(f"{label}: ")
 
 
 def validate(

@@ -29,7 +29,7 @@ def test_validate_reports_problems_and_exit_code(tmp_path):
     assert result.returncode == 1, result.stderr
     out = result.stdout
     assert "3 images, 3 captions" in out
-    assert "farm_2.jpg: image farm_2.jpg: cannot read image" in out
+    assert "farm_2.jpg: image farm_2.jpg: not a readable image" in out
     assert "farm_3.jpg: image farm_3.jpg: image file is missing" in out
     assert "images[0] (farm_1.jpg): caption 2 is empty; dropped" in out
 
