@@ -374,6 +374,19 @@ def _trainer_class():
     return Trainer
 
 
+def caption_window(inputs: dict) -> dict:
+    """Model inputs that ask for logits only from the position before the first caption token on.
+
+    With left padding every caption ends its row, so the last ``keep`` positions hold all labelled
+    tokens (and the position predicting the first of them); labels are cut to the same window and
+    the model's own shifted loss is unchanged.
+    """
+    labels = inputs["labels"]
+    first = int((labels != -100).int().argmax(dim=1).min())
+    keep = labels.shape[1] - first + 1
+    return {**inputs, "labels": labels[:, -keep:], "logits_to_keep": keep}
+
+
 def _label_logits_trainer():
     from transformers import Trainer
 
@@ -381,11 +394,7 @@ def _label_logits_trainer():
         """Computes vocabulary logits only from the first caption position on (left-padded batches)."""
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            labels = inputs["labels"]
-            first = int((labels != -100).int().argmax(dim=1).min())
-            keep = labels.shape[1] - first + 1
-            inputs = {**inputs, "labels": labels[:, -keep:], "logits_to_keep": keep}
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            return super().compute_loss(model, caption_window(inputs), return_outputs, num_items_in_batch)
 
     return LabelLogitsTrainer
 

@@ -137,3 +137,23 @@ def test_config_file_with_command_line_overrides(tmp_path):
     file.write_text(json.dumps({"lora_rank": 4}))
     with pytest.raises(ValueError, match="lora_rank"):
         parse_config(["--config", str(file)])
+
+
+def test_logits_only_over_caption_positions_give_the_same_loss(tmp_path):
+    """The memory-saving switch (GPU benchmark) computes exactly the loss of the full logits."""
+    import torch
+    from PIL import Image
+
+    from rsic_core.collators import CaptionCollator
+    from rsic_core.models import build_tiny
+    from rsic_core.training import caption_window
+
+    tiny = build_tiny("paligemma", text={"initializer_range": 0.2})
+    images = [Image.new("RGB", (32, 32), c) for c in ("red", "green", "blue")]
+    captions = ["a red roof", "a green forest with many trees beside a road", "a lake"]
+    batch = CaptionCollator(tiny.family, tiny.processor, padding_side="left").encode(images, captions)
+    with torch.no_grad():
+        full = tiny.model(**batch)
+        window = tiny.model(**caption_window(batch))
+    assert window.logits.shape[1] < full.logits.shape[1] / 2  # far fewer vocabulary rows
+    assert torch.allclose(full.loss, window.loss, atol=1e-5), (float(full.loss), float(window.loss))
