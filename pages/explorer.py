@@ -1,6 +1,7 @@
 """Dataset explorer: a paged gallery with filters, and one image in detail."""
 
 import math
+from dataclasses import asdict
 
 import streamlit as st
 
@@ -10,11 +11,7 @@ PAGE_SIZE = 24
 COLUMNS = 6
 
 st.title("Dataset explorer")
-try:
-    dataset = state.current_dataset()
-except (FileNotFoundError, ValueError) as e:
-    st.error(str(e))
-    st.stop()
+dataset = state.dataset_or_stop()
 
 ALL = "(all)"
 f1, f2, f3, f4 = st.columns([1, 1, 1, 2])
@@ -36,7 +33,7 @@ p2.write(f"\n{len(records)} of {len(dataset)} images match; page {page} of {page
 
 if dataset.problems:
     with st.expander(f"Problems found while reading ({len(dataset.problems)})"):
-        st.dataframe([vars(p) for p in dataset.problems], hide_index=True)
+        st.dataframe([asdict(p) for p in dataset.problems], hide_index=True)
 
 selected = st.session_state.get("explorer_selected")
 if selected:
@@ -61,6 +58,8 @@ if selected:
                 st.rerun()
 
 shown = records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+if not shown:
+    st.info("No image matches these filters: clear the caption keyword or choose another split or class.")
 for row in range(0, len(shown), COLUMNS):
     for col, record in zip(st.columns(COLUMNS), shown[row : row + COLUMNS]):
         thumb = resources.thumbnail(str(record.path)) if record.has_image else None

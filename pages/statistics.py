@@ -7,7 +7,7 @@ from rsic_core.preprocess import PreprocessConfig
 from ui import preprocess_cache, state
 
 st.title("Caption statistics")
-dataset = state.current_dataset()
+dataset = state.dataset_or_stop()
 st.caption(f"{dataset.name}: {len(dataset)} images, {dataset.num_captions} captions")
 
 with st.expander("Preprocessing settings", expanded=False):

@@ -8,7 +8,7 @@ from rsic_core.synonyms import rewrite, word_examples
 from ui import preprocess_cache, state
 
 st.title("Synonym clusters")
-dataset = state.current_dataset()
+dataset = state.dataset_or_stop()
 config = PreprocessConfig()
 c1, c2 = st.columns(2)
 eps = c1.slider("DBSCAN eps (cosine distance)", 0.05, 1.0, config.syn_eps, 0.05)

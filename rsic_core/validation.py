@@ -64,7 +64,7 @@ class ValidationReport:
         if self.images_checked:
             lines.append(f"unreadable image files: {len(self.unreadable_images)}")
         else:
-            lines.append("image files not decoded (--no-images)")
+            lines.append("image files not decoded (only missing files were looked for)")
         lines.append(f"empty captions dropped: {self.empty_captions}")
         lines.append(f"duplicate references within an image: {self.duplicate_captions}")
         lines.append(f"problems: {len(self.problems)}")

@@ -73,3 +73,37 @@ def test_a_chosen_dataset_path_is_used_and_a_bad_one_reported(tmp_path, shared_d
     assert metrics["Images"] == "42" and metrics["Classes"] == "21"
     at.switch_page("pages/explorer.py").run()
     assert not at.exception and len(at.get("image")) == 24
+
+
+def _broken_dataset(root: Path) -> Path:
+    """A Karpathy dataset whose three images are all missing."""
+    import json
+
+    root.mkdir()
+    (root / "dataset_broken.json").write_text(json.dumps({"images": [
+        {"filename": f"farm_{i}.jpg", "split": "test", "sentences": [{"raw": "a green field"}]} for i in range(3)]}))
+    return root
+
+
+def test_problems_are_listed_on_home_and_explorer(tmp_path, demo_dir):
+    path = str(_broken_dataset(tmp_path / "broken"))
+    at = open_page(dataset_path=path)
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("3 problems found" in w.value for w in at.warning)
+    table = at.dataframe[-1].value
+    assert len(table) == 3 and table["Message"].eq("image file is missing").all()
+
+    at.switch_page("pages/explorer.py").run()
+    assert not at.exception
+    assert [w.value for w in at.warning].count("missing") == 3, "each missing image is marked in the gallery"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_malformed_annotation_file_is_one_sentence_on_every_page(page, tmp_path, demo_dir):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "dataset_bad.json").write_text('{"images": [,]}')
+    at = open_page(page, dataset_path=str(bad))
+    assert not at.exception, [e.message for e in at.exception]
+    if page in ("pages/home.py", "pages/explorer.py", "pages/statistics.py", "pages/synonyms.py"):
+        assert any("not valid JSON (line 1, column 13)" in e.value for e in at.error)

@@ -69,7 +69,9 @@ def test_gallery_in_a_real_browser(served_app, tmp_path):
         expect(page.get_by_role("heading", name="Dataset explorer")).to_be_visible(timeout=60_000)
         thumbnails = page.locator("[data-testid='stImage'] img")
         expect(thumbnails).to_have_count(24, timeout=60_000)
-        assert all(thumbnails.nth(i).evaluate("img => img.naturalWidth") > 0 for i in range(3))
+        page.wait_for_function(  # the thumbnails really decode in the browser
+            "() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
+            ".every(img => img.complete && img.naturalWidth > 0)", timeout=60_000)
         page.screenshot(path=str(tmp_path / "explorer.png"), full_page=False)
         browser.close()
     assert (tmp_path / "explorer.png").stat().st_size > 10_000
@@ -82,6 +84,9 @@ def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(served_app, tmp_path
     for name, colour in (("a.png", (200, 30, 30)), ("b.png", (30, 30, 200))):
         Image.new("RGB", (64, 64), colour).save(tmp_path / "mine" / name)
     (tmp_path / "mine" / "captions.csv").write_text("image,caption\na.png,a red square\nb.png,a blue square\n")
+    (tmp_path / "other").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "other" / "c.png")
+    (tmp_path / "other" / "captions.csv").write_text("image,caption\nc.png,a black square\n")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
@@ -101,4 +106,14 @@ def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(served_app, tmp_path
         expect(page.get_by_text("Dataset: mine")).to_be_visible(timeout=30_000)
         page.get_by_role("link", name="Dataset explorer").click()
         expect(page.get_by_text("2 of 2 images match")).to_be_visible(timeout=30_000)
+
+        box.fill(str(tmp_path / "other"))  # a second load in a row is taken too
+        box.press("Enter")
+        page.get_by_role("button", name="Load", exact=True).click()
+        expect(page.get_by_text("1 of 1 images match")).to_be_visible(timeout=30_000)
+        expect(box).to_have_value(str(tmp_path / "other"))
+
+        page.get_by_role("button", name="Back to the demo dataset").click()
+        expect(box).to_have_value("", timeout=30_000)
+        expect(page.get_by_text("Demo dataset (offline, generated)")).to_be_visible(timeout=30_000)
         browser.close()

@@ -26,6 +26,20 @@ def current_dataset() -> datasets.CaptionDataset:
     return resources.load_dataset(dataset_path())
 
 
+def dataset_or_stop() -> datasets.CaptionDataset:
+    """The current dataset, or one error sentence on the page (and the page stops there)."""
+    try:
+        return current_dataset()
+    except (FileNotFoundError, ValueError) as e:
+        st.error(f"{e}. Choose another dataset in the sidebar, or go back to the demo dataset.")
+        st.stop()
+
+
+def _back_to_demo() -> None:
+    st.session_state[DATASET_KEY] = ""
+    st.session_state["dataset_path_input"] = ""  # allowed here: callbacks run before the widgets
+
+
 def dataset_sidebar() -> None:
     """Sidebar control: a dataset path, remembered for the session, or the demo."""
     if DATASET_KEY not in st.session_state:
@@ -33,8 +47,8 @@ def dataset_sidebar() -> None:
     with st.sidebar:
         st.markdown("**Dataset**")
         typed = st.text_input(
-                "Dataset folder or annotation file",
-            value=st.session_state[DATASET_KEY],
+            "Dataset folder or annotation file",
+            key="dataset_path_input",  # a fixed key: the widget keeps its identity across loads
             placeholder="empty = offline demo dataset",
             help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
             "or a folder with a CSV/JSONL of image and caption columns.",
@@ -44,11 +58,10 @@ def dataset_sidebar() -> None:
             typed = typed.strip()
             try:
                 if typed:
-                    datasets.detect_format(typed)
+                    resources.load_dataset(typed)  # refuse what cannot be read, keep the last good one
                 st.session_state[DATASET_KEY] = typed
             except (FileNotFoundError, ValueError) as e:
                 st.error(str(e))
-        if st.session_state[DATASET_KEY] and st.button("Back to the demo dataset"):
-            st.session_state[DATASET_KEY] = ""
-            st.rerun()
+        if st.session_state[DATASET_KEY]:
+            st.button("Back to the demo dataset", on_click=_back_to_demo)
         st.caption("Demo dataset (offline, generated)" if is_demo() else f"`{st.session_state[DATASET_KEY]}`")
