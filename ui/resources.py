@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -12,8 +14,14 @@ from rsic_core.thumbnails import thumbnail_bytes
 
 @st.cache_data(show_spinner=False)
 def demo_dataset_path() -> str:
-    """Generate the offline demo dataset once (about 30 s the first time)."""
+    """Generate the offline demo dataset once (15-30 s the first time).
+
+    Generated in a child Python: Streamlit replaces ``__main__`` with the page script, so the
+    generator's spawned worker processes would otherwise re-import and run the app.
+    """
     with st.spinner("Generating the offline demo dataset (first start only)..."):
+        code = "from rsic_core.paths import demo_dataset_dir; demo_dataset_dir()"
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
         return str(paths.demo_dataset_dir())
 
 
