@@ -26,7 +26,9 @@ if result is None or not result.words:
 
 applied = result.applied_map()
 m = st.columns(4)
-m[0].metric("Vocabulary", len(result.words))
+m[0].metric("Words clustered", len(result.words),
+            help="Content words of the kept captions; function words (a, the, of...) are not clustered, "
+            "so this is smaller than the vocabulary on Caption statistics.")
 m[1].metric("Clusters", result.n_clusters)
 m[2].metric("Noise words", int((result.labels == -1).sum()))
 m[3].metric("Merges applied", len(applied))

@@ -83,7 +83,7 @@ def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
     table = app.dataframe[0].value
     assert list(table.columns)[:3] == ["variant", "canonical", "cluster"]
     metrics = {m.label: m.value for m in app.metric}
-    assert int(metrics["Vocabulary"]) > 20
+    assert int(metrics["Words clustered"]) > 20
     assert len(app.get("plotly_chart")) == 1  # the UMAP map
     app.slider[0].set_value(0.1).run()
     assert not app.exception
