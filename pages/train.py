@@ -8,7 +8,7 @@ from ui import state, train_cache
 
 st.title("Train a LoRA adapter")
 defaults = train_cache.default_config()
-with st.form("train_form"):
+with st.form("train_form", enter_to_submit=False):  # Enter in a field must not start a run
     c1, c2, c3, c4 = st.columns(4)
     config = {
         "model": c1.text_input("Model", defaults["model"], help="Folder or Hugging Face id; 'demo' = the offline demo model."),
@@ -57,9 +57,9 @@ def live(run_dir: str) -> None:
     if not view["validation"].empty:
         st.markdown("Validation scores (x100)")
         st.dataframe(view["validation"], hide_index=True)
+    st.subheader("Training runs")  # inside the fragment: states follow status.json without a page reload
+    st.dataframe(pd.DataFrame(train_cache.runs_overview(jobs.training_runs())), hide_index=True)
 
 
 live(chosen)
-st.subheader("Training runs")
-st.dataframe(pd.DataFrame(train_cache.runs_overview(past)), hide_index=True)
 st.page_link("pages/compare.py", label="Compare predictions of finished runs", icon=":material/compare:")

@@ -189,6 +189,7 @@ def runs_table(runs: Iterable[Run]):
         rows.append(
             {
                 "run": run.name,
+                "folder": run.path.name,  # <timestamp>-<name>: tells apart runs of the same name
                 "kind": c.get("kind", "evaluation"),
                 "model": c.get("model"),
                 "adapter": c.get("adapter") or "(zero-shot)",
@@ -208,6 +209,26 @@ def runs_table(runs: Iterable[Run]):
             }
         )
     return pd.DataFrame(rows)
+
+
+def image_set_warning(runs: Iterable[Run]) -> str | None:
+    """A sentence naming the scored runs that were scored on different image sets, or None when all agree.
+
+    Runs are grouped by split and image count, and by their image ids when predictions were loaded.
+    Runs without corpus scores (e.g. a training run not evaluated yet) are left out.
+    """
+    groups: dict[tuple, list[str]] = {}
+    for run in runs:
+        if not run.corpus:
+            continue
+        ids = frozenset(p.image_id for p in run.predictions) or None
+        n_images = run.metrics.get("n_images", len(ids) if ids else None)
+        groups.setdefault((run.config.get("split"), n_images, ids), []).append(run.path.name)
+    if len(groups) < 2:
+        return None
+    parts = [f"{', '.join(names)} ({split or '?'} split, {'?' if n is None else n} images)"
+             for (split, n, _), names in groups.items()]
+    return "These runs were scored on different image sets, so their scores are not directly comparable: " + "; ".join(parts) + "."
 
 
 def _scaled(value, factor):

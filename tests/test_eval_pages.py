@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,45 @@ def test_efficiency_plots_cost_against_a_metric(runs_root):
     assert len(at.get("plotly_chart")) == 1
     at.selectbox[0].set_value("latency (ms/image)").run()
     assert not at.exception and len(at.get("plotly_chart")) == 1
+    assert not at.warning  # both runs were scored on the same images
+
+
+def _figure(at) -> dict:
+    return json.loads(at.get("plotly_chart")[0].proto.spec)
+
+
+def test_efficiency_axes_start_at_zero_on_the_runs_page_scale(tmp_path, corpus_scores):
+    write_run(tmp_path, "only-run", corpus_scores, efficiency=EFFICIENCY)  # one point: no negative axes
+    at = open_page("pages/efficiency.py", str(tmp_path))
+    figure = _figure(at)
+    x, y = figure["layout"]["xaxis"], figure["layout"]["yaxis"]
+    cider = 100 * corpus_scores.corpus["CIDEr"]
+    assert x["range"][0] == 0 and x["range"][1] > 1.2 and y["range"][0] == 0 and y["range"][1] > cider
+    assert "x100" in y["title"]["text"] and y["range"][1] < 2 * cider  # the same x100 scale as the Runs page
+    assert figure["data"][0]["cliponaxis"] is False  # the point's label is not cut at the edge
+
+
+def _rescope(folder, n_images: int, split: str) -> None:
+    """Mark a written run as scored on another image set (as a smaller evaluation would be)."""
+    from rsic_core import runs
+
+    metrics = json.loads((folder / runs.METRICS).read_text(encoding="utf-8"))
+    config = json.loads((folder / runs.CONFIG).read_text(encoding="utf-8"))
+    runs.write_json(folder, runs.METRICS, {**metrics, "n_images": n_images})
+    runs.write_json(folder, runs.CONFIG, {**config, "split": split})
+
+
+@pytest.mark.parametrize("page", ["pages/runs.py", "pages/efficiency.py"])
+def test_runs_scored_on_different_images_are_flagged(page, tmp_path, corpus_scores):
+    small = write_run(tmp_path, "zero-shot", corpus_scores, efficiency=EFFICIENCY)
+    large = write_run(tmp_path, "lora-r8", corpus_scores, adapter="adapters/r8", efficiency=EFFICIENCY)
+    _rescope(small, 12, "val")
+    at = open_page(page, str(tmp_path))
+    warning = " ".join(w.value for w in at.warning)
+    assert "different image sets" in warning and small.name in warning and large.name in warning
+    table = at.dataframe[0].value.set_index("folder")
+    assert table.loc[small.name, "images"] == 12 and table.loc[small.name, "split"] == "val"
+    assert table.loc[large.name, "images"] == 10 and table.loc[large.name, "run"] == "lora-r8"
 
 
 @pytest.mark.parametrize("page", ["pages/compare.py", "pages/runs.py", "pages/efficiency.py"])

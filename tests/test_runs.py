@@ -65,3 +65,28 @@ def test_run_folders_get_unique_safe_names(tmp_path):
     a = runs.new_run_dir("PaliGemma 3B / LoRA r=8", tmp_path)
     b = runs.new_run_dir("PaliGemma 3B / LoRA r=8", tmp_path)
     assert a != b and a.parent == tmp_path and "/" not in a.name and " " not in a.name
+
+
+def _rescope(folder, n_images: int, split: str) -> None:
+    """Mark a written run as scored on another image set (as a smaller evaluation would be)."""
+    metrics = json.loads((folder / runs.METRICS).read_text(encoding="utf-8"))
+    config = json.loads((folder / runs.CONFIG).read_text(encoding="utf-8"))
+    runs.write_json(folder, runs.METRICS, {**metrics, "n_images": n_images})
+    runs.write_json(folder, runs.CONFIG, {**config, "split": split})
+
+
+def test_runs_scored_on_different_image_sets_are_named_in_a_warning(tmp_path, corpus_scores):
+    a = write_run(tmp_path, "zero-shot", corpus_scores)
+    b = write_run(tmp_path, "lora r8", corpus_scores, adapter="/adapters/r8")
+    assert runs.image_set_warning(runs.list_runs(tmp_path)) is None  # same split, same images
+    assert list(runs.runs_table(runs.list_runs(tmp_path))["folder"]) != list(runs.runs_table(runs.list_runs(tmp_path))["run"])
+
+    _rescope(a, 12, "val")
+    warning = runs.image_set_warning(runs.list_runs(tmp_path))
+    assert warning and f"{a.name} (val split, 12 images)" in warning and f"{b.name} (test split, 10 images)" in warning
+
+    _rescope(a, 10, "test")  # same split and count, but other images: told apart by their ids
+    same, other = runs.load_run(a), runs.load_run(b)
+    other.predictions[0].image_id = "another.jpg"
+    assert runs.image_set_warning([same, runs.load_run(b)]) is None
+    assert a.name in runs.image_set_warning([same, other])

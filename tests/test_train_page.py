@@ -66,3 +66,30 @@ def test_train_page_starts_a_run_shows_its_loss_and_refuses_a_second(tiny_model_
     at.run()
     table = at.dataframe[-1].value
     assert run_dir.name in list(table["run"])
+
+
+def _status_table(at) -> dict:
+    table = at.dataframe[-1].value.set_index("run")
+    return {name: (row["state"], row["step"], row["of"]) for name, row in table.iterrows()}
+
+
+def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("RSIC_RUNS", str(tmp_path))
+    run_dir = tmp_path / "20260101-120000-lora"
+    run_dir.mkdir()
+    jobs.write_status(run_dir, "running", "step 2 of 4", pid=os.getpid(), step=2, max_steps=4)  # a live process
+    at = _open_train_page()
+    form = next(b for b in at.get("form"))
+    assert form.proto.form.enter_to_submit is False  # Enter in a field does not start a run
+    assert _status_table(at)[run_dir.name][0] == "running"
+
+    jobs.write_status(run_dir, "completed", "completed: 4 steps", step=4)
+    at.run()
+    assert any("completed: 4 steps" in m.value for m in at.markdown)
+    assert _status_table(at)[run_dir.name] == ("completed", 4, 4)  # the table agrees with the status line
+
+    jobs.write_status(run_dir, "cancelled", "cancelled at step 4")
+    at.run()
+    assert _status_table(at)[run_dir.name][0] == "cancelled"
