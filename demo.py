@@ -27,15 +27,27 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
 
     def predict(image_path: str | None, beams: int = 1, max_new_tokens: int = 30):
         if not image_path:
-            raise gr.Error("Upload an image first.")
+            raise gr.Error("Upload an image first.", print_exception=False)
         try:
             image = load_image(image_path, name=Path(image_path).name)
         except ValueError as e:
-            raise gr.Error(str(e)) from None
+            raise gr.Error(str(e), print_exception=False) from None  # a message for the user, not a crash
         config = CaptionConfig(gen_num_beams=int(beams), gen_max_new_tokens=int(max_new_tokens))
         result = caption_images(captioner, [image], config, names=[Path(image_path).name])[0]
+        if not result.ok:
+            raise gr.Error(result.error, print_exception=False)
         image.thumbnail((448, 448))
         return image, result.caption, f"{result.seconds * 1000:.0f} ms on {captioner.device}"
+
+    def show(image_path: str | None):
+        """On upload: the preview only (a bad file is explained once, when Caption is pressed)."""
+        try:
+            image = load_image(image_path, name=Path(image_path).name) if image_path else None
+        except ValueError:
+            image = None
+        if image is not None:
+            image.thumbnail((448, 448))
+        return image, "", ""
 
     with gr.Blocks(title="RSIC Studio caption demo") as demo:
         gr.Markdown(f"## Remote-sensing image captioning\nModel: `{captioner.name}` ({captioner.family.title})"
@@ -44,7 +56,8 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
         gr.Markdown(lambda: demo.rsic_status)
         with gr.Row():
             with gr.Column():
-                image = gr.File(label="Aerial image (jpg, png, tif)", file_types=list(IMAGE_EXTENSIONS), type="filepath")
+                kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)  # the label names every type accepted
+                image = gr.File(label=f"Aerial image ({kinds})", file_types=list(IMAGE_EXTENSIONS), type="filepath")
                 preview = gr.Image(label="Image", interactive=False, type="pil")
             with gr.Column():
                 caption = gr.Textbox(label="Caption")
@@ -54,7 +67,7 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
                 button = gr.Button("Caption", variant="primary")
         outputs = [preview, caption, timing]
         button.click(predict, [image, beams, max_new_tokens], outputs, api_name="caption")
-        image.upload(predict, [image, beams, max_new_tokens], outputs, api_name=False)
+        image.upload(show, [image], outputs, api_name=False)  # captioning is the button's job: one error, not two
     return demo
 
 

@@ -6,6 +6,25 @@ from rsic_core.images import IMAGE_EXTENSIONS, load_image
 from rsic_core.inference import CaptionConfig, caption_images
 from ui import models_cache, state
 
+MAX_IMAGES = 12  # captioned per run; more are left for the user to pick next
+CHUNK = 2  # images per generate() call between two renders
+ALL_CLASSES = "All classes"
+
+
+def _show(image, result, settings: str) -> None:
+    name = result.name.rsplit("/", 1)[-1]
+    if not result.ok:
+        st.warning(f"Skipped {result.error}")
+        return
+    with st.container(border=True):
+        left, right = st.columns([1, 3])
+        shown = load_image(image)
+        shown.thumbnail((256, 256))
+        left.image(shown, caption=name)
+        right.markdown(f"### {result.caption or '(empty caption)'}")
+        right.caption(f"{result.seconds * 1000:.0f} ms · {settings}")
+
+
 st.title("Live caption")
 st.caption("Captions are made on this machine; the offline demo model is used unless you name another.")
 
@@ -19,14 +38,19 @@ with st.sidebar:
     prompt = st.text_input("Prompt (optional)", value="", help="Empty: the family's own ('caption en' for PaliGemma). "
                            "The demo model also knows 'describe en' (detailed captions).")
 
-uploads = st.file_uploader("Images (jpg, png, tif)", type=[e.lstrip(".") for e in IMAGE_EXTENSIONS],
-                           accept_multiple_files=True)
+uploads = st.file_uploader(f"Images ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)})",
+                           type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], accept_multiple_files=True)
 picked = []
 try:
     dataset = state.current_dataset()
-    test_records = (dataset.select(split="test") or dataset.records)[:60]
-    by_id = {r.image_id: r for r in test_records}
-    picked = [by_id[i].path for i in st.multiselect("...or images from the loaded dataset", list(by_id))]
+    split_col, class_col = st.columns(2)
+    splits = list(dataset.split_counts())
+    split = split_col.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
+    label = class_col.selectbox("Class", [ALL_CLASSES] + dataset.labels())
+    records = dataset.select(split=split, label=None if label == ALL_CLASSES else label)
+    by_id = {r.image_id: r for r in records}
+    picked = [by_id[i].path for i in st.multiselect(f"...or images from the loaded dataset ({len(by_id)} match; type to search)",
+                                                  list(by_id), key=f"picked_{split}_{label}")]
 except (FileNotFoundError, ValueError) as e:
     st.info(f"No dataset images to pick from: {e}")
 
@@ -34,6 +58,9 @@ images = list(uploads or []) + picked
 if not images:
     st.info("Upload images or pick some from the dataset to caption them.")
     st.stop()
+if len(images) > MAX_IMAGES:
+    st.info(f"Captioning the first {MAX_IMAGES} of the {len(images)} images chosen; remove some to caption the others.")
+    images = images[:MAX_IMAGES]
 
 try:
     captioner = models_cache.captioner(model.strip(), adapter.strip() or None)
@@ -42,20 +69,11 @@ except (FileNotFoundError, ValueError, OSError) as e:
     st.stop()
 
 config = CaptionConfig(gen_num_beams=beams, gen_max_new_tokens=max_tokens, gen_prompt=prompt.strip() or None)
-bar = st.progress(0.0, text="Captioning...")
-results = caption_images(captioner, images, config, progress=lambda done, total: bar.progress(done / total))
-bar.empty()
 st.caption(f"{captioner.family.title} · `{captioner.name}`" + (f" + adapter `{captioner.adapter}`" if captioner.adapter else ""))
-
-for image, result in zip(images, results):
-    name = result.name.rsplit("/", 1)[-1]
-    if not result.ok:
-        st.warning(f"Skipped {result.error}")
-        continue
-    with st.container(border=True):
-        left, right = st.columns([1, 3])
-        shown = load_image(image)
-        shown.thumbnail((256, 256))
-        left.image(shown, caption=name)
-        right.markdown(f"### {result.caption or '(empty caption)'}")
-        right.caption(f"{result.seconds * 1000:.0f} ms · beams {beams} · max {max_tokens} tokens")
+bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
+for start in range(0, len(images), CHUNK):  # small batches: each caption shows as soon as it is made
+    chunk = images[start:start + CHUNK]
+    for image, result in zip(chunk, caption_images(captioner, chunk, config)):
+        _show(image, result, f"beams {beams} · max {max_tokens} tokens")
+    bar.progress(min(start + CHUNK, len(images)) / len(images), text=f"Captioned {min(start + CHUNK, len(images))} of {len(images)}")
+bar.empty()

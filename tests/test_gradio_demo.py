@@ -46,16 +46,34 @@ def test_the_demo_serves_on_localhost_and_captions_an_upload(served, tmp_path):
     assert caption == CAPTIONS["blue"] and timing.endswith("ms on cpu")
 
 
-def test_a_broken_upload_gets_a_message_not_a_crash(served, tmp_path):
+def test_a_broken_upload_gets_a_message_not_a_crash(served, tmp_path, capfd):
     from gradio_client import Client, handle_file
 
     app, _ = served
     (tmp_path / "broken.jpg").write_bytes(b"not an image at all")
     client = Client(app.local_url, verbose=False)
+    capfd.readouterr()
     with pytest.raises(Exception, match="broken.jpg: not a readable image"):
         client.predict(handle_file(str(tmp_path / "broken.jpg")), 1, 30, api_name="/caption")
+    assert "Traceback" not in "".join(capfd.readouterr())  # a gr.Error, not a logged crash
     colour_images()[0].save(tmp_path / "red.png")  # still serving afterwards
     assert client.predict(handle_file(str(tmp_path / "red.png")), 1, 30, api_name="/caption")[1] == CAPTIONS["red"]
+
+
+def test_an_upload_and_a_click_give_one_error_for_a_broken_file(served, tmp_path):
+    import gradio as gr
+
+    app, _ = served
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image at all")
+    handlers = [f for f in app.fns.values() if f.inputs and isinstance(f.inputs[0], gr.File)]  # upload and click
+    errors = []
+    for handler in handlers:
+        try:
+            handler.fn(str(broken), *[c.value for c in handler.inputs[1:]])
+        except gr.Error as e:
+            errors.append(e.message)
+    assert len(handlers) == 2 and errors == ["broken.jpg: not a readable image (unknown format or corrupt file)"]
 
 
 def test_share_offline_says_no_link_and_keeps_serving(taught_model_dir):

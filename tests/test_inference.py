@@ -94,16 +94,42 @@ def test_limits_are_enforced_before_decoding(tmp_path):
         load_image(tmp_path / "missing.jpg")
 
 
-def test_rsic_caption_writes_one_json_line_per_image(taught_model_dir, image_files, tmp_path):
+def test_rsic_caption_writes_one_json_line_per_image_and_fails_when_any_image_does(taught_model_dir, image_files, tmp_path, capsys):
     from rsic_core.cli import main
 
     out = tmp_path / "preds.jsonl"
     code = main(["caption", str(image_files / "red.jpg"), str(image_files / "broken.jpg"), str(image_files / "blue.tif"),
-                 "--model", str(taught_model_dir), "--gen-num-beams", "5", "--out", str(out)])
+                 str(tmp_path / "missing.png"), "--model", str(taught_model_dir), "--gen-num-beams", "5", "--out", str(out)])
     lines = [json.loads(line) for line in out.read_text().splitlines()]
-    assert code == 0 and len(lines) == 3
+    assert code == 1 and len(lines) == 4  # like `rsic data validate`: a failure shows in the exit status
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rsic: error:")]
+    assert len(errors) == 2 and "broken.jpg" in errors[0] and "missing.png" in errors[1]
     assert lines[0]["caption"] == CAPTIONS["red"] and lines[2]["caption"] == CAPTIONS["blue"]
     assert lines[1]["caption"] == "" and "broken.jpg" in lines[1]["error"]
+
+
+def test_rsic_caption_exits_0_when_every_image_is_captioned(taught_model_dir, image_files, tmp_path):
+    from rsic_core.cli import main
+
+    assert main(["caption", str(image_files / "red.jpg"), "--model", str(taught_model_dir), "--out", str(tmp_path / "p.jsonl")]) == 0
+
+
+def test_progress_is_one_line_per_step_in_a_log_and_one_rewritten_line_on_a_terminal():
+    import io
+
+    from rsic_core.cli.caption import progress_printer
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    log, terminal = io.StringIO(), Terminal()
+    for stream in (log, terminal):
+        progress = progress_printer("images captioned", stream)
+        progress(8, 12)
+        progress(12, 12)
+    assert log.getvalue() == "8/12 images captioned\n12/12 images captioned\n"
+    assert terminal.getvalue() == "\r8/12 images captioned\r12/12 images captioned\n"
 
 
 def test_rsic_caption_reports_a_missing_model_in_one_line(image_files, capsys):

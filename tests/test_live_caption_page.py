@@ -58,3 +58,19 @@ def test_beam_search_and_a_missing_model_are_handled(demo_dir):
     [t for t in at.text_input if t.label == "Model"][0].set_value("nobody/no-such-model").run()
     assert not at.exception
     assert "nobody/no-such-model" in " ".join(e.value for e in at.error)
+
+
+def test_every_class_can_be_picked_and_a_large_pick_is_capped(demo_dir):
+    at = open_page()
+    assert "bmp" in at.file_uploader[0].label and "webp" in at.file_uploader[0].label  # the label names what is accepted
+    classes = [s for s in at.selectbox if s.label == "Class"][0]
+    assert {"harbor", "river"} <= set(classes.options)
+    classes.set_value("river").run()
+    picker = at.multiselect[0]
+    assert picker.options and all(o.startswith("river") for o in picker.options)
+    [s for s in at.selectbox if s.label == "Class"][0].set_value("All classes")
+    [s for s in at.selectbox if s.label == "Split"][0].set_value("train").run()  # 96 images in the test dataset
+    at.multiselect[0].set_value(at.multiselect[0].options[:14]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "first 12 of the 14" in " ".join(i.value for i in at.info)
+    assert len([m for m in at.markdown if m.value.startswith("### ")]) == 12

@@ -54,6 +54,23 @@ def dataclass_from_args(cls, args: argparse.Namespace):
     return cls(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v) for f in dataclasses.fields(cls)})
 
 
+def progress_printer(unit: str = "", stream=None):
+    """A ``progress(done, total)`` callback printing ``done/total unit`` to ``stream`` (default stderr).
+
+    On a terminal it rewrites one line and ends it when ``done == total``; elsewhere (a log file,
+    a pipe) it prints one line per step, so the log reads cleanly.
+    """
+    def progress(done: int, total: int) -> None:
+        out = stream or sys.stderr
+        text = f"{done}/{total} {unit}".rstrip()
+        if out.isatty():
+            print(f"\r{text}", end="\n" if done >= total else "", file=out, flush=True)
+        else:
+            print(text, file=out, flush=True)
+
+    return progress
+
+
 def collect_images(paths: list[str]) -> list[Path]:
     """The files named, with folders expanded to the images they hold (sorted)."""
     from rsic_core.images import IMAGE_EXTENSIONS
@@ -81,11 +98,7 @@ def _caption(args: argparse.Namespace) -> int:
     print(f"loaded {captioner.name} ({captioner.family.title}) on {captioner.device} in "
           f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
-
-    results = caption_images(captioner, [str(p) for p in images], config, progress=progress)
-    print(file=sys.stderr)
+    results = caption_images(captioner, [str(p) for p in images], config, progress=progress_printer("images"))
     lines = [json.dumps({"image": r.name, "caption": r.caption, "seconds": round(r.seconds, 4), "error": r.error})
              for r in results]
     if args.out:
@@ -95,10 +108,10 @@ def _caption(args: argparse.Namespace) -> int:
         print("\n".join(lines))
     failed = [r for r in results if not r.ok]
     for r in failed:
-        print(f"skipped {r.error}", file=sys.stderr)
+        print(f"rsic: error: {' '.join(r.error.split())}", file=sys.stderr)  # one line per failed image
     print(f"captioned {len(results) - len(failed)} of {len(results)} images"
-          + (f", wrote {args.out}" if args.out else ""), file=sys.stderr)
-    return 1 if failed and len(failed) == len(results) else 0
+          + (f", {len(failed)} failed" if failed else "") + (f", wrote {args.out}" if args.out else ""), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _train_demo(args: argparse.Namespace) -> int:

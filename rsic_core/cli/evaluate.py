@@ -67,6 +67,7 @@ def _print_scores(corpus: dict, meta: dict, folder) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from rsic_core.cli.caption import progress_printer
     from rsic_core.datasets import load_dataset
     from rsic_core.evaluation import EvalConfig, evaluate
     from rsic_core.inference import CaptionConfig
@@ -85,10 +86,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
 
-    def progress(done: int, total: int) -> None:
-        print(f"\rcaptioned {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-    folder = evaluate(captioner, dataset, args.split, config, out=args.out, progress=progress)
+    folder = evaluate(captioner, dataset, args.split, config, out=args.out, progress=progress_printer("images captioned"))
     run = load_run(folder, with_predictions=False)
     if run.metrics.get("error"):
         print(f"rsic: error: scoring failed: {run.metrics['error']} (captions are saved in {folder}; "
