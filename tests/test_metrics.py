@@ -144,3 +144,17 @@ def test_geo_sim_again_uses_cached_vectors_and_bfloat16_stays_close(corpus_score
     s = score(P, R, ScoreConfig(score_metrics=("geo_sim",), geo_sim_dtype="bfloat16"))
     assert s.embedder == "all-MiniLM-L6-v2 (packaged), bfloat16"
     assert s.corpus[GEO_SIM_MEAN] == pytest.approx(corpus_scores.corpus[GEO_SIM_MEAN], abs=0.01)
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_and_is_recorded(corpus_scores):
+    from pathlib import Path
+
+    from tests.fixtures_scoring import PREDICTIONS as P, REFERENCES as R
+
+    flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
+    expected = "bfloat16" if {"avx512_bf16", "amx_bf16"} & flags else "float32"
+    assert metrics.resolve_geo_sim_dtype("auto") == expected
+    assert metrics.resolve_geo_sim_dtype("float32") == "float32"
+    s = score(P, R, ScoreConfig(score_metrics=("geo_sim",)))  # the default: auto
+    assert s.embedder == "all-MiniLM-L6-v2 (packaged)" + ("" if expected == "float32" else ", bfloat16")
+    assert s.corpus[GEO_SIM_MEAN] == pytest.approx(corpus_scores.corpus[GEO_SIM_MEAN], abs=0.01)
