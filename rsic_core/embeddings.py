@@ -51,4 +51,22 @@ def load_embedder(name: str | None = None, device: str = "cpu"):
 
 def embedder_name(name: str | None) -> str:
     """The name to record in reports for ``name``."""
-    return OFFLINE_DEFAULT if name in (None, "") else name
+    if name in (None, ""):
+        return OFFLINE_DEFAULT
+    return STUDY_GEO_SIM_MODEL if "models--sentence-transformers--all-mpnet-base-v2" in str(name) else str(name)
+
+
+STUDY_GEO_SIM_MODEL = "sentence-transformers/all-mpnet-base-v2"  # the RISC study's Geo-Sim embedder
+
+
+def geo_sim_default(cache_dir: str | None = None) -> str | None:
+    """The study's all-mpnet-base-v2 when it is in the local Hugging Face cache, else None (packaged MiniLM).
+
+    Only the local cache (``cache_dir``, default the usual one) is looked at: nothing is downloaded.
+    """
+    try:
+        from huggingface_hub import snapshot_download
+
+        return snapshot_download(STUDY_GEO_SIM_MODEL, local_files_only=True, cache_dir=cache_dir)
+    except Exception:  # not cached (LocalEntryNotFoundError and friends), or no huggingface_hub
+        return None

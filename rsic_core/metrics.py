@@ -55,7 +55,8 @@ class ScoreConfig:
     score_spice: bool = field(default=False, metadata={"help": "also try SPICE (needs Stanford CoreNLP models on disk)"})
     geo_sim_embedder: str | None = field(
         default=None,
-        metadata={"help": "sentence-transformers model for Geo-Sim (hub id or folder; empty: packaged all-MiniLM-L6-v2)"},
+        metadata={"help": "sentence-transformers model for Geo-Sim (hub id or folder; empty: the study's "
+                          "all-mpnet-base-v2 if it is in the local Hugging Face cache, else the packaged all-MiniLM-L6-v2)"},
     )
     geo_sim_batch_size: int = field(default=256, metadata={"help": "sentences per embedding batch"})
     geo_sim_dtype: str = field(
@@ -141,14 +142,15 @@ def score(
                 if group != "meteor":
                     _record(result, ids, group, *_timed(coco.SCORERS[group], gts, res))
         if "geo_sim" in groups:
-            from rsic_core.embeddings import embedder_name
+            from rsic_core.embeddings import embedder_name, geo_sim_default
 
             start = time.perf_counter()
             dtype = resolve_geo_sim_dtype(config.geo_sim_dtype)
-            means, maxes = geo_sim([preds[i] for i in ids], [refs[i] for i in ids], config.geo_sim_embedder,
+            embedder = config.geo_sim_embedder or geo_sim_default()  # the study's mpnet where cached, else MiniLM
+            means, maxes = geo_sim([preds[i] for i in ids], [refs[i] for i in ids], embedder,
                                    config.geo_sim_batch_size, dtype)
             seconds = time.perf_counter() - start
-            result.embedder = embedder_name(config.geo_sim_embedder) + ("" if dtype == "float32" else f", {dtype}")
+            result.embedder = embedder_name(embedder) + ("" if dtype == "float32" else f", {dtype}")
             sims = {GEO_SIM_MEAN: (sum(means) / len(means), means), GEO_SIM_MAX: (sum(maxes) / len(maxes), maxes)}
             _record(result, ids, "geo_sim", sims, seconds)
         if meteor is not None:

@@ -158,3 +158,21 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_and_is_recorded(co
     s = score(P, R, ScoreConfig(score_metrics=("geo_sim",)))  # the default: auto
     assert s.embedder == "all-MiniLM-L6-v2 (packaged)" + ("" if expected == "float32" else ", bfloat16")
     assert s.corpus[GEO_SIM_MEAN] == pytest.approx(corpus_scores.corpus[GEO_SIM_MEAN], abs=0.01)
+
+
+def test_the_studys_mpnet_is_used_when_it_is_in_the_local_cache(tmp_path):
+    from rsic_core.embeddings import default_embedder_path, embedder_name, geo_sim_default
+
+    assert geo_sim_default(cache_dir=str(tmp_path)) is None  # not cached: the packaged MiniLM is used
+    # A local Hugging Face cache holding the study's model (here the packaged MiniLM files stand in for it).
+    repo = tmp_path / "models--sentence-transformers--all-mpnet-base-v2"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    (repo / "snapshots").mkdir()
+    (repo / "snapshots" / ("0" * 40)).symlink_to(default_embedder_path(), target_is_directory=True)
+    found = geo_sim_default(cache_dir=str(tmp_path))
+    assert found and found.endswith("0" * 40)
+    assert embedder_name(found) == "sentence-transformers/all-mpnet-base-v2"
+    s = score({"a": "two planes at an airport"}, {"a": ["planes parked at the airport"]},
+              ScoreConfig(score_metrics=("geo_sim",), geo_sim_embedder=found))
+    assert s.embedder.startswith("sentence-transformers/all-mpnet-base-v2") and s.corpus[GEO_SIM_MEAN] > 0.5
