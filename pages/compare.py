@@ -4,7 +4,9 @@ import streamlit as st
 
 from rsic_core import error_analysis as ea
 from rsic_core.metrics import ALL_METRICS
-from ui import resources, runs_cache
+from rsic_core import runs
+from rsic_core.evaluation import EvalConfig, evaluate
+from ui import models_cache, resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
 PAGE_SIZE = 10
@@ -15,9 +17,22 @@ def marked(pieces) -> str:
 
 
 st.title("Compare predictions and references")
-found = runs_cache.list_runs(runs_cache.runs_root_input())
+root = runs_cache.runs_root_input()
+found = runs_cache.list_runs(root)
 if not found:
-    st.info("No runs yet. Evaluate a model first: `rsic evaluate --model M --data PATH --split test`.")
+    st.info("No runs yet. Evaluate a model here (the zero-shot baseline of the demo model on the loaded "
+            "dataset's test split), or on the command line: `rsic evaluate --model M --data PATH --split test`.")
+    if st.button("Evaluate the demo model on the test split", type="primary"):
+        dataset = state.dataset_or_stop()
+        bar = st.progress(0.0, text="Captioning the test split...")
+        try:
+            evaluate(models_cache.captioner("demo"), dataset, "test", EvalConfig(eval_name="demo-zero-shot"),
+                     out=runs.new_run_dir("demo-zero-shot", root),
+                     progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"))
+        except (FileNotFoundError, ValueError) as e:
+            st.error(str(e))
+            st.stop()
+        st.rerun()
     st.stop()
 run_path = st.selectbox("Run", [str(r.path) for r in found], format_func=lambda p: next(r.name for r in found if str(r.path) == p))
 run, table = runs_cache.analyzed_run(run_path)

@@ -125,3 +125,15 @@ def test_pages_explain_what_to_do_without_runs(page, tmp_path):
     at = open_page(page, str(tmp_path))
     assert at.title and not at.error
     assert "rsic evaluate" in at.info[0].value
+
+
+def test_compare_without_runs_evaluates_the_demo_model_on_request(tmp_path, demo_dir):
+    at = open_page("pages/compare.py", str(tmp_path))
+    [b for b in at.button if b.label == "Evaluate the demo model on the test split"][0].click()
+    at.run(timeout=600)
+    assert not at.exception, [e.message for e in at.exception]
+    folders = [p for p in tmp_path.iterdir() if (p / "metrics.json").is_file()]
+    assert len(folders) == 1 and folders[0].name.endswith("demo-zero-shot")
+    metrics = json.loads((folders[0] / "metrics.json").read_text())
+    assert metrics["corpus"]["CIDEr"] > 0
+    assert {m.label for m in at.metric} >= {"BLEU-4", "CIDEr"}, "the new run is shown at once"
