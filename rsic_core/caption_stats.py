@@ -12,10 +12,8 @@ Example::
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-_WORD = re.compile(r"[a-z]+")
 STAGE_COLORS = {"before": "#8c8c8c", "after": "#1f77b4"}
 
 
@@ -84,9 +82,9 @@ def top_tokens(captions: list[str], n: int = 20, skip_function_words: bool = Tru
     """The ``n`` most frequent words with their count and share of all words."""
     import pandas as pd
 
-    from rsic_core.synonyms import STOPWORDS
+    from rsic_core.synonyms import STOPWORDS, word_counts
 
-    counts = Counter(w for c in captions for w in _WORD.findall(c.lower()))
+    counts = word_counts(captions)
     total = sum(counts.values()) or 1
     top = [(w, k) for w, k in counts.most_common() if not (skip_function_words and w in STOPWORDS)][:n]
     return pd.DataFrame([(w, k, k / total) for w, k in top], columns=["token", "count", "share"])
@@ -112,7 +110,9 @@ def top_tokens_figure(tables: dict[str, object]):
 
 def vocabulary_size(captions: list[str]) -> int:
     """Distinct lowercase words."""
-    return len({w for c in captions for w in _WORD.findall(c.lower())})
+    from rsic_core.synonyms import word_counts
+
+    return len(word_counts(captions))
 
 
 def vocabulary_table(stages: dict[str, list[str]]):

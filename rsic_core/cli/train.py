@@ -26,11 +26,11 @@ def register(subparsers) -> None:
     train.set_defaults(func=_train)
     experiment = subparsers.add_parser("experiment", help="LoRA ablation grid and layer pruning.")
     kinds = experiment.add_subparsers(dest="experiment", required=True)
-    for name, func, text in (("grid", _grid, "Rank x alpha x dropout grid against the zero-shot row."),
-                             ("prune", _prune, "Keep the first N Q-Former / language-model layers, then LoRA.")):
+    for name, text in (("grid", "Rank x alpha x dropout grid against the zero-shot row."),
+                       ("prune", "Keep the first N Q-Former / language-model layers, then LoRA.")):
         sub = kinds.add_parser(name, help=text, add_help=False, prefix_chars="+")
         sub.add_argument("rest", nargs=argparse.REMAINDER)
-        sub.set_defaults(func=func)
+        sub.set_defaults(func=_experiment)
 
 
 def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
@@ -92,21 +92,14 @@ def _train(args) -> int:
     return 0
 
 
-def _grid(args) -> int:
-    from rsic_core.experiments import GridConfig, run_grid
+def _experiment(args) -> int:
+    """``rsic experiment grid|prune``: the config and its experiment dataclass, run, then the table."""
+    from rsic_core import experiments
 
-    config, grid = parse_config(args.rest, GridConfig, prog="rsic experiment grid")
-    result = run_grid(config, grid, progress=print)
-    print(result.table.to_string(index=False))
-    print(f"experiment folder: {result.folder}")
-    return 0
-
-
-def _prune(args) -> int:
-    from rsic_core.experiments import PruneConfig, run_prune
-
-    config, prune = parse_config(args.rest, PruneConfig, prog="rsic experiment prune")
-    result = run_prune(config, prune, progress=print)
+    kind, run = {"grid": (experiments.GridConfig, experiments.run_grid),
+                 "prune": (experiments.PruneConfig, experiments.run_prune)}[args.experiment]
+    config, plan = parse_config(args.rest, kind, prog=f"rsic experiment {args.experiment}")
+    result = run(config, plan, progress=print)
     print(result.table.to_string(index=False))
     print(f"experiment folder: {result.folder}")
     return 0
