@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: setup app test demo bench clean
+.PHONY: setup app test lint format demo bench clean
 
 setup: $(VENV)/.setup-done
 
@@ -17,6 +17,15 @@ app: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup  # ruff (lint + format check) and the import-layer contracts of pyproject.toml
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 demo: setup
 	$(PY) demo.py

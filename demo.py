@@ -14,9 +14,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from rsic_core.images import IMAGE_EXTENSIONS, load_image
-from rsic_core.inference import CaptionConfig, caption_images
-from rsic_core.models import load_captioner
+from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.models.registry import load_captioner
 
 NO_LINK = "No public share link could be created (Gradio's share server is unreachable, e.g. offline)."
 
@@ -50,8 +50,10 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
         return image, "", ""
 
     with gr.Blocks(title="RSIC Studio caption demo") as demo:
-        gr.Markdown(f"## Remote-sensing image captioning\nModel: `{captioner.name}` ({captioner.family.title})"
-                    + (f" + adapter `{adapter}`" if adapter else ""))
+        gr.Markdown(
+            f"## Remote-sensing image captioning\nModel: `{captioner.name}` ({captioner.family.title})"
+            + (f" + adapter `{adapter}`" if adapter else "")
+        )
         demo.rsic_status = "Starting..."  # set by launch(); shown on each page load
         gr.Markdown(lambda: demo.rsic_status)
         with gr.Row():

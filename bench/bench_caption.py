@@ -31,8 +31,8 @@ def main() -> None:
 
     import torch
 
-    from rsic_core.inference import CaptionConfig, caption_images, generation_kwargs
-    from rsic_core.models import build_shape, load_captioner
+    from rsic_core.models.inference import CaptionConfig, caption_images, generation_kwargs
+    from rsic_core.models.registry import build_shape, load_captioner
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -43,17 +43,22 @@ def main() -> None:
     fixed = args.max_new_tokens if args.tiny_shape else 0  # random weights: fixed length, like the anchors
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     images = _images(max(batch_sizes) * args.batches)
-    print(f"{captioner.name} ({captioner.family.title}, {captioner.num_parameters() / 1e6:.1f} M parameters) "
-          f"on {captioner.device} {str(captioner.dtype).replace('torch.', '')}, threads {torch.get_num_threads()}")
+    print(
+        f"{captioner.name} ({captioner.family.title}, {captioner.num_parameters() / 1e6:.1f} M parameters) "
+        f"on {captioner.device} {str(captioner.dtype).replace('torch.', '')}, threads {torch.get_num_threads()}"
+    )
     print(f"{'beams':>5} {'batch':>5} {'caption_images ms/img':>22} {'generate() ms/img':>18} {'images/s':>9}")
     for beams in [int(b) for b in args.beams.split(",")]:
         for batch in batch_sizes:
-            config = CaptionConfig(gen_num_beams=beams, gen_max_new_tokens=args.max_new_tokens,
-                                   gen_min_new_tokens=fixed, batch_size=batch)
+            config = CaptionConfig(
+                gen_num_beams=beams, gen_max_new_tokens=args.max_new_tokens, gen_min_new_tokens=fixed, batch_size=batch
+            )
             subset = images[: batch * args.batches]
             caption_images(captioner, subset[:batch], config)  # warm-up
-            ours = _timed(lambda: caption_images(captioner, subset, config), captioner.device) / len(subset)
-            plain = _timed(lambda: _plain_loop(captioner, subset, batch, generation_kwargs(config)), captioner.device)
+            ours = _timed(lambda s=subset, c=config: caption_images(captioner, s, c), captioner.device) / len(subset)
+            plain = _timed(
+                lambda s=subset, b=batch, c=config: _plain_loop(captioner, s, b, generation_kwargs(c)), captioner.device
+            )
             plain /= len(subset)
             print(f"{beams:>5} {batch:>5} {ours * 1000:>22.1f} {plain * 1000:>18.1f} {1 / ours:>9.1f}")
 
@@ -65,8 +70,10 @@ def _plain_loop(captioner, images, batch: int, kwargs: dict) -> None:
     processor, model = captioner.processor, captioner.model
     for start in range(0, len(images), batch):
         inputs = captioner.family.encode(processor, images[start : start + batch])
-        inputs = {k: (v.to(captioner.device, captioner.dtype) if v.is_floating_point() else v.to(captioner.device))
-                  for k, v in inputs.items()}
+        inputs = {
+            k: (v.to(captioner.device, captioner.dtype) if v.is_floating_point() else v.to(captioner.device))
+            for k, v in inputs.items()
+        }
         with torch.inference_mode():
             out = model.generate(**inputs, **kwargs)
         processor.tokenizer.batch_decode(out, skip_special_tokens=True)
@@ -86,9 +93,9 @@ def _timed(fn, device: str) -> float:
 
 def _images(n: int) -> list:
     """``n`` demo test images as PIL images (loaded once, so both paths time the model, not the disk)."""
-    from rsic_core.datasets import load_dataset
-    from rsic_core.images import load_image
-    from rsic_core.paths import demo_dataset_dir
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.demo.dataset import demo_dataset_dir
+    from rsic_core.data.images import load_image
 
     records = load_dataset(demo_dataset_dir()).select(split="test") or load_dataset(demo_dataset_dir()).records
     return [load_image(records[i % len(records)].path) for i in range(n)]

@@ -22,8 +22,8 @@ os.environ.setdefault("RSIC_HOME", tempfile.mkdtemp(prefix="rsic-bench-"))
 
 from PIL import Image  # noqa: E402
 
-from rsic_core.datasets import load_dataset  # noqa: E402
-from rsic_core.demo_data import generate_demo_dataset  # noqa: E402
+from rsic_core.data.datasets import load_dataset  # noqa: E402
+from rsic_core.data.demo.dataset import generate_demo_dataset  # noqa: E402
 
 RISC_IMAGES = 44_521
 

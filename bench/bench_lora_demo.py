@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rsic_core.experiments import experiment_table, markdown_table, zero_shot  # noqa: E402
-from rsic_core.training import TrainConfig, train  # noqa: E402
+from rsic_core.training.experiments import experiment_table, markdown_table, zero_shot  # noqa: E402
+from rsic_core.training.trainer import TrainConfig, train  # noqa: E402
 
 
 def main() -> None:
@@ -36,10 +36,21 @@ def main() -> None:
     import torch
 
     base = TrainConfig(
-        model="demo", name="demo-lora", lora_r=args.lora_r, lora_alpha=2 * args.lora_r, lora_targets=args.lora_targets,
-        learning_rate=args.learning_rate, lr_scheduler_type="cosine", warmup_steps=0.05,
-        per_device_train_batch_size=args.batch_size, gradient_accumulation_steps=1, max_steps=args.max_steps,
-        save_steps=max(args.max_steps, 1), eval_metrics="bleu,cider,geo_sim", eval_efficiency=False, eval_batch_size=32,
+        model="demo",
+        name="demo-lora",
+        lora_r=args.lora_r,
+        lora_alpha=2 * args.lora_r,
+        lora_targets=args.lora_targets,
+        learning_rate=args.learning_rate,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.05,
+        per_device_train_batch_size=args.batch_size,
+        gradient_accumulation_steps=1,
+        max_steps=args.max_steps,
+        save_steps=max(args.max_steps, 1),
+        eval_metrics="bleu,cider,geo_sim",
+        eval_efficiency=False,
+        eval_batch_size=32,
     )
     started = time.perf_counter()
     zero = zero_shot(base, name="demo-zero-shot")
@@ -48,13 +59,29 @@ def main() -> None:
     run_dir = train(base)
     train_seconds = time.perf_counter() - started
     table = experiment_table([run_dir], zero)
-    columns = [c for c in ("run", "r", "alpha", "trainable %", "BLEU-4", "CIDEr", "Geo-Sim (mean)",
-                           "Δ BLEU-4", "Δ CIDEr", "Δ Geo-Sim (mean)") if c in table.columns]
+    columns = [
+        c
+        for c in (
+            "run",
+            "r",
+            "alpha",
+            "trainable %",
+            "BLEU-4",
+            "CIDEr",
+            "Geo-Sim (mean)",
+            "Δ BLEU-4",
+            "Δ CIDEr",
+            "Δ Geo-Sim (mean)",
+        )
+        if c in table.columns
+    ]
     text = markdown_table(table[columns], digits=1)
     print(text)
-    print(f"LoRA run: {args.max_steps} steps of {args.batch_size} (image, caption) pairs, r={args.lora_r}, "
-          f"lr={args.learning_rate:g}; wall {train_seconds:.0f} s including loading and the test-split evaluation "
-          f"(zero-shot evaluation {zero_seconds:.0f} s); torch threads {torch.get_num_threads()}; run folder {run_dir}")
+    print(
+        f"LoRA run: {args.max_steps} steps of {args.batch_size} (image, caption) pairs, r={args.lora_r}, "
+        f"lr={args.learning_rate:g}; wall {train_seconds:.0f} s including loading and the test-split evaluation "
+        f"(zero-shot evaluation {zero_seconds:.0f} s); torch threads {torch.get_num_threads()}; run folder {run_dir}"
+    )
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
 

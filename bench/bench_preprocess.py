@@ -105,31 +105,41 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="rsic-bench-")
     os.environ["RSIC_HOME"] = home
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from rsic_core.preprocess import PreprocessConfig, preprocess
-    from rsic_core.synonyms import word_counts
+    from rsic_core.text.preprocess import PreprocessConfig, preprocess
+    from rsic_core.text.synonyms import word_counts
 
     t = time.perf_counter()
     captions = generate_corpus(args.captions, args.seed)
-    print(f"corpus: {len(captions):,} captions, {len(word_counts(captions)):,} distinct words "
-          f"(generated in {time.perf_counter() - t:.1f} s); {os.cpu_count()} CPU cores, shared")  # fmt: skip
+    print(
+        f"corpus: {len(captions):,} captions, {len(word_counts(captions)):,} distinct words "
+        f"(generated in {time.perf_counter() - t:.1f} s); {os.cpu_count()} CPU cores, shared"
+    )
     config = PreprocessConfig()
     t, cpu = time.perf_counter(), time.process_time()
     result = preprocess(captions, config)
     first, first_cpu = time.perf_counter() - t, time.process_time() - cpu
     print(f"\n{'step':15s} {'wall s':>7s} {'CPU s':>7s} {'in':>9s} {'out':>9s} {'changed':>9s}  details")
     for s in result.steps:
-        print(f"{s.name:15s} {s.seconds:7.1f} {s.cpu_seconds:7.1f} {s.captions_in:9,d} {s.captions_out:9,d} "
-              f"{s.changed:9,d}  {s.details}")  # fmt: skip
+        print(
+            f"{s.name:15s} {s.seconds:7.1f} {s.cpu_seconds:7.1f} {s.captions_in:9,d} {s.captions_out:9,d} "
+            f"{s.changed:9,d}  {s.details}"
+        )
         for note in s.notes:
             print(f"{'':15s} note: {note}")
-    print(f"{'whole pipeline':15s} {first:7.1f} {first_cpu:7.1f}  (embedder and WordNet loading, guard and cache writing included)")
+    print(
+        f"{'whole pipeline':15s} {first:7.1f} {first_cpu:7.1f}  (embedder and WordNet loading, guard and cache writing included)"
+    )
     t, cpu = time.perf_counter(), time.process_time()
     again = preprocess(captions, config)
-    print(f"{'cached re-run':15s} {time.perf_counter() - t:7.2f} {time.process_time() - cpu:7.2f}  "
-          f"(from cache: {again.from_cache}; hashing the captions included)")
+    print(
+        f"{'cached re-run':15s} {time.perf_counter() - t:7.2f} {time.process_time() - cpu:7.2f}  "
+        f"(from cache: {again.from_cache}; hashing the captions included)"
+    )
     load = os.getloadavg()[0]
-    print(f"load average at the end: {load:.1f} on {os.cpu_count()} cores "
-          f"({'contended: wall time includes waiting for other processes' if load > 2.5 else 'quiet'})")
+    print(
+        f"load average at the end: {load:.1f} on {os.cpu_count()} cores "
+        f"({'contended: wall time includes waiting for other processes' if load > 2.5 else 'quiet'})"
+    )
     print(f"guard: {result.guard.summary().splitlines()[0]}")
     shutil.rmtree(home, ignore_errors=True)
 

@@ -4,7 +4,7 @@
 
 Generates 1,094 images x 5 references in the RSICD style (30 scene classes, counts, colours,
 relations, padded duplicate references) and one prediction per image with the usual mistakes
-(wrong counts, missing and extra objects, generic captions), then times ``rsic_core.metrics.score``
+(wrong counts, missing and extra objects, generic captions), then times ``rsic_core.scoring.metrics.score``
 with BLEU-1..4, METEOR, ROUGE-L, CIDEr-D and Geo-Sim (packaged all-MiniLM-L6-v2) in this fresh
 process: the JVM starts of the PTB tokenizer and METEOR and the embedder load are included.
 Prints wall and CPU seconds (this process, its children and the METEOR JVM) and the load average
@@ -27,17 +27,36 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 CLASSES = {
-    "airport": ["plane", "runway", "terminal"], "bareland": ["road", "tree"], "baseball field": ["baseball field", "tree", "road"],
-    "beach": ["wave", "sea", "tree"], "bridge": ["bridge", "river", "car"], "center": ["building", "road", "tree"],
-    "church": ["church", "building", "tree"], "commercial": ["building", "car", "road"],
-    "dense residential": ["house", "road", "tree"], "desert": ["dune", "road"], "farmland": ["field", "tree", "house"],
-    "forest": ["tree", "road"], "industrial": ["factory", "truck", "road"], "meadow": ["grass", "tree"],
-    "medium residential": ["house", "tree", "road"], "mountain": ["mountain", "tree", "road"], "park": ["tree", "pond", "lawn"],
-    "parking": ["car", "parking lot", "tree"], "playground": ["playground", "track", "tree"], "pond": ["pond", "tree", "house"],
-    "port": ["boat", "pier", "building"], "railway station": ["railway", "train", "building"],
-    "resort": ["swimming pool", "building", "tree"], "river": ["river", "tree", "bridge"], "school": ["building", "playground", "tree"],
-    "sparse residential": ["house", "tree", "lawn"], "square": ["square", "building", "road"], "stadium": ["stadium", "track", "building"],
-    "storage tanks": ["storage tank", "road", "tree"], "viaduct": ["viaduct", "road", "car"],
+    "airport": ["plane", "runway", "terminal"],
+    "bareland": ["road", "tree"],
+    "baseball field": ["baseball field", "tree", "road"],
+    "beach": ["wave", "sea", "tree"],
+    "bridge": ["bridge", "river", "car"],
+    "center": ["building", "road", "tree"],
+    "church": ["church", "building", "tree"],
+    "commercial": ["building", "car", "road"],
+    "dense residential": ["house", "road", "tree"],
+    "desert": ["dune", "road"],
+    "farmland": ["field", "tree", "house"],
+    "forest": ["tree", "road"],
+    "industrial": ["factory", "truck", "road"],
+    "meadow": ["grass", "tree"],
+    "medium residential": ["house", "tree", "road"],
+    "mountain": ["mountain", "tree", "road"],
+    "park": ["tree", "pond", "lawn"],
+    "parking": ["car", "parking lot", "tree"],
+    "playground": ["playground", "track", "tree"],
+    "pond": ["pond", "tree", "house"],
+    "port": ["boat", "pier", "building"],
+    "railway station": ["railway", "train", "building"],
+    "resort": ["swimming pool", "building", "tree"],
+    "river": ["river", "tree", "bridge"],
+    "school": ["building", "playground", "tree"],
+    "sparse residential": ["house", "tree", "lawn"],
+    "square": ["square", "building", "road"],
+    "stadium": ["stadium", "track", "building"],
+    "storage tanks": ["storage tank", "road", "tree"],
+    "viaduct": ["viaduct", "road", "car"],
 }
 NUMBERS = ["two", "three", "four", "five", "six"]
 COLOURS = ["white", "green", "red", "gray", "dark green", "blue", "yellow"]
@@ -119,7 +138,7 @@ def _jvm_seconds(coco) -> float:
 
 
 def _timed_score(predictions, references, config, coco):
-    from rsic_core.metrics import score
+    from rsic_core.scoring.metrics import score
 
     wall, cpu, jvm = time.perf_counter(), _cpu_seconds(), _jvm_seconds(coco)
     result = score(predictions, references, config)
@@ -135,39 +154,49 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     predictions, references = make_corpus(args.images, args.seed)
-    from rsic_core import coco
-    from rsic_core.metrics import ScoreConfig
+    from rsic_core.scoring import coco
+    from rsic_core.scoring.metrics import ScoreConfig
 
     load_before = os.getloadavg()[0]
     everything = ("bleu", "rouge", "cider", "meteor", "geo_sim")
     if args.steps:
-        runs = [("PTB tokenizer, BLEU, ROUGE-L, CIDEr-D", ScoreConfig(score_metrics=("bleu", "rouge", "cider"))),
-                ("METEOR (JVM start incl.)", ScoreConfig(score_metrics=("meteor",))),
-                ("Geo-Sim (MiniLM load incl.)", ScoreConfig(score_metrics=("geo_sim",)))]
+        runs = [
+            ("PTB tokenizer, BLEU, ROUGE-L, CIDEr-D", ScoreConfig(score_metrics=("bleu", "rouge", "cider"))),
+            ("METEOR (JVM start incl.)", ScoreConfig(score_metrics=("meteor",))),
+            ("Geo-Sim (MiniLM load incl.)", ScoreConfig(score_metrics=("geo_sim",))),
+        ]
     else:
         runs = [("all metrics, cold process", ScoreConfig(score_metrics=everything))]
-    runs += [("Geo-Sim in float32 (reference precision)", ScoreConfig(score_metrics=("geo_sim",), geo_sim_dtype="float32")),
-             ("all metrics again, warm process", ScoreConfig(score_metrics=everything))]
+    runs += [
+        ("Geo-Sim in float32 (reference precision)", ScoreConfig(score_metrics=("geo_sim",), geo_sim_dtype="float32")),
+        ("all metrics again, warm process", ScoreConfig(score_metrics=everything)),
+    ]
     rows, results = [], []
     for label, config in runs:
         result, wall, cpu = _timed_score(predictions, references, config, coco)
         rows.append((label, wall, cpu))
         results.append(result)
     n_refs = sum(len(r) for r in references.values())
-    print(f"{args.images} images, {n_refs} references; {os.cpu_count()} CPUs; "
-          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+    print(
+        f"{args.images} images, {n_refs} references; {os.cpu_count()} CPUs; "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
     print(f"{'run':<40}{'wall s':>8}{'CPU s':>8}")
     for label, wall, cpu in rows:
         print(f"{label:<40}{wall:>8.1f}{cpu:>8.1f}")
     if not args.steps:
         steps = results[0].seconds
-        print("  cold run, wall s per step (METEOR runs beside the others): "
-              + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+        print(
+            "  cold run, wall s per step (METEOR runs beside the others): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+        )
     corpus = {k: v for r in results[:-2] for k, v in r.corpus.items()}
     print()
     print("  ".join(f"{k} {v:.3f}" for k, v in corpus.items()))
     print("Geo-Sim embedders: " + "; ".join(dict.fromkeys(r.embedder for r in results if r.embedder)))
-    print("float32 Geo-Sim: " + "  ".join(f"{k} {v:.4f} (default {corpus[k]:.4f})" for k, v in results[-2].corpus.items()))
+    print(
+        "float32 Geo-Sim: " + "  ".join(f"{k} {v:.4f} (default {corpus[k]:.4f})" for k, v in results[-2].corpus.items())
+    )
     for note in results[0].notes:
         print(f"note: {note}")
 

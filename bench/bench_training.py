@@ -27,7 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shape", default="demo", help="demo (the offline demo model) or a rsic_core.tiny_models.SHAPES key")
+    parser.add_argument(
+        "--shape", default="demo", help="demo (the offline demo model) or a rsic_core.models.tiny.SHAPES key"
+    )
     parser.add_argument("--batch", type=int, default=16, help="images per optimizer step (no accumulation)")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=2)
@@ -38,28 +40,39 @@ def main() -> None:
     parser.add_argument("--skip_plain", action="store_true", help="time only the project path")
     args = parser.parse_args()
 
-    from rsic_core.paths import demo_dataset_dir
-    from rsic_core.training import TrainConfig
+    from rsic_core.data.demo.dataset import demo_dataset_dir
+    from rsic_core.training.trainer import TrainConfig
 
     config = TrainConfig(
-        model="demo", data=str(demo_dataset_dir()), output_dir=tempfile.mkdtemp(prefix="bench-train-"),
-        per_device_train_batch_size=args.batch, gradient_accumulation_steps=1, max_steps=args.steps,
-        save_steps=10**6, predict_limit=-1, learning_rate=1e-4, gradient_checkpointing=args.gradient_checkpointing,
-        attn_implementation=args.attn, optim=args.optim, logits_only_labels=args.logits_only_labels,
+        model="demo",
+        data=str(demo_dataset_dir()),
+        output_dir=tempfile.mkdtemp(prefix="bench-train-"),
+        per_device_train_batch_size=args.batch,
+        gradient_accumulation_steps=1,
+        max_steps=args.steps,
+        save_steps=10**6,
+        predict_limit=-1,
+        learning_rate=1e-4,
+        gradient_checkpointing=args.gradient_checkpointing,
+        attn_implementation=args.attn,
+        optim=args.optim,
+        logits_only_labels=args.logits_only_labels,
     )
     rows = [_project_path(config, args)]
     if not args.skip_plain:
         rows.append(_plain_loop(config, args))
-    print(f"\nshape {args.shape}, batch {args.batch}, {args.steps} steps ({args.warmup} warm-up left out), "
-          f"gradient checkpointing {args.gradient_checkpointing}, attention {args.attn or 'default'}, "
-          f"optimizer {args.optim}, logits only over labels {args.logits_only_labels}")
+    print(
+        f"\nshape {args.shape}, batch {args.batch}, {args.steps} steps ({args.warmup} warm-up left out), "
+        f"gradient checkpointing {args.gradient_checkpointing}, attention {args.attn or 'default'}, "
+        f"optimizer {args.optim}, logits only over labels {args.logits_only_labels}"
+    )
     print(f"{'path':<34}{'s/step':>10}{'images/s':>11}{'peak memory (GiB)':>19}")
     for name, seconds, peak in rows:
         print(f"{name:<34}{seconds:>10.3f}{args.batch / seconds:>11.1f}{peak:>19.2f}")
 
 
 def _captioner(shape: str):
-    from rsic_core.models import build_shape, choose_dtype, load_captioner
+    from rsic_core.models.registry import build_shape, choose_dtype, load_captioner
 
     if shape == "demo":
         return load_captioner("demo", device="cpu", dtype="fp32")
@@ -71,14 +84,13 @@ def _captioner(shape: str):
 
 
 def _project_path(config, args) -> tuple[str, float, float]:
-    from rsic_core import jobs
-    from rsic_core.training import train
+    from rsic_core.training import jobs, train
 
     captioner = _captioner(args.shape)
     _reset_peak()
     run_dir = train(config, captioner=captioner)
     times = [row["time"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
-    timed = times[args.warmup:]
+    timed = times[args.warmup :]
     seconds = (timed[-1] - timed[0]) / max(len(timed) - 1, 1)
     return "project (Trainer + peft)", seconds, _peak()
 
@@ -86,9 +98,9 @@ def _project_path(config, args) -> tuple[str, float, float]:
 def _plain_loop(config, args) -> tuple[str, float, float]:
     import torch
 
-    from rsic_core.collators import CaptionCollator, caption_pairs
-    from rsic_core.datasets import load_dataset
-    from rsic_core.lora import apply_lora
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.training.collators import CaptionCollator, caption_pairs
+    from rsic_core.training.lora import apply_lora
 
     captioner = _captioner(args.shape)
     if args.attn:
@@ -99,14 +111,21 @@ def _plain_loop(config, args) -> tuple[str, float, float]:
     model.train()
     pairs = caption_pairs(load_dataset(config.data).select(split="train"))
     collate = CaptionCollator(captioner.family, captioner.processor)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate,
-                                  fused=args.optim == "adamw_torch_fused")
+    optimizer = torch.optim.AdamW(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.learning_rate,
+        fused=args.optim == "adamw_torch_fused",
+    )
     device = captioner.device
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") else torch.autocast("cpu", enabled=False)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if device.startswith("cuda")
+        else torch.autocast("cpu", enabled=False)
+    )
     _reset_peak()
     stamps = []
     for step in range(args.steps):
-        batch = collate(pairs[step * args.batch:(step + 1) * args.batch])
+        batch = collate(pairs[step * args.batch : (step + 1) * args.batch])
         batch = {k: v.to(device) for k, v in batch.items()}
         with autocast:
             loss = model(**batch).loss
@@ -116,7 +135,7 @@ def _plain_loop(config, args) -> tuple[str, float, float]:
         optimizer.zero_grad(set_to_none=True)
         _sync(device)
         stamps.append(time.perf_counter())
-    timed = stamps[args.warmup:]
+    timed = stamps[args.warmup :]
     return "plain loop (forward/backward/AdamW)", (timed[-1] - timed[0]) / max(len(timed) - 1, 1), _peak()
 
 

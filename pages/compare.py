@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from rsic_core import error_analysis as ea
-from rsic_core.metrics import ALL_METRICS
-from rsic_core import runs
-from rsic_core.evaluation import EvalConfig, evaluate
+from rsic_core.runs import layout as runs
+from rsic_core.runs.evaluation import EvalConfig, evaluate
+from rsic_core.scoring import error_analysis as ea
+from rsic_core.scoring.metrics import ALL_METRICS
 from ui import models_cache, resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
@@ -20,21 +20,30 @@ st.title("Compare predictions and references")
 root = runs_cache.runs_root_input()
 found = runs_cache.list_runs(root)
 if not found:
-    st.info("No runs yet. Evaluate a model here (the zero-shot baseline of the demo model on the loaded "
-            "dataset's test split), or on the command line: `rsic evaluate --model M --data PATH --split test`.")
+    st.info(
+        "No runs yet. Evaluate a model here (the zero-shot baseline of the demo model on the loaded "
+        "dataset's test split), or on the command line: `rsic evaluate --model M --data PATH --split test`."
+    )
     if st.button("Evaluate the demo model on the test split", type="primary"):
         dataset = state.dataset_or_stop()
         bar = st.progress(0.0, text="Captioning the test split...")
         try:
-            evaluate(models_cache.captioner("demo"), dataset, "test", EvalConfig(eval_name="demo-zero-shot"),
-                     out=runs.new_run_dir("demo-zero-shot", root),
-                     progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"))
+            evaluate(
+                models_cache.captioner("demo"),
+                dataset,
+                "test",
+                EvalConfig(eval_name="demo-zero-shot"),
+                out=runs.new_run_dir("demo-zero-shot", root),
+                progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"),
+            )
         except (FileNotFoundError, ValueError) as e:
             st.error(str(e))
             st.stop()
         st.rerun()
     st.stop()
-run_path = st.selectbox("Run", [str(r.path) for r in found], format_func=lambda p: next(r.name for r in found if str(r.path) == p))
+run_path = st.selectbox(
+    "Run", [str(r.path) for r in found], format_func=lambda p: next(r.name for r in found if str(r.path) == p)
+)
 run, table = runs_cache.analyzed_run(run_path)
 metrics = [m for m in ALL_METRICS if m in table.columns]
 if run.problems:
@@ -62,7 +71,9 @@ images, by_class, by_length, errors = st.tabs(["Images", "By class", "By caption
 with images:
     pages = max(1, -(-len(view) // PAGE_SIZE))
     page = st.number_input("Page", 1, pages, 1)
-    st.caption(f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]")
+    st.caption(
+        f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]"
+    )
     for _, row in view.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
         with st.container(border=True):
             pic, text, scores = st.columns([1, 3, 1])
@@ -73,9 +84,17 @@ with images:
                 pic.warning("no image")
             pic.caption(f"{row['image_id']} · {row['label'] if isinstance(row['label'], str) else row['split']}")
             flagged = ea.hallucinated_objects(row["prediction"], row["references"])
-            text.markdown("**Prediction:** " + (marked(ea.word_marks(row["prediction"], row["matching"], (), flagged)) or "_empty_"))
+            text.markdown(
+                "**Prediction:** "
+                + (marked(ea.word_marks(row["prediction"], row["matching"], (), flagged)) or "_empty_")
+            )
             pred_words = set(ea.words(row["prediction"]))
-            text.markdown("\n".join(f"{i}. " + marked(ea.word_marks(r, pred_words, row["missing"])) for i, r in enumerate(row["references"], 1)))
+            text.markdown(
+                "\n".join(
+                    f"{i}. " + marked(ea.word_marks(r, pred_words, row["missing"]))
+                    for i, r in enumerate(row["references"], 1)
+                )
+            )
             for detail in row["details"]:
                 text.caption(detail)
             scores.markdown("  \n".join(f"{m} **{row[m]:.3f}**" for m in metrics))

@@ -3,8 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from rsic_core import runs
-from rsic_core.metrics import ALL_METRICS
+from rsic_core.runs import layout as runs
+from rsic_core.scoring.metrics import ALL_METRICS
 from ui import runs_cache
 
 COSTS = ["GFLOPs/image", "latency (ms/image)", "params (M)", "trainable (M)", "size (MB)", "peak memory (MB)"]
@@ -26,9 +26,12 @@ if table is None or table[[c for c in COSTS if c in table.columns]].isna().all()
 
 metrics = [m for m in ALL_METRICS if m in table.columns]
 table[metrics] = table[metrics] * 100  # the Runs page's scale
-st.dataframe(table[["run", "folder", "model", "adapter", *COSTS, "split", "images", *metrics]], hide_index=True,
-             column_config={c: st.column_config.NumberColumn(format="%.3f") for c in COSTS}
-             | {m: st.column_config.NumberColumn(format="%.2f") for m in metrics})
+st.dataframe(
+    table[["run", "folder", "model", "adapter", *COSTS, "split", "images", *metrics]],
+    hide_index=True,
+    column_config={c: st.column_config.NumberColumn(format="%.3f") for c in COSTS}
+    | {m: st.column_config.NumberColumn(format="%.2f") for m in metrics},
+)
 if warning := runs.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 c1, c2 = st.columns(2)
@@ -36,8 +39,14 @@ cost = c1.selectbox("Cost", COSTS)
 metric = c2.selectbox("Metric", metrics, index=metrics.index("CIDEr") if "CIDEr" in metrics else 0) if metrics else None
 points = table.dropna(subset=[cost, *([metric] if metric else [])])
 if metric and len(points):
-    figure = px.scatter(points, x=cost, y=metric, text="run", hover_data=["folder", "model", "adapter", "split", "images"],
-                        labels={metric: f"{metric} (x100)"})
+    figure = px.scatter(
+        points,
+        x=cost,
+        y=metric,
+        text="run",
+        hover_data=["folder", "model", "adapter", "split", "images"],
+        labels={metric: f"{metric} (x100)"},
+    )
     figure.update_traces(textposition="top center", marker={"size": 12}, cliponaxis=False)
     figure.update_xaxes(range=_axis_range(points[cost]))
     figure.update_yaxes(range=_axis_range(points[metric]))

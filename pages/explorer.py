@@ -50,8 +50,10 @@ if selected:
             else:
                 left.error(f"{record.path}: image missing or unreadable")
             right.subheader(record.image_id)
-            right.write(f"split **{record.split}** · class **{record.label or 'unknown'}**"
-                        + (f" · source **{record.source}**" if record.source else ""))
+            right.write(
+                f"split **{record.split}** · class **{record.label or 'unknown'}**"
+                + (f" · source **{record.source}**" if record.source else "")
+            )
             right.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(record.captions, 1)) or "_no captions_")
             if right.button("Close"):
                 del st.session_state["explorer_selected"]

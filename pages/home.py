@@ -8,8 +8,10 @@ import streamlit as st
 from ui import resources, state
 
 st.title("RSIC Studio")
-st.write("Remote-sensing image captioning: explore a dataset, preprocess its captions, caption images, "
-         "fine-tune with LoRA and score the results.")
+st.write(
+    "Remote-sensing image captioning: explore a dataset, preprocess its captions, caption images, "
+    "fine-tune with LoRA and score the results."
+)
 
 dataset = state.dataset_or_stop()
 

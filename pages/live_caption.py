@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rsic_core.images import IMAGE_EXTENSIONS, load_image
-from rsic_core.inference import CaptionConfig, caption_images
+from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.models.inference import CaptionConfig, caption_images
 from ui import models_cache, state
 
 MAX_IMAGES = 12  # captioned per run; more are left for the user to pick next
@@ -30,16 +30,27 @@ st.caption("Captions are made on this machine; the offline demo model is used un
 
 with st.sidebar:
     st.markdown("**Model**")
-    model = st.text_input("Model", value="demo", help="'demo' (the offline demo model), a model folder, "
-                          "or a Hugging Face id already in the local cache, e.g. google/paligemma2-3b-pt-224")
+    model = st.text_input(
+        "Model",
+        value="demo",
+        help="'demo' (the offline demo model), a model folder, "
+        "or a Hugging Face id already in the local cache, e.g. google/paligemma2-3b-pt-224",
+    )
     adapter = st.text_input("LoRA adapter folder (optional)", value="")
     beams = st.slider("Beams", 1, 5, 1, help="1 = greedy; 5 as in the RSIC studies")
     max_tokens = st.slider("Max new tokens", 5, 60, 30)
-    prompt = st.text_input("Prompt (optional)", value="", help="Empty: the family's own ('caption en' for PaliGemma). "
-                           "The demo model also knows 'describe en' (detailed captions).")
+    prompt = st.text_input(
+        "Prompt (optional)",
+        value="",
+        help="Empty: the family's own ('caption en' for PaliGemma). "
+        "The demo model also knows 'describe en' (detailed captions).",
+    )
 
-uploads = st.file_uploader(f"Images ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)})",
-                           type=[e.lstrip(".") for e in IMAGE_EXTENSIONS], accept_multiple_files=True)
+uploads = st.file_uploader(
+    f"Images ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)})",
+    type=[e.lstrip(".") for e in IMAGE_EXTENSIONS],
+    accept_multiple_files=True,
+)
 picked = []
 try:
     dataset = state.current_dataset()
@@ -49,8 +60,14 @@ try:
     label = class_col.selectbox("Class", [ALL_CLASSES] + dataset.labels())
     records = dataset.select(split=split, label=None if label == ALL_CLASSES else label)
     by_id = {r.image_id: r for r in records}
-    picked = [by_id[i].path for i in st.multiselect(f"...or images from the loaded dataset ({len(by_id)} match; type to search)",
-                                                  list(by_id), key=f"picked_{split}_{label}")]
+    picked = [
+        by_id[i].path
+        for i in st.multiselect(
+            f"...or images from the loaded dataset ({len(by_id)} match; type to search)",
+            list(by_id),
+            key=f"picked_{split}_{label}",
+        )
+    ]
 except (FileNotFoundError, ValueError) as e:
     st.info(f"No dataset images to pick from: {e}")
 
@@ -69,11 +86,17 @@ except (FileNotFoundError, ValueError, OSError) as e:
     st.stop()
 
 config = CaptionConfig(gen_num_beams=beams, gen_max_new_tokens=max_tokens, gen_prompt=prompt.strip() or None)
-st.caption(f"{captioner.family.title} · `{captioner.name}`" + (f" + adapter `{captioner.adapter}`" if captioner.adapter else ""))
+st.caption(
+    f"{captioner.family.title} · `{captioner.name}`"
+    + (f" + adapter `{captioner.adapter}`" if captioner.adapter else "")
+)
 bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
 for start in range(0, len(images), CHUNK):  # small batches: each caption shows as soon as it is made
-    chunk = images[start:start + CHUNK]
+    chunk = images[start : start + CHUNK]
     for image, result in zip(chunk, caption_images(captioner, chunk, config)):
         _show(image, result, f"beams {beams} · max {max_tokens} tokens")
-    bar.progress(min(start + CHUNK, len(images)) / len(images), text=f"Captioned {min(start + CHUNK, len(images))} of {len(images)}")
+    bar.progress(
+        min(start + CHUNK, len(images)) / len(images),
+        text=f"Captioned {min(start + CHUNK, len(images))} of {len(images)}",
+    )
 bar.empty()

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from rsic_core import caption_stats as cs
-from rsic_core.preprocess import PreprocessConfig
+from rsic_core.text import stats as cs
+from rsic_core.text.preprocess import PreprocessConfig
 from ui import preprocess_cache, state
 
 st.title("Caption statistics")
@@ -47,13 +47,17 @@ with before:
     st.dataframe(cs.top_tokens(result.before_synonyms), hide_index=True, width="stretch")
 with after:
     st.subheader("After")
-    st.plotly_chart(cs.length_histogram(cs.length_frame({"after": result.captions}), min_words, max_words), width="stretch")
+    st.plotly_chart(
+        cs.length_histogram(cs.length_frame({"after": result.captions}), min_words, max_words), width="stretch"
+    )
     st.dataframe(cs.top_tokens(result.captions), hide_index=True, width="stretch")
 st.caption("Top words: before = after the length filter, entering the synonym step; after = final captions.")
 
 st.subheader("Duplicate references")
 duplicates = cs.duplicate_references(dataset)
-st.write(f"{len(duplicates)} of {len(dataset)} images repeat a reference ({int(duplicates['duplicates'].sum())} duplicates).")
+st.write(
+    f"{len(duplicates)} of {len(dataset)} images repeat a reference ({int(duplicates['duplicates'].sum())} duplicates)."
+)
 if len(duplicates):
     st.dataframe(duplicates, hide_index=True, width="stretch")
 st.subheader("Guard")

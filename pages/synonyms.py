@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from rsic_core import caption_stats as cs
-from rsic_core.preprocess import PreprocessConfig
-from rsic_core.synonyms import rewrite, word_examples
+from rsic_core.text import stats as cs
+from rsic_core.text.preprocess import PreprocessConfig
+from rsic_core.text.synonyms import rewrite, word_examples
 from ui import preprocess_cache, state
 
 st.title("Synonym clusters")
@@ -26,9 +26,12 @@ if result is None or not result.words:
 
 applied = result.applied_map()
 m = st.columns(4)
-m[0].metric("Words clustered", len(result.words),
-            help="Content words of the kept captions; function words (a, the, of...) are not clustered, "
-            "so this is smaller than the vocabulary on Caption statistics.")
+m[0].metric(
+    "Words clustered",
+    len(result.words),
+    help="Content words of the kept captions; function words (a, the, of...) are not clustered, "
+    "so this is smaller than the vocabulary on Caption statistics.",
+)
 m[1].metric("Clusters", result.n_clusters)
 m[2].metric("Noise words", int((result.labels == -1).sum()))
 m[3].metric("Merges applied", len(applied))
@@ -46,7 +49,9 @@ st.dataframe(table, hide_index=True, width="stretch", height=320)
 if result.embeddings.shape[1]:
     xy = preprocess_cache.projection(result.embeddings)
     chosen = st.selectbox("Word", options=sorted(applied) or result.words, index=0)
-    st.plotly_chart(cs.cluster_projection_figure(result.words, result.counts, result.labels, xy, chosen), width="stretch")
+    st.plotly_chart(
+        cs.cluster_projection_figure(result.words, result.counts, result.labels, xy, chosen), width="stretch"
+    )
     st.subheader(f"Captions with “{chosen}” before and after rewriting")
     if chosen in applied:
         st.write(f"`{chosen}` → `{applied[chosen]}`")

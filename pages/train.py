@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from rsic_core import jobs
+from rsic_core.training import jobs
 from ui import state, train_cache
 
 st.title("Train a LoRA adapter")
@@ -11,16 +11,26 @@ defaults = train_cache.default_config()
 with st.form("train_form", enter_to_submit=False):  # Enter in a field must not start a run
     c1, c2, c3, c4 = st.columns(4)
     config = {
-        "model": c1.text_input("Model", defaults["model"], help="Folder or Hugging Face id; 'demo' = the offline demo model."),
+        "model": c1.text_input(
+            "Model", defaults["model"], help="Folder or Hugging Face id; 'demo' = the offline demo model."
+        ),
         "name": c2.text_input("Run name", defaults["name"]),
-        "lora_targets": c3.text_input("LoRA targets", defaults["lora_targets"], help="default, all-linear, language-only or q_proj,v_proj"),
-        "precision": c4.selectbox("Precision", ["auto", "bf16", "fp16", "fp32"], help="auto: bf16/fp16 on GPU, fp32 on CPU"),
+        "lora_targets": c3.text_input(
+            "LoRA targets", defaults["lora_targets"], help="default, all-linear, language-only or q_proj,v_proj"
+        ),
+        "precision": c4.selectbox(
+            "Precision", ["auto", "bf16", "fp16", "fp32"], help="auto: bf16/fp16 on GPU, fp32 on CPU"
+        ),
         "lora_r": c1.number_input("LoRA rank r", 1, 256, defaults["lora_r"]),
         "lora_alpha": c2.number_input("LoRA alpha", 1, 512, defaults["lora_alpha"]),
         "lora_dropout": c3.number_input("LoRA dropout", 0.0, 0.9, defaults["lora_dropout"], 0.05),
         "learning_rate": c4.number_input("Learning rate", 1e-7, 1.0, defaults["learning_rate"], format="%.1e"),
-        "per_device_train_batch_size": c1.number_input("Batch per device", 1, 512, defaults["per_device_train_batch_size"]),
-        "gradient_accumulation_steps": c2.number_input("Gradient accumulation", 1, 256, defaults["gradient_accumulation_steps"]),
+        "per_device_train_batch_size": c1.number_input(
+            "Batch per device", 1, 512, defaults["per_device_train_batch_size"]
+        ),
+        "gradient_accumulation_steps": c2.number_input(
+            "Gradient accumulation", 1, 256, defaults["gradient_accumulation_steps"]
+        ),
         "max_steps": c3.number_input("Max steps (-1: use epochs)", -1, 10**6, defaults["max_steps"]),
         "num_train_epochs": c4.number_input("Epochs", 0.0, 100.0, defaults["num_train_epochs"]),
         "eval_steps": c1.number_input("Validate every N steps (0: never)", 0, 10**6, defaults["eval_steps"]),
@@ -40,8 +50,12 @@ if not past:
     st.info("No training run yet: fill in the form and press Start training (or run `rsic train` in a terminal).")
     st.stop()
 names = [str(p) for p in past]
-chosen = st.selectbox("Run", names, index=names.index(st.session_state["train_run"]) if st.session_state.get("train_run") in names else 0,
-                      format_func=lambda p: p.rsplit("/", 1)[-1])
+chosen = st.selectbox(
+    "Run",
+    names,
+    index=names.index(st.session_state["train_run"]) if st.session_state.get("train_run") in names else 0,
+    format_func=lambda p: p.rsplit("/", 1)[-1],
+)
 
 
 @st.fragment(run_every=2)

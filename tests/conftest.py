@@ -1,4 +1,9 @@
-"""Shared test set-up: everything the tests generate goes to a temporary RSIC_HOME."""
+"""Shared test set-up: a temporary RSIC_HOME, and every fixture that is computed once per session.
+
+Fixtures live here only (never imported into test modules: an imported session fixture is a new
+fixture per module, and the JVM scoring fixture ran four times); data and helper functions are in
+``tests/support/``.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ if str(ROOT) not in sys.path:
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     """The offline demo dataset as the app sees it (generated once per test session)."""
-    from rsic_core.paths import demo_dataset_dir
+    from rsic_core.data.demo.dataset import demo_dataset_dir
 
     return demo_dataset_dir()
 
@@ -35,3 +40,50 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent (real data samples are optional)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread: on a busy 2-core machine tiny models run many times faster than with two."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def taught_model_dir(tmp_path_factory) -> Path:
+    """A tiny PaliGemma that captions the three colour images, saved with save_pretrained."""
+    from rsic_core.models.registry import build_tiny
+    from tests.support.captioning import CAPTIONS, teach
+
+    captioner = build_tiny("paligemma", captions=list(CAPTIONS.values()) * 4)
+    teach(captioner)
+    return captioner.save(tmp_path_factory.mktemp("taught-paligemma"))
+
+
+@pytest.fixture(scope="session")
+def corpus_scores():
+    """Our scores of the corpus (all metrics), computed once."""
+    from rsic_core.scoring.metrics import ScoreConfig, score
+    from tests.support.scoring import PREDICTIONS, REFERENCES
+
+    return score(PREDICTIONS, REFERENCES, ScoreConfig(geo_sim_dtype="float32"))  # the reference precision
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, demo_dir) -> Path:
+    """A tiny random PaliGemma (tokenizer trained on the demo captions), saved with save_pretrained.
+
+    Its weights are drawn wider than the default (std 0.2, not 0.02) so that its logits are not
+    flat and a few LoRA steps visibly lower the loss.
+    """
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.models.registry import build_tiny
+
+    captions = [c for r in load_dataset(demo_dir).records for c in r.captions]
+    return build_tiny("paligemma", captions=captions, vocab_size=400, text={"initializer_range": 0.2}).save(
+        tmp_path_factory.mktemp("tiny-pg")
+    )

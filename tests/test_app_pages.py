@@ -80,8 +80,16 @@ def _broken_dataset(root: Path) -> Path:
     import json
 
     root.mkdir()
-    (root / "dataset_broken.json").write_text(json.dumps({"images": [
-        {"filename": f"farm_{i}.jpg", "split": "test", "sentences": [{"raw": "a green field"}]} for i in range(3)]}))
+    (root / "dataset_broken.json").write_text(
+        json.dumps(
+            {
+                "images": [
+                    {"filename": f"farm_{i}.jpg", "split": "test", "sentences": [{"raw": "a green field"}]}
+                    for i in range(3)
+                ]
+            }
+        )
+    )
     return root
 
 

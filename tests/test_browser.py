@@ -15,8 +15,15 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 pytestmark = pytest.mark.browser
 
@@ -35,9 +42,23 @@ def served_app(demo_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("streamlit")), "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            [
+                str(Path(sys.executable).with_name("streamlit")),
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -71,7 +92,9 @@ def test_gallery_in_a_real_browser(served_app, tmp_path):
         expect(thumbnails).to_have_count(24, timeout=60_000)
         page.wait_for_function(  # the thumbnails really decode in the browser
             "() => [...document.querySelectorAll(\"[data-testid='stImage'] img\")]"
-            ".every(img => img.complete && img.naturalWidth > 0)", timeout=60_000)
+            ".every(img => img.complete && img.naturalWidth > 0)",
+            timeout=60_000,
+        )
         page.screenshot(path=str(tmp_path / "explorer.png"), full_page=False)
         browser.close()
     assert (tmp_path / "explorer.png").stat().st_size > 10_000

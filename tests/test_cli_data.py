@@ -20,9 +20,20 @@ def test_validate_reports_problems_and_exit_code(tmp_path):
     (tmp_path / "images").mkdir()
     Image.new("RGB", (32, 32)).save(tmp_path / "images" / "farm_1.jpg")
     (tmp_path / "images" / "farm_2.jpg").write_bytes(b"not a jpeg at all")
-    (tmp_path / "dataset_t.json").write_text(json.dumps({"images": [
-        {"filename": f"farm_{i}.jpg", "split": "train", "sentences": [{"raw": "a green field"}, {"raw": ""}]}
-        for i in (1, 2, 3)]}))
+    (tmp_path / "dataset_t.json").write_text(
+        json.dumps(
+            {
+                "images": [
+                    {
+                        "filename": f"farm_{i}.jpg",
+                        "split": "train",
+                        "sentences": [{"raw": "a green field"}, {"raw": ""}],
+                    }
+                    for i in (1, 2, 3)
+                ]
+            }
+        )
+    )
 
     result = run("data", "validate", str(tmp_path))
 

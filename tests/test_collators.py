@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from rsic_core.collators import CaptionCollator, caption_pairs
-from rsic_core.models import FAMILIES, build_tiny
+from rsic_core.models.registry import FAMILIES, build_tiny
+from rsic_core.training.collators import CaptionCollator, caption_pairs
 
 CAPTIONS = ["a red roof of a large building", "two planes are parked at the airport beside a runway"]
 
@@ -20,7 +20,7 @@ def _caption_positions(input_ids, caption_ids: list[int]) -> list[int]:
     """Where the caption's own token ids sit in a row (found by search, not from the labels)."""
     row = input_ids.tolist()
     n = len(caption_ids)
-    starts = [i for i in range(len(row) - n + 1) if row[i:i + n] == caption_ids]
+    starts = [i for i in range(len(row) - n + 1) if row[i : i + n] == caption_ids]
     assert len(starts) == 1, "the caption should appear exactly once in the input"
     return list(range(starts[0], starts[0] + n))
 
@@ -50,10 +50,11 @@ def test_only_caption_tokens_carry_the_loss(tiny, tmp_path):
     model = tiny.model.eval()
     with torch.no_grad():
         out = model(**batch)
-    logits = out.logits[:, -input_ids.shape[1]:]  # BLIP-2 puts its query tokens in front
+    logits = out.logits[:, -input_ids.shape[1] :]  # BLIP-2 puts its query tokens in front
     losses = [
         torch.nn.functional.cross_entropy(logits[row, pos - 1].float(), input_ids[row, pos], reduction="sum")
-        for row, positions in enumerate(expected_positions) for pos in positions
+        for row, positions in enumerate(expected_positions)
+        for pos in positions
     ]
     by_hand = torch.stack(losses).sum() / sum(len(p) for p in expected_positions)
     assert torch.allclose(out.loss, by_hand, atol=1e-5), (float(out.loss), float(by_hand))
@@ -75,7 +76,7 @@ def test_corrupt_image_is_skipped_and_reported(tmp_path):
 
 
 def test_caption_pairs_expand_every_reference(demo_dir):
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
 
     records = load_dataset(demo_dir).select(split="train")[:3]
     pairs = caption_pairs(records)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rsic_core.datasets import detect_format, load_dataset
-from rsic_core.validation import validate
+from rsic_core.data.datasets import detect_format, load_dataset
+from rsic_core.data.validation import validate
 
 
 def _jpg(path: Path, colour=(90, 120, 60), size=(224, 224)) -> Path:
@@ -25,8 +25,15 @@ def _karpathy(root: Path, entries: list[dict], name="rsicd") -> Path:
         for c in captions:
             sentences.append({"raw": c, "tokens": c.lower().split(), "imgid": imgid, "sentid": sentid})
             sentid += 1
-        images.append({"filename": filename, "imgid": imgid, "split": split,
-                       "sentids": [s["sentid"] for s in sentences], "sentences": sentences})
+        images.append(
+            {
+                "filename": filename,
+                "imgid": imgid,
+                "split": split,
+                "sentids": [s["sentid"] for s in sentences],
+                "sentences": sentences,
+            }
+        )
     root.mkdir(parents=True, exist_ok=True)
     file = root / f"dataset_{name}.json"
     file.write_text(json.dumps({"images": images, "dataset": name}))
@@ -53,12 +60,15 @@ def test_karpathy_reads_splits_classes_and_images(tmp_path):
 
 
 def test_karpathy_missing_image_truncated_jpeg_and_empty_caption_are_reported(tmp_path):
-    _karpathy(tmp_path, [
-        ("airport_1.jpg", "train", FIVE),
-        ("airport_2.jpg", "train", FIVE),          # file missing
-        ("harbor_3.jpg", "val", FIVE),             # truncated
-        ("forest_4.jpg", "test", ["a dense forest", "   ", "green trees"]),
-    ])
+    _karpathy(
+        tmp_path,
+        [
+            ("airport_1.jpg", "train", FIVE),
+            ("airport_2.jpg", "train", FIVE),  # file missing
+            ("harbor_3.jpg", "val", FIVE),  # truncated
+            ("forest_4.jpg", "test", ["a dense forest", "   ", "green trees"]),
+        ],
+    )
     for name in ("airport_1.jpg", "harbor_3.jpg", "forest_4.jpg"):
         _jpg(tmp_path / "images" / name)
     jpeg = (tmp_path / "images" / "harbor_3.jpg").read_bytes()
@@ -77,19 +87,32 @@ def test_karpathy_missing_image_truncated_jpeg_and_empty_caption_are_reported(tm
     assert list(report.unreadable_images) == ["harbor_3.jpg"]
     assert report.empty_captions == 1
     assert {s.split: (s.missing_images, s.unreadable_images) for s in report.splits} == {
-        "train": (1, 0), "val": (0, 1), "test": (0, 0)}
+        "train": (1, 0),
+        "val": (0, 1),
+        "test": (0, 0),
+    }
 
 
 def test_malformed_json_names_file_line_and_column(tmp_path):
     (tmp_path / "dataset_rsicd.json").write_text('{"images": [{"filename": "a.jpg",, }]}')
-    with pytest.raises(ValueError, match=r"dataset_rsicd\.json: not valid JSON \(line 1, column 34\): Expecting property name"):
+    with pytest.raises(
+        ValueError, match=r"dataset_rsicd\.json: not valid JSON \(line 1, column 34\): Expecting property name"
+    ):
         load_dataset(tmp_path)
 
 
 def test_karpathy_entry_without_filename_is_skipped_and_named(tmp_path):
     file = tmp_path / "dataset_x.json"
-    file.write_text(json.dumps({"images": [{"split": "train", "sentences": [{"raw": "a field"}]},
-                                           {"filename": "farm_1.jpg", "split": "train", "sentences": [{"raw": "a field"}]}]}))
+    file.write_text(
+        json.dumps(
+            {
+                "images": [
+                    {"split": "train", "sentences": [{"raw": "a field"}]},
+                    {"filename": "farm_1.jpg", "split": "train", "sentences": [{"raw": "a field"}]},
+                ]
+            }
+        )
+    )
     ds = load_dataset(file)
     assert [r.image_id for r in ds.records] == ["farm_1.jpg"]
     assert any(p.entry == "images[0]" and "no 'filename'" in p.message for p in ds.problems)
@@ -103,11 +126,35 @@ def test_ucm_numbers_map_to_classes(tmp_path):
 
 def test_nwpu_layout(tmp_path):
     data = {
-        "airport": [{"filename": "airport_001.jpg", "imgid": 0, "split": "train", "raw": "an airport .",
-                     "raw_1": "planes at an airport .", "raw_2": "", "raw_3": "a runway .", "raw_4": "an apron .",
-                     "sentids": 0, "sentids_1": 1, "sentids_2": 2, "sentids_3": 3, "sentids_4": 4}],
-        "beach": [{"filename": "beach_001.jpg", "imgid": 1, "split": "test", "raw": "a beach .",
-                   "raw_1": "b", "raw_2": "c", "raw_3": "d", "raw_4": "e"}],
+        "airport": [
+            {
+                "filename": "airport_001.jpg",
+                "imgid": 0,
+                "split": "train",
+                "raw": "an airport .",
+                "raw_1": "planes at an airport .",
+                "raw_2": "",
+                "raw_3": "a runway .",
+                "raw_4": "an apron .",
+                "sentids": 0,
+                "sentids_1": 1,
+                "sentids_2": 2,
+                "sentids_3": 3,
+                "sentids_4": 4,
+            }
+        ],
+        "beach": [
+            {
+                "filename": "beach_001.jpg",
+                "imgid": 1,
+                "split": "test",
+                "raw": "a beach .",
+                "raw_1": "b",
+                "raw_2": "c",
+                "raw_3": "d",
+                "raw_4": "e",
+            }
+        ],
     }
     (tmp_path / "dataset_nwpu.json").write_text(json.dumps(data))
     _jpg(tmp_path / "NWPU_images" / "airport" / "airport_001.jpg")
@@ -116,7 +163,12 @@ def test_nwpu_layout(tmp_path):
 
     assert ds.format == "nwpu" and ds.labels() == ["airport", "beach"]
     airport = ds.get("airport/airport_001.jpg")
-    assert airport.has_image and airport.captions == ["an airport .", "planes at an airport .", "a runway .", "an apron ."]
+    assert airport.has_image and airport.captions == [
+        "an airport .",
+        "planes at an airport .",
+        "a runway .",
+        "an apron .",
+    ]
     assert not ds.get("beach/beach_001.jpg").has_image
     assert any("airport[0] (airport_001.jpg)" in str(p) and "caption 3 is empty" in str(p) for p in ds.problems)
 
@@ -125,7 +177,7 @@ def test_risc_csv_with_a_malformed_row(tmp_path):
     rows = [
         "source,split,image,caption_1,caption_2,caption_3,caption_4,caption_5",
         "NWPU,train,NWPU_1.jpg,a plane,two planes,an airport,a runway,planes parked",
-        "UCM,test,UCM_7.jpg,a beach,the sea,sand,waves,\"a beach, with waves\"",
+        'UCM,test,UCM_7.jpg,a beach,the sea,sand,waves,"a beach, with waves"',
         "RSICD,val,RSICD_3.jpg,broken row",
     ]
     (tmp_path / "captions.csv").write_text("\n".join(rows) + "\n")
@@ -137,7 +189,9 @@ def test_risc_csv_with_a_malformed_row(tmp_path):
     assert ds.format == "risc" and ds.sources() == ["NWPU", "UCM"]
     assert ds.split_counts() == {"train": 1, "test": 1}
     assert ds.get("UCM_7.jpg").captions[-1] == "a beach, with waves"
-    assert [str(p) for p in ds.problems] == [f"{tmp_path / 'captions.csv'}: row 4: expected 8 columns, found 4; skipped"]
+    assert [str(p) for p in ds.problems] == [
+        f"{tmp_path / 'captions.csv'}: row 4: expected 8 columns, found 4; skipped"
+    ]
 
 
 def test_generic_csv_one_row_per_caption_is_merged(tmp_path):
@@ -161,9 +215,11 @@ def test_generic_csv_one_row_per_caption_is_merged(tmp_path):
 
 def test_generic_jsonl_with_a_malformed_line_and_tif(tmp_path):
     (tmp_path / "data.jsonl").write_text(
-        json.dumps({"image": "x.tif", "captions": ["a bridge over a river", "a bridge"]}) + "\n"
+        json.dumps({"image": "x.tif", "captions": ["a bridge over a river", "a bridge"]})
+        + "\n"
         + "{not json\n"
-        + json.dumps({"image": "y.tif", "captions": ["a farm"], "split": "val"}) + "\n"
+        + json.dumps({"image": "y.tif", "captions": ["a farm"], "split": "val"})
+        + "\n"
     )
     Image.new("RGB", (256, 256), (10, 200, 30)).save(tmp_path / "x.tif")
     ds = load_dataset(tmp_path / "data.jsonl")

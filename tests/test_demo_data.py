@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rsic_core.demo_data import (
+from rsic_core.data.demo.dataset import (
     DEMO_CLASSES,
     NUMBER_WORDS,
     class_of_filename,
@@ -107,9 +107,7 @@ def test_stated_colours_and_sides_match_the_scene(images):
                         assert other not in text.split(), (sent["raw"], scene["colors"])
             for thing, side in scene["positions"].items():
                 if f"the {thing} is " in text and side in ("left", "right", "top", "bottom"):
-                    assert (
-                        f"the {thing} is {'on the' if side in ('left', 'right') else 'at the'} {side}" in text
-                    )
+                    assert f"the {thing} is {'on the' if side in ('left', 'right') else 'at the'} {side}" in text
 
 
 @pytest.mark.parametrize("cls", ["airport", "storagetanks"])

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core import jobs
-
-pytest_plugins = ["tests.fixtures_training"]
+from rsic_core.training import jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,17 +22,45 @@ def test_two_processes_train_one_run(tiny_model_dir, tmp_path):
         pytest.skip("torchrun is not installed beside this Python")
     run_dir = tmp_path / "run"
     command = [
-        str(torchrun if torchrun.is_file() else shutil.which("torchrun")), "--standalone", "--nproc_per_node", "2",
-        "-m", "rsic_core.cli", "train", "--model", str(tiny_model_dir), "--output_dir", str(run_dir),
-        "--train_limit", "8", "--captions_per_image", "1", "--per_device_train_batch_size", "2",
-        "--gradient_accumulation_steps", "1", "--max_steps", "3", "--save_steps", "3", "--learning_rate", "1e-2",
-        "--predict_limit", "2", "--eval_metrics", "bleu", "--eval_efficiency", "false",
+        str(torchrun if torchrun.is_file() else shutil.which("torchrun")),
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "rsic_core.cli",
+        "train",
+        "--model",
+        str(tiny_model_dir),
+        "--output_dir",
+        str(run_dir),
+        "--train_limit",
+        "8",
+        "--captions_per_image",
+        "1",
+        "--per_device_train_batch_size",
+        "2",
+        "--gradient_accumulation_steps",
+        "1",
+        "--max_steps",
+        "3",
+        "--save_steps",
+        "3",
+        "--learning_rate",
+        "1e-2",
+        "--predict_limit",
+        "2",
+        "--eval_metrics",
+        "bleu",
+        "--eval_efficiency",
+        "false",
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
-    ranks = {json.loads(p.read_text())["rank"]: json.loads(p.read_text()) for p in (run_dir / "ranks").glob("rank-*.json")}
+    ranks = {
+        json.loads(p.read_text())["rank"]: json.loads(p.read_text()) for p in (run_dir / "ranks").glob("rank-*.json")
+    }
     assert sorted(ranks) == [0, 1]  # both processes trained
     # each built at least its 3 steps' batches (the data loader may prefetch one more)
     assert all(r["world_size"] == 2 and r["batches"] >= 3 for r in ranks.values()), ranks

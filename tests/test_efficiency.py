@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rsic_core import efficiency
+from rsic_core.scoring import efficiency
 
 
 def _mlp():

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from rsic_core import error_analysis as ea
-from rsic_core import runs
-from tests.fixtures_scoring import corpus_scores, write_run  # noqa: F401 (fixture)
+from rsic_core.runs import layout as runs
+from rsic_core.scoring import error_analysis as ea
+from tests.support.scoring import write_run
 
 REFS = [
     "two baseball fields are surrounded by green trees",
@@ -26,20 +24,28 @@ def test_wrong_count_is_found_and_right_count_is_not():
 
 
 def test_hallucinated_and_missing_objects():
-    e = ea.analyze("a stadium with a green field is near some boats", [
-        "a stadium with a green football field is surrounded by buildings",
-        "an oval stadium next to some roads",
-        "the playground is in the stadium",
-    ])
+    e = ea.analyze(
+        "a stadium with a green field is near some boats",
+        [
+            "a stadium with a green football field is surrounded by buildings",
+            "an oval stadium next to some roads",
+            "the playground is in the stadium",
+        ],
+    )
     assert "hallucinated object" in e.errors and any("'boat'" in d for d in e.details)
     assert "missing object" not in e.errors  # buildings/roads are each in one reference only
-    m = ea.analyze("a café near the road", ["a café near a road with trees", "trees around a café", "a café with trees"])
+    m = ea.analyze(
+        "a café near the road", ["a café near a road with trees", "trees around a café", "a café with trees"]
+    )
     assert m.errors == ["missing object"] and "trees" in m.missing
     assert m.matching == ["café", "road"]  # content words only
 
 
 def test_synonyms_and_plurals_are_not_hallucinations():
-    e = ea.analyze("several airplanes near the terminal", ["many planes are parked next to a long runway", "some aircraft near a terminal"])
+    e = ea.analyze(
+        "several airplanes near the terminal",
+        ["many planes are parked next to a long runway", "some aircraft near a terminal"],
+    )
     assert "hallucinated object" not in e.errors
 
 

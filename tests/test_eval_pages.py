@@ -8,18 +8,32 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.fixtures_scoring import REFERENCES, corpus_scores, write_run  # noqa: F401 (fixture)
+from tests.support.scoring import write_run
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-EFFICIENCY = {"params_total": 6_700_000, "params_trainable": 0, "gflops_per_image": 1.2, "latency_s_per_image": 0.015,
-              "peak_memory_bytes": 250_000_000, "size_on_disk_bytes": 27_000_000, "dtype": "float32", "device": "cpu"}
+EFFICIENCY = {
+    "params_total": 6_700_000,
+    "params_trainable": 0,
+    "gflops_per_image": 1.2,
+    "latency_s_per_image": 0.015,
+    "peak_memory_bytes": 250_000_000,
+    "size_on_disk_bytes": 27_000_000,
+    "dtype": "float32",
+    "device": "cpu",
+}
 
 
 @pytest.fixture(scope="module")
 def runs_root(tmp_path_factory, corpus_scores):
     root = tmp_path_factory.mktemp("runs")
     write_run(root, "zero-shot", corpus_scores, efficiency=EFFICIENCY)
-    write_run(root, "lora-r8", corpus_scores, adapter="adapters/r8", efficiency={**EFFICIENCY, "params_trainable": 90_000, "gflops_per_image": 1.3})
+    write_run(
+        root,
+        "lora-r8",
+        corpus_scores,
+        adapter="adapters/r8",
+        efficiency={**EFFICIENCY, "params_trainable": 90_000, "gflops_per_image": 1.3},
+    )
     return str(root)
 
 
@@ -99,7 +113,7 @@ def test_efficiency_axes_start_at_zero_on_the_runs_page_scale(tmp_path, corpus_s
 
 def _rescope(folder, n_images: int, split: str) -> None:
     """Mark a written run as scored on another image set (as a smaller evaluation would be)."""
-    from rsic_core import runs
+    from rsic_core.runs import layout as runs
 
     metrics = json.loads((folder / runs.METRICS).read_text(encoding="utf-8"))
     config = json.loads((folder / runs.CONFIG).read_text(encoding="utf-8"))

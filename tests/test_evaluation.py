@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from rsic_core import runs
 from rsic_core.cli import main
-from rsic_core.evaluation import EvalConfig, evaluate
-from rsic_core.metrics import score
-from tests.fixtures_captioning import CAPTIONS, colour_images, taught_model_dir  # noqa: F401 (fixture)
+from rsic_core.runs import layout as runs
+from rsic_core.runs.evaluation import EvalConfig, evaluate
+from rsic_core.scoring.metrics import score
+from tests.support.captioning import CAPTIONS, colour_images
 
 EXTRA_REFS = {"red": "the red roof of a building", "green": "a dense green forest", "blue": "a blue lake near a river"}
 
@@ -31,8 +31,8 @@ def colour_dataset(tmp_path_factory):
 
 
 def test_evaluate_writes_predictions_scores_and_efficiency(taught_model_dir, colour_dataset, tmp_path):
-    from rsic_core.datasets import load_dataset
-    from rsic_core.models import load_captioner
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.models.registry import load_captioner
 
     captioner = load_captioner(taught_model_dir, device="cpu")
     dataset = load_dataset(colour_dataset)
@@ -60,15 +60,33 @@ def test_evaluate_writes_predictions_scores_and_efficiency(taught_model_dir, col
 
 def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, capsys):
     out = tmp_path / "cli run"
-    code = main(["evaluate", "--model", str(taught_model_dir), "--data", str(colour_dataset), "--limit", "2",
-                 "--out", str(out), "--no-efficiency", "--metrics", "bleu,rouge,cider", "--name", "taught zero-shot"])
+    code = main(
+        [
+            "evaluate",
+            "--model",
+            str(taught_model_dir),
+            "--data",
+            str(colour_dataset),
+            "--limit",
+            "2",
+            "--out",
+            str(out),
+            "--no-efficiency",
+            "--metrics",
+            "bleu,rouge,cider",
+            "--name",
+            "taught zero-shot",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "CIDEr" in printed and "METEOR" not in printed and str(out) in printed
     run = runs.load_run(out)
     assert len(run.predictions) == 2 and run.name == "taught zero-shot" and run.efficiency == {}
 
-    code = main(["score", str(out / "predictions.jsonl"), "--out", str(tmp_path / "rescored"), "--metrics", "bleu", "--json"])
+    code = main(
+        ["score", str(out / "predictions.jsonl"), "--out", str(tmp_path / "rescored"), "--metrics", "bleu", "--json"]
+    )
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["corpus"]["BLEU-4"] == pytest.approx(run.corpus["BLEU-4"])
     rescored = runs.load_run(tmp_path / "rescored")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rsic_core.experiments import GridConfig, PruneConfig, run_grid, run_prune
-from rsic_core.models import load_captioner
-
-pytest_plugins = ["tests.fixtures_training"]
-from tests.fixtures_training import quick_config  # noqa: E402
+from rsic_core.models.registry import load_captioner
+from rsic_core.training.experiments import GridConfig, PruneConfig, run_grid, run_prune
+from tests.support.training import quick_config
 
 FAST = dict(max_steps=2, save_steps=2, predict_limit=2, eval_metrics="bleu,cider", output_dir="", gen_max_new_tokens=8)
 
@@ -29,10 +27,15 @@ def test_grid_tabulates_every_cell_against_zero_shot(tiny_model_dir, tmp_path):
 
 
 def test_pruned_variants_are_smaller_and_load_back(tmp_path, demo_dir):
-    from rsic_core.models import build_tiny
+    from rsic_core.models.registry import build_tiny
 
-    model_dir = build_tiny("blip2-opt", text={"num_hidden_layers": 4}, extra={"qformer": {
-        "hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2, "intermediate_size": 64}}).save(tmp_path / "b2")
+    model_dir = build_tiny(
+        "blip2-opt",
+        text={"num_hidden_layers": 4},
+        extra={
+            "qformer": {"hidden_size": 32, "num_hidden_layers": 4, "num_attention_heads": 2, "intermediate_size": 64}
+        },
+    ).save(tmp_path / "b2")
     base = quick_config(model_dir, tmp_path, name="p", lora_require_towers="language,qformer", **FAST)
     result = run_prune(base, PruneConfig(prune_qformer="1", prune_lm="0,2"))
 

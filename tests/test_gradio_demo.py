@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures_captioning import CAPTIONS, colour_images, taught_model_dir  # noqa: F401
+from tests.support.captioning import CAPTIONS, colour_images
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +81,11 @@ def test_share_offline_says_no_link_and_keeps_serving(taught_model_dir):
     env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1")
     process = subprocess.Popen(
         [sys.executable, "demo.py", "--model", str(taught_model_dir), "--share", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines, deadline = [], time.time() + 240

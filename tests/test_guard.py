@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rsic_core.guard import check_natural_language
+from rsic_core.text.guard import check_natural_language
 
 # The targets the published PaliGemma attempt trained on: synonym-cluster ids written as words.
 CLUSTER_ID_TARGETS = ["one", "twenty-two", "-1", "seventy-one", "-1", "forty-six", "109"]
@@ -72,7 +72,7 @@ def test_accepts_numbers_inside_sentences():
 
 @pytest.mark.parametrize("sample", ["sydney-captions", "ucm-sample"])
 def test_accepts_real_captions(shared_data, sample):
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
 
     dataset = load_dataset(shared_data / sample)
     captions = [c for r in dataset.records for c in r.captions]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fixtures_captioning import CAPTIONS, COLOURS, colour_images, one_thread, taught_model_dir  # noqa: F401
-from rsic_core.images import load_image
-from rsic_core.inference import CaptionConfig, caption_images
-from rsic_core.models import load_captioner
+from rsic_core.data.images import load_image
+from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.models.registry import load_captioner
+from tests.support.captioning import CAPTIONS, COLOURS, colour_images
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -57,8 +57,12 @@ def test_batch_size_and_beam_search_keep_the_captions(taught):
 
 def test_progress_is_reported_per_batch_and_length_is_capped(taught):
     calls = []
-    results = caption_images(taught, colour_images() * 2, CaptionConfig(batch_size=4, gen_max_new_tokens=2),
-                             progress=lambda done, total: calls.append((done, total)))
+    results = caption_images(
+        taught,
+        colour_images() * 2,
+        CaptionConfig(batch_size=4, gen_max_new_tokens=2),
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert calls == [(4, 6), (6, 6)]
     tokenizer = taught.processor.tokenizer
     assert all(len(tokenizer(r.caption, add_special_tokens=False)["input_ids"]) <= 2 for r in results)
@@ -94,12 +98,27 @@ def test_limits_are_enforced_before_decoding(tmp_path):
         load_image(tmp_path / "missing.jpg")
 
 
-def test_rsic_caption_writes_one_json_line_per_image_and_fails_when_any_image_does(taught_model_dir, image_files, tmp_path, capsys):
+def test_rsic_caption_writes_one_json_line_per_image_and_fails_when_any_image_does(
+    taught_model_dir, image_files, tmp_path, capsys
+):
     from rsic_core.cli import main
 
     out = tmp_path / "preds.jsonl"
-    code = main(["caption", str(image_files / "red.jpg"), str(image_files / "broken.jpg"), str(image_files / "blue.tif"),
-                 str(tmp_path / "missing.png"), "--model", str(taught_model_dir), "--gen-num-beams", "5", "--out", str(out)])
+    code = main(
+        [
+            "caption",
+            str(image_files / "red.jpg"),
+            str(image_files / "broken.jpg"),
+            str(image_files / "blue.tif"),
+            str(tmp_path / "missing.png"),
+            "--model",
+            str(taught_model_dir),
+            "--gen-num-beams",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert code == 1 and len(lines) == 4  # like `rsic data validate`: a failure shows in the exit status
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("rsic: error:")]
@@ -111,7 +130,19 @@ def test_rsic_caption_writes_one_json_line_per_image_and_fails_when_any_image_do
 def test_rsic_caption_exits_0_when_every_image_is_captioned(taught_model_dir, image_files, tmp_path):
     from rsic_core.cli import main
 
-    assert main(["caption", str(image_files / "red.jpg"), "--model", str(taught_model_dir), "--out", str(tmp_path / "p.jsonl")]) == 0
+    assert (
+        main(
+            [
+                "caption",
+                str(image_files / "red.jpg"),
+                "--model",
+                str(taught_model_dir),
+                "--out",
+                str(tmp_path / "p.jsonl"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_progress_is_one_line_per_step_in_a_log_and_one_rewritten_line_on_a_terminal():

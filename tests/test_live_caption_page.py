@@ -42,8 +42,9 @@ def test_dataset_images_get_captions_naming_their_scene(demo_dir):
 
 def test_a_corrupt_upload_is_refused_with_a_message_and_the_rest_is_captioned(demo_dir):
     at = open_page()
-    at.file_uploader[0].set_value([("scene.png", png_bytes(), "image/png"),
-                                   ("broken.jpg", b"\xff\xd8 not a jpeg", "image/jpeg")]).run()
+    at.file_uploader[0].set_value(
+        [("scene.png", png_bytes(), "image/png"), ("broken.jpg", b"\xff\xd8 not a jpeg", "image/jpeg")]
+    ).run()
     assert not at.exception, [e.message for e in at.exception]
     warnings = " ".join(w.value for w in at.warning)
     assert "broken.jpg" in warnings and "not a readable image" in warnings
@@ -62,7 +63,9 @@ def test_beam_search_and_a_missing_model_are_handled(demo_dir):
 
 def test_every_class_can_be_picked_and_a_large_pick_is_capped(demo_dir):
     at = open_page()
-    assert "bmp" in at.file_uploader[0].label and "webp" in at.file_uploader[0].label  # the label names what is accepted
+    assert (
+        "bmp" in at.file_uploader[0].label and "webp" in at.file_uploader[0].label
+    )  # the label names what is accepted
     classes = [s for s in at.selectbox if s.label == "Class"][0]
     assert {"harbor", "river"} <= set(classes.options)
     classes.set_value("river").run()

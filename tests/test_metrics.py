@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core import coco, metrics
-from rsic_core.metrics import BLEU, CIDER, GEO_SIM_MAX, GEO_SIM_MEAN, METEOR, ROUGE_L, ScoreConfig, score
-from tests.fixtures_scoring import PREDICTIONS, REFERENCES, corpus_scores  # noqa: F401 (fixture)
+from rsic_core.scoring import coco, metrics
+from rsic_core.scoring.metrics import BLEU, CIDER, GEO_SIM_MAX, GEO_SIM_MEAN, METEOR, ROUGE_L, ScoreConfig, score
+from tests.support.scoring import PREDICTIONS, REFERENCES
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +58,11 @@ def test_bleu_paper_examples_hand_computed():
     ]
     cand = "It is a guide to action which ensures that the military always obeys the commands of the party."
     cat_refs = ["The cat is on the mat.", "There is a cat on the mat."]
-    s = score({"c1": cand, "the": "the the the the the the the"}, {"c1": refs, "the": cat_refs}, ScoreConfig(score_metrics=("bleu",)))
+    s = score(
+        {"c1": cand, "the": "the the the the the the the"},
+        {"c1": refs, "the": cat_refs},
+        ScoreConfig(score_metrics=("bleu",)),
+    )
     assert s.per_image["c1"]["BLEU-1"] == pytest.approx(17 / 18, abs=1e-6)
     assert s.per_image["c1"]["BLEU-2"] == pytest.approx(math.sqrt(17 / 18 * 10 / 17), abs=1e-6)
     assert s.per_image["the"]["BLEU-1"] == pytest.approx(2 / 7, abs=1e-6)
@@ -68,7 +72,7 @@ def test_bleu_paper_examples_hand_computed():
 def test_geo_sim_is_cosine_of_embeddings_mean_and_max(corpus_scores):
     from sentence_transformers import util
 
-    from rsic_core.embeddings import load_embedder
+    from rsic_core.text.embeddings import load_embedder
 
     model = load_embedder(None)
     image = "airport_1.jpg"
@@ -91,7 +95,11 @@ def test_awkward_inputs_are_scored_and_explained(corpus_scores):
 
 
 def test_images_without_references_are_left_out_with_a_note():
-    s = score({"a": "a red roof", "b": "two ships"}, {"a": ["a house with a red roof"], "b": []}, ScoreConfig(score_metrics=("bleu", "rouge")))
+    s = score(
+        {"a": "a red roof", "b": "two ships"},
+        {"a": ["a house with a red roof"], "b": []},
+        ScoreConfig(score_metrics=("bleu", "rouge")),
+    )
     assert s.n_images == 1
     assert math.isnan(s.per_image["b"]["ROUGE-L"]) and s.per_image["a"]["ROUGE-L"] > 0.5
     assert any("without any reference" in n for n in s.notes)
@@ -136,7 +144,8 @@ def test_unknown_metric_group_is_refused():
 
 
 def test_geo_sim_again_uses_cached_vectors_and_bfloat16_stays_close(corpus_scores):
-    from tests.fixtures_scoring import PREDICTIONS as P, REFERENCES as R
+    from tests.support.scoring import PREDICTIONS as P
+    from tests.support.scoring import REFERENCES as R
 
     ids = list(R)
     means, maxes = metrics.geo_sim([P[i] for i in ids], [R[i] for i in ids])  # all vectors cached: no model call
@@ -147,9 +156,9 @@ def test_geo_sim_again_uses_cached_vectors_and_bfloat16_stays_close(corpus_score
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_and_is_recorded(corpus_scores):
-    from pathlib import Path
 
-    from tests.fixtures_scoring import PREDICTIONS as P, REFERENCES as R
+    from tests.support.scoring import PREDICTIONS as P
+    from tests.support.scoring import REFERENCES as R
 
     flags = set(Path("/proc/cpuinfo").read_text().split()) if Path("/proc/cpuinfo").exists() else set()
     expected = "bfloat16" if {"avx512_bf16", "amx_bf16"} & flags else "float32"
@@ -161,7 +170,7 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_and_is_recorded(co
 
 
 def test_the_studys_mpnet_is_used_when_it_is_in_the_local_cache(tmp_path):
-    from rsic_core.embeddings import default_embedder_path, embedder_name, geo_sim_default
+    from rsic_core.text.embeddings import default_embedder_path, embedder_name, geo_sim_default
 
     assert geo_sim_default(cache_dir=str(tmp_path)) is None  # not cached: the packaged MiniLM is used
     # A local Hugging Face cache holding the study's model (here the packaged MiniLM files stand in for it).
@@ -173,6 +182,9 @@ def test_the_studys_mpnet_is_used_when_it_is_in_the_local_cache(tmp_path):
     found = geo_sim_default(cache_dir=str(tmp_path))
     assert found and found.endswith("0" * 40)
     assert embedder_name(found) == "sentence-transformers/all-mpnet-base-v2"
-    s = score({"a": "two planes at an airport"}, {"a": ["planes parked at the airport"]},
-              ScoreConfig(score_metrics=("geo_sim",), geo_sim_embedder=found))
+    s = score(
+        {"a": "two planes at an airport"},
+        {"a": ["planes parked at the airport"]},
+        ScoreConfig(score_metrics=("geo_sim",), geo_sim_embedder=found),
+    )
     assert s.embedder.startswith("sentence-transformers/all-mpnet-base-v2") and s.corpus[GEO_SIM_MEAN] > 0.5

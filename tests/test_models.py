@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from fixtures_captioning import CAPTIONS, colour_images, one_thread, teach  # noqa: F401  (fixture)
-from rsic_core.inference import CaptionConfig, caption_images
-from rsic_core.models import DEMO_MODEL, FAMILIES, build_shape, build_tiny, choose_dtype, load_captioner
+from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.models.registry import DEMO_MODEL, FAMILIES, build_shape, build_tiny, choose_dtype, load_captioner
+from tests.support.captioning import CAPTIONS, colour_images, teach
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -26,8 +26,16 @@ def test_a_saved_model_of_each_family_captions_after_loading(family, tmp_path):
     assert matched >= 2, [r.caption for r in results]
 
 
-@pytest.mark.parametrize("family, prompt", [("paligemma", None), ("paligemma2", "describe en"),
-                                            ("blip2-opt", None), ("blip2-opt", "a picture of"), ("blip", "a picture of")])
+@pytest.mark.parametrize(
+    "family, prompt",
+    [
+        ("paligemma", None),
+        ("paligemma2", "describe en"),
+        ("blip2-opt", None),
+        ("blip2-opt", "a picture of"),
+        ("blip", "a picture of"),
+    ],
+)
 def test_labels_cover_only_the_caption(family, prompt):
     """The loss is computed on caption tokens (and the closing eos) only: never on image or prompt tokens."""
     captioner = build_tiny(family)
@@ -42,8 +50,12 @@ def test_labels_cover_only_the_caption(family, prompt):
 
 @pytest.mark.parametrize(
     "family, towers",
-    [("paligemma", {"vision_tower", "language_model"}), ("paligemma2", {"vision_tower", "language_model"}),
-     ("blip2-opt", {"qformer", "language_model"}), ("blip", {"text_decoder"})],
+    [
+        ("paligemma", {"vision_tower", "language_model"}),
+        ("paligemma2", {"vision_tower", "language_model"}),
+        ("blip2-opt", {"qformer", "language_model"}),
+        ("blip", {"text_decoder"}),
+    ],
 )
 def test_lora_presets_reach_the_towers_the_family_declares(family, towers):
     from peft import LoraConfig, get_peft_model
@@ -63,7 +75,9 @@ def test_an_adapter_folder_is_applied_when_loading(tmp_path):
 
     captioner = build_tiny("paligemma")
     base_dir = captioner.save(tmp_path / "base")
-    peft_model = get_peft_model(captioner.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model = get_peft_model(
+        captioner.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+    )
     peft_model.save_pretrained(tmp_path / "adapter")
     inputs = captioner.family.encode(captioner.processor, colour_images()[:1])
     with torch.no_grad():

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from rsic_core.guard import check_natural_language
-from rsic_core.preprocess import PreprocessConfig, clean_caption, count_words, preprocess
+from rsic_core.text.guard import check_natural_language
+from rsic_core.text.preprocess import PreprocessConfig, clean_caption, count_words, preprocess
 
 ALL_OFF = dict(length_filter=False, sentencepiece=False, synonyms=False, cleaning=False)
 CAPTIONS = [
@@ -29,8 +29,11 @@ def test_length_filter_keeps_captions_within_the_bounds_and_reports_the_drops():
     step = result.step("length_filter")
     assert (step.captions_in, step.captions_out) == (7, 4)
     assert step.details["dropped_short"] == 2 and step.details["dropped_long"] == 1
-    wider = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF | {"length_filter": True, "len_min_words": 1,
-                                                               "len_max_words": 30}), use_cache=False)  # fmt: skip
+    wider = preprocess(
+        CAPTIONS,
+        PreprocessConfig(**ALL_OFF | {"length_filter": True, "len_min_words": 1, "len_max_words": 30}),
+        use_cache=False,
+    )
     assert len(wider.captions) == 7
 
 
@@ -43,7 +46,9 @@ def test_every_step_can_be_switched_off():
 
 def test_cleaning_lowercases_strips_non_ascii_and_collapses_spaces():
     assert clean_caption("  The   RIVER  flows\tpast a café .") == "the river flows past a caf ."
-    result = preprocess(CAPTIONS, PreprocessConfig(**ALL_OFF | {"cleaning": True, "length_filter": True}), use_cache=False)
+    result = preprocess(
+        CAPTIONS, PreprocessConfig(**ALL_OFF | {"cleaning": True, "length_filter": True}), use_cache=False
+    )
     assert result.captions[1] == "the river flows past the trees ."
     assert all(c.isascii() and c == c.lower() for c in result.captions)
 
@@ -51,8 +56,8 @@ def test_cleaning_lowercases_strips_non_ascii_and_collapses_spaces():
 def test_sentencepiece_pieces_decode_back_to_the_captions(tmp_path, demo_dir):
     from sentencepiece import SentencePieceProcessor
 
-    from rsic_core.caption_stats import captions_of
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.text.stats import captions_of
 
     captions = captions_of(load_dataset(demo_dir))
     config = PreprocessConfig(**ALL_OFF | {"sentencepiece": True, "sp_vocab_size": 150})
@@ -68,8 +73,8 @@ def test_sentencepiece_pieces_decode_back_to_the_captions(tmp_path, demo_dir):
 
 
 def test_the_whole_pipeline_is_served_from_the_disk_cache(demo_dir):
-    from rsic_core.caption_stats import captions_of
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.text.stats import captions_of
 
     captions = captions_of(load_dataset(demo_dir))
     config = PreprocessConfig(sp_vocab_size=200)
@@ -97,11 +102,12 @@ def test_min_words_above_max_words_is_refused():
 
 def test_cli_writes_a_karpathy_json_of_natural_captions_a_report_and_the_mapping(tmp_path, demo_dir, capsys):
     from rsic_core.cli import main
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
 
     out = tmp_path / "out"
-    code = main(["preprocess", str(demo_dir), "--out", str(out), "--vocab-size", "200", "--eps", "0.4",
-                 "--max-words", "12"])  # fmt: skip
+    code = main(
+        ["preprocess", str(demo_dir), "--out", str(out), "--vocab-size", "200", "--eps", "0.4", "--max-words", "12"]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     assert "synonyms" in printed and "look like natural language" in printed
@@ -113,11 +119,23 @@ def test_cli_writes_a_karpathy_json_of_natural_captions_a_report_and_the_mapping
     assert check_natural_language(captions).ok
     report = json.loads((out / "preprocess_report.json").read_text())
     assert report["config"]["syn_eps"] == 0.4 and [s["name"] for s in report["steps"]] == [
-        "length_filter", "sentencepiece", "synonyms", "cleaning"]  # fmt: skip
+        "length_filter",
+        "sentencepiece",
+        "synonyms",
+        "cleaning",
+    ]
     with open(out / "synonym_mapping.csv") as f:
         header = next(csv.reader(f))
-    assert header == ["variant", "canonical", "cluster", "variant_count", "canonical_count", "similarity",
-                      "relation", "applied"]  # fmt: skip
+    assert header == [
+        "variant",
+        "canonical",
+        "cluster",
+        "variant_count",
+        "canonical_count",
+        "similarity",
+        "relation",
+        "applied",
+    ]
     assert (out / "sentencepiece.model").is_file()
 
 

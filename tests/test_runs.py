@@ -7,12 +7,14 @@ import math
 
 import pytest
 
-from rsic_core import runs
-from tests.fixtures_scoring import PREDICTIONS, REFERENCES, corpus_scores, write_run  # noqa: F401 (fixture)
+from rsic_core.runs import layout as runs
+from tests.support.scoring import PREDICTIONS, REFERENCES, write_run
 
 
 def test_a_written_run_reads_back_with_its_scores(tmp_path, corpus_scores):
-    folder = write_run(tmp_path, "zero shot", corpus_scores, efficiency={"params_total": 6_700_000, "gflops_per_image": 1.5})
+    folder = write_run(
+        tmp_path, "zero shot", corpus_scores, efficiency={"params_total": 6_700_000, "gflops_per_image": 1.5}
+    )
     run = runs.load_run(folder)
     assert run.name == "zero shot" and not run.problems
     assert run.corpus["CIDEr"] == pytest.approx(corpus_scores.corpus["CIDEr"])
@@ -79,7 +81,9 @@ def test_runs_scored_on_different_image_sets_are_named_in_a_warning(tmp_path, co
     a = write_run(tmp_path, "zero-shot", corpus_scores)
     b = write_run(tmp_path, "lora r8", corpus_scores, adapter="/adapters/r8")
     assert runs.image_set_warning(runs.list_runs(tmp_path)) is None  # same split, same images
-    assert list(runs.runs_table(runs.list_runs(tmp_path))["folder"]) != list(runs.runs_table(runs.list_runs(tmp_path))["run"])
+    assert list(runs.runs_table(runs.list_runs(tmp_path))["folder"]) != list(
+        runs.runs_table(runs.list_runs(tmp_path))["run"]
+    )
 
     _rescope(a, 12, "val")
     warning = runs.image_set_warning(runs.list_runs(tmp_path))

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core import caption_stats as cs
+from rsic_core.text import stats as cs
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 @pytest.fixture(scope="module")
 def demo(demo_dir):
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
 
     return load_dataset(demo_dir)
 
@@ -40,7 +40,7 @@ def test_lengths_tokens_vocabulary_and_duplicates():
 
 
 def test_duplicate_references_are_counted(shared_data):
-    from rsic_core.datasets import load_dataset
+    from rsic_core.data.datasets import load_dataset
 
     duplicates = cs.duplicate_references(load_dataset(shared_data / "ucm-sample"))
     assert len(duplicates) > 0 and (duplicates["duplicates"] >= 1).all()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rsic_core import synonyms, wordnet
-from rsic_core.guard import check_natural_language
+from rsic_core.text import synonyms, wordnet
+from rsic_core.text.guard import check_natural_language
 
 # Real-looking captions with plurals, a synonym pair and the typos human references have.
 CAPTIONS = (
@@ -32,10 +32,17 @@ def wn():
 
 @pytest.mark.parametrize(
     "variant, canonical, relation",
-    [("buildings", "building", "plural"), ("plane", "airplane", "synonym"), ("bulding", "building", "spelling"),
-     ("road", "roads", "singular"), ("parked", "park", "inflection"), ("passes", "pass", "inflection"),
-     ("trees", "tree", "plural"), ("trees", "building", "unrelated")],
-)  # fmt: skip
+    [
+        ("buildings", "building", "plural"),
+        ("plane", "airplane", "synonym"),
+        ("bulding", "building", "spelling"),
+        ("road", "roads", "singular"),
+        ("parked", "park", "inflection"),
+        ("passes", "pass", "inflection"),
+        ("trees", "tree", "plural"),
+        ("trees", "building", "unrelated"),
+    ],
+)
 def test_wordnet_names_the_relation_of_a_merge(wn, variant, canonical, relation):
     assert wordnet.word_relation(wn, variant, canonical) == relation
 
@@ -49,14 +56,20 @@ def test_merges_follow_wordnet_not_just_the_clusters(wn):
     labels = np.zeros(5, dtype=int)  # one cluster: DBSCAN chaining, as with real vocabularies
     table = synonyms.build_mapping(words, counts, vectors.astype(np.float32), labels, wn)
     rows = {r.variant: r for r in table.itertuples()}
-    assert (rows["buildings"].canonical, rows["buildings"].relation, rows["buildings"].applied) == ("building", "plural", True)
+    assert (rows["buildings"].canonical, rows["buildings"].relation, rows["buildings"].applied) == (
+        "building",
+        "plural",
+        True,
+    )
     assert (rows["bulding"].canonical, rows["bulding"].applied) == ("building", True)
     assert not rows["tree"].applied and rows["tree"].relation in {"unrelated", "singular"}
     assert "trees" not in rows or not rows["trees"].applied
 
 
 def test_rewrite_replaces_words_with_words():
-    out = synonyms.rewrite(["Two Buildings near a bulding.", "a lake"], {"buildings": "building", "bulding": "building"})
+    out = synonyms.rewrite(
+        ["Two Buildings near a bulding.", "a lake"], {"buildings": "building", "bulding": "building"}
+    )
     assert out == ["Two building near a building.", "a lake"]
 
 

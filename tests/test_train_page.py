@@ -7,9 +7,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from rsic_core import jobs
+from rsic_core.training import jobs
 
-pytest_plugins = ["tests.fixtures_training"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

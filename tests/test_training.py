@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core import jobs
-from rsic_core.training import TrainConfig, last_complete_checkpoint, load_train_config, train
-
-pytest_plugins = ["tests.fixtures_training"]
-from tests.fixtures_training import quick_config, write_dataset  # noqa: E402
+from rsic_core.training.trainer import TrainConfig, jobs, last_complete_checkpoint, load_train_config, train
+from tests.support.training import quick_config, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,13 +23,23 @@ def _losses(run_dir: Path) -> list[float]:
 
 
 def test_lora_run_lowers_the_loss_and_leaves_a_complete_run_folder(tiny_model_dir, tmp_path):
-    from rsic_core.models import load_captioner
-    from rsic_core.runs import load_run
+    from rsic_core.models.registry import load_captioner
+    from rsic_core.runs.layout import load_run
 
     steps = []
-    run_dir = train(quick_config(tiny_model_dir, tmp_path, max_steps=12, save_steps=6, eval_steps=6, eval_limit=3,
-                                 train_limit=4, learning_rate=3e-2),
-                    progress=lambda step, total: steps.append((step, total)))
+    run_dir = train(
+        quick_config(
+            tiny_model_dir,
+            tmp_path,
+            max_steps=12,
+            save_steps=6,
+            eval_steps=6,
+            eval_limit=3,
+            train_limit=4,
+            learning_rate=3e-2,
+        ),
+        progress=lambda step, total: steps.append((step, total)),
+    )
 
     status = jobs.read_status(run_dir)
     assert status["state"] == "completed" and status["step"] == 12
@@ -61,15 +68,23 @@ def test_lora_run_lowers_the_loss_and_leaves_a_complete_run_folder(tiny_model_di
 
 def test_killed_run_resumes_from_its_checkpoint_with_nothing_lost(tiny_model_dir, tmp_path):
     config = quick_config(tiny_model_dir, tmp_path, max_steps=24, save_steps=4, predict_limit=-1, learning_rate=5e-3)
-    reference = train(quick_config(tiny_model_dir, tmp_path / "reference", max_steps=24, save_steps=24,
-                                   predict_limit=-1, learning_rate=5e-3))
+    reference = train(
+        quick_config(
+            tiny_model_dir, tmp_path / "reference", max_steps=24, save_steps=24, predict_limit=-1, learning_rate=5e-3
+        )
+    )
 
     run_dir = Path(config.output_dir)
     launch = tmp_path / "launch.json"
     launch.write_text(json.dumps({k: v for k, v in config.__dict__.items()}))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen([sys.executable, "-m", "rsic_core.cli", "train", "--config", str(launch)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rsic_core.cli", "train", "--config", str(launch)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while not (run_dir / "checkpoints" / "checkpoint-8").is_dir() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -102,7 +117,9 @@ def test_nan_loss_stops_the_run_with_what_to_change(tiny_model_dir, tmp_path):
 
 
 def test_guard_refuses_id_like_captions_before_any_step(tiny_model_dir, tmp_path):
-    data = write_dataset(tmp_path / "ids", ["one", "twenty-two", "-1", "seventy-one", "-1", "forty-six", "109", "3"] * 2)
+    data = write_dataset(
+        tmp_path / "ids", ["one", "twenty-two", "-1", "seventy-one", "-1", "forty-six", "109", "3"] * 2
+    )
     config = quick_config(tiny_model_dir, tmp_path, data=str(data), train_limit=0)
     with pytest.raises(ValueError, match="id"):
         train(config)
@@ -111,8 +128,8 @@ def test_guard_refuses_id_like_captions_before_any_step(tiny_model_dir, tmp_path
 
 
 def test_lora_targets_that_miss_a_tower_fail_clearly(tiny_model_dir, tmp_path):
-    from rsic_core.lora import apply_lora
-    from rsic_core.models import build_tiny
+    from rsic_core.models.registry import build_tiny
+    from rsic_core.training.lora import apply_lora
 
     with pytest.raises(ValueError, match="match no module"):
         train(quick_config(tiny_model_dir, tmp_path / "a", lora_targets="query,key"))  # BLIP names on PaliGemma
@@ -144,9 +161,9 @@ def test_logits_only_over_caption_positions_give_the_same_loss(tmp_path):
     import torch
     from PIL import Image
 
-    from rsic_core.collators import CaptionCollator
-    from rsic_core.models import build_tiny
-    from rsic_core.training import caption_window
+    from rsic_core.models.registry import build_tiny
+    from rsic_core.training.collators import CaptionCollator
+    from rsic_core.training.trainer import caption_window
 
     tiny = build_tiny("paligemma", text={"initializer_range": 0.2})
     images = [Image.new("RGB", (32, 32), c) for c in ("red", "green", "blue")]

@@ -1,6 +1,6 @@
 """Cached preprocessing results for the Caption statistics and Synonym clusters pages.
 
-The pipeline keeps its own disk cache (``rsic_core.preprocess``); these wrappers add Streamlit's
+The pipeline keeps its own disk cache (``rsic_core.text.preprocess``); these wrappers add Streamlit's
 per-process cache keyed by the dataset path, its modification time and the config, so that a
 widget change does not even re-hash the captions.
 """
@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from rsic_core import caption_stats, datasets, synonyms
-from rsic_core.preprocess import PreprocessConfig, PreprocessResult, preprocess
+from rsic_core.data import datasets
+from rsic_core.text import stats as caption_stats
+from rsic_core.text import synonyms
+from rsic_core.text.preprocess import PreprocessConfig, PreprocessResult, preprocess
 from ui import resources
 
 
@@ -39,17 +41,24 @@ def preprocessed(path: str, config: PreprocessConfig) -> PreprocessResult:
 
 
 @st.cache_data(show_spinner="Clustering the vocabulary...", max_entries=32)
-def _reclustered(path: str, mtime: float, config_json: str, eps: float, min_samples: int) -> synonyms.SynonymResult | None:
+def _reclustered(
+    path: str, mtime: float, config_json: str, eps: float, min_samples: int
+) -> synonyms.SynonymResult | None:
     config = PreprocessConfig(**json.loads(config_json))
     base = _preprocessed(path, mtime, config_json)
     if base.synonyms is None or base.synonyms.embeddings.shape[1] == 0:
         return base.synonyms
     return synonyms.cluster_synonyms(
-        base.before_synonyms, eps=eps, min_samples=min_samples, metric=config.syn_metric,
-        min_word_count=config.syn_min_word_count, min_count_ratio=config.syn_min_count_ratio,
-        use_wordnet=config.syn_wordnet, require_wordnet=config.syn_require_wordnet,
+        base.before_synonyms,
+        eps=eps,
+        min_samples=min_samples,
+        metric=config.syn_metric,
+        min_word_count=config.syn_min_word_count,
+        min_count_ratio=config.syn_min_count_ratio,
+        use_wordnet=config.syn_wordnet,
+        require_wordnet=config.syn_require_wordnet,
         embeddings=base.synonyms.embeddings,
-    )  # fmt: skip
+    )
 
 
 def reclustered(path: str, config: PreprocessConfig, eps: float, min_samples: int) -> synonyms.SynonymResult | None:

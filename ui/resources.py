@@ -8,8 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from rsic_core import datasets, paths, validation
-from rsic_core.thumbnails import thumbnail_bytes
+from rsic_core.data import datasets, validation
+from rsic_core.data.demo.dataset import demo_dataset_dir
+from rsic_core.data.thumbnails import thumbnail_bytes
 
 
 @st.cache_data(show_spinner=False)
@@ -20,9 +21,9 @@ def demo_dataset_path() -> str:
     generator's spawned worker processes would otherwise re-import and run the app.
     """
     with st.spinner("Generating the offline demo dataset (first start only)..."):
-        code = "from rsic_core.paths import demo_dataset_dir; demo_dataset_dir()"
+        code = "from rsic_core.data.demo.dataset import demo_dataset_dir; demo_dataset_dir()"
         subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
-        return str(paths.demo_dataset_dir())
+        return str(demo_dataset_dir())
 
 
 def _mtime(path: str) -> float:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from rsic_core import error_analysis, paths, runs
+from rsic_core import paths
+from rsic_core.runs import layout as runs
+from rsic_core.scoring import error_analysis
 
 RUNS_ROOT_KEY = "runs_root"  # session key: the folder the run pages list (default: paths.runs_dir())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rsic_core import datasets
+from rsic_core.data import datasets
 from ui import resources
 
 DATASET_KEY = "dataset_path"  # "" means the offline demo dataset

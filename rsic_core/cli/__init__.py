@@ -5,6 +5,8 @@
 
 Each command group is a module here with ``register(subparsers)``; handlers import the heavy
 libraries themselves so that ``rsic --help`` stays fast.
+
+May import: everything of ``rsic_core`` (the top layer of the library).
 """
 
 from __future__ import annotations

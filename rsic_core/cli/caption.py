@@ -1,7 +1,7 @@
 """``rsic caption`` and ``rsic demo-model``: caption images with a model, rebuild the demo model.
 
-    rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --out preds.jsonl
-    rsic demo-model train --out assets/demo_model
+rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --out preds.jsonl
+rsic demo-model train --out assets/demo_model
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from rsic_core.demo_model import DemoModelConfig
-    from rsic_core.inference import CaptionConfig
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.training.demo_model import DemoModelConfig
 
     p = subparsers.add_parser("caption", help="caption images with a model (writes JSONL)")
     p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
@@ -28,7 +28,9 @@ def register(subparsers) -> None:
     add_dataclass_arguments(p, CaptionConfig)
     p.set_defaults(func=_caption)
 
-    demo = subparsers.add_parser("demo-model", help="the offline demo model").add_subparsers(dest="demo_command", required=True)
+    demo = subparsers.add_parser("demo-model", help="the offline demo model").add_subparsers(
+        dest="demo_command", required=True
+    )
     p = demo.add_parser("train", help="train the demo model on the demo dataset (7-15 min on 2 cores)")
     p.add_argument("--out", default="assets/demo_model", help="folder to write (default assets/demo_model)")
     p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
@@ -51,7 +53,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
 
 
 def dataclass_from_args(cls, args: argparse.Namespace):
-    return cls(**{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v) for f in dataclasses.fields(cls)})
+    return cls(
+        **{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v) for f in dataclasses.fields(cls)}
+    )
 
 
 def progress_printer(unit: str = "", stream=None):
@@ -60,6 +64,7 @@ def progress_printer(unit: str = "", stream=None):
     On a terminal it rewrites one line and ends it when ``done == total``; elsewhere (a log file,
     a pipe) it prints one line per step, so the log reads cleanly.
     """
+
     def progress(done: int, total: int) -> None:
         out = stream or sys.stderr
         text = f"{done}/{total} {unit}".rstrip()
@@ -73,7 +78,7 @@ def progress_printer(unit: str = "", stream=None):
 
 def collect_images(paths: list[str]) -> list[Path]:
     """The files named, with folders expanded to the images they hold (sorted)."""
-    from rsic_core.images import IMAGE_EXTENSIONS
+    from rsic_core.data.images import IMAGE_EXTENSIONS
 
     found = []
     for name in paths:
@@ -88,19 +93,24 @@ def collect_images(paths: list[str]) -> list[Path]:
 
 
 def _caption(args: argparse.Namespace) -> int:
-    from rsic_core.inference import CaptionConfig, caption_images
-    from rsic_core.models import load_captioner
+    from rsic_core.models.inference import CaptionConfig, caption_images
+    from rsic_core.models.registry import load_captioner
 
     images = collect_images(args.images)
     config = dataclass_from_args(CaptionConfig, args)
     started = time.perf_counter()
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
-    print(f"loaded {captioner.name} ({captioner.family.title}) on {captioner.device} in "
-          f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(
+        f"loaded {captioner.name} ({captioner.family.title}) on {captioner.device} in "
+        f"{time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
 
     results = caption_images(captioner, [str(p) for p in images], config, progress=progress_printer("images"))
-    lines = [json.dumps({"image": r.name, "caption": r.caption, "seconds": round(r.seconds, 4), "error": r.error})
-             for r in results]
+    lines = [
+        json.dumps({"image": r.name, "caption": r.caption, "seconds": round(r.seconds, 4), "error": r.error})
+        for r in results
+    ]
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text("\n".join(lines) + "\n")
@@ -109,13 +119,17 @@ def _caption(args: argparse.Namespace) -> int:
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(f"rsic: error: {' '.join(r.error.split())}", file=sys.stderr)  # one line per failed image
-    print(f"captioned {len(results) - len(failed)} of {len(results)} images"
-          + (f", {len(failed)} failed" if failed else "") + (f", wrote {args.out}" if args.out else ""), file=sys.stderr)
+    print(
+        f"captioned {len(results) - len(failed)} of {len(results)} images"
+        + (f", {len(failed)} failed" if failed else "")
+        + (f", wrote {args.out}" if args.out else ""),
+        file=sys.stderr,
+    )
     return 1 if failed else 0
 
 
 def _train_demo(args: argparse.Namespace) -> int:
-    from rsic_core.demo_model import DemoModelConfig, train_demo_model
+    from rsic_core.training.demo_model import DemoModelConfig, train_demo_model
 
     report = train_demo_model(args.out, args.dataset, dataclass_from_args(DemoModelConfig, args))
     print(f"wrote {args.out}: test scores {json.dumps(report['test'])}")

@@ -29,8 +29,8 @@ def register(subparsers) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from rsic_core.datasets import load_dataset
-    from rsic_core.validation import validate
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.validation import validate
 
     dataset = load_dataset(args.path, image_dir=args.image_dir)
     report = validate(dataset, check_images=not args.no_images)
@@ -44,8 +44,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from rsic_core.datasets import load_dataset
-    from rsic_core.demo_data import generate_demo_dataset
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.demo.dataset import generate_demo_dataset
 
     start = time.perf_counter()
 

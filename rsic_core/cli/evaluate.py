@@ -1,7 +1,7 @@
 """``rsic evaluate`` and ``rsic score``: evaluation runs and scoring of predictions.
 
-    rsic evaluate --model M [--adapter DIR] --data PATH --split test [--limit N] [--out DIR]
-    rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR]
+rsic evaluate --model M [--adapter DIR] --data PATH --split test [--limit N] [--out DIR]
+rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR]
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all o
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="caption a dataset split, score it and write a run folder")
-    p.add_argument("--model", default="demo", help="model folder or Hugging Face id in the local cache (default: the demo model)")
+    p.add_argument(
+        "--model", default="demo", help="model folder or Hugging Face id in the local cache (default: the demo model)"
+    )
     p.add_argument("--adapter", help="LoRA adapter folder to merge (omit for the zero-shot baseline)")
     p.add_argument("--data", required=True, help="dataset folder or annotation file")
     p.add_argument("--split", default="test", help="split to evaluate (default test)")
@@ -31,7 +33,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-efficiency", action="store_true", help="skip the efficiency report")
     p.set_defaults(func=_evaluate)
 
-    p = subparsers.add_parser("score", help="score predictions (a run folder or a predictions.jsonl) with coco-caption metrics and Geo-Sim")
+    p = subparsers.add_parser(
+        "score", help="score predictions (a run folder or a predictions.jsonl) with coco-caption metrics and Geo-Sim"
+    )
     p.add_argument("predictions", help="run folder, or JSONL with image_id, prediction and references per line")
     p.add_argument("--out", help="folder for the scored run (default: the run folder itself, or a new run folder)")
     _scoring_arguments(p)
@@ -41,12 +45,14 @@ def register(subparsers) -> None:
 
 def _scoring_arguments(p) -> None:
     p.add_argument("--metrics", help=SCORE_HELP + "; comma-separated")
-    p.add_argument("--spice", action="store_true", help="also try SPICE (skipped with the reason when its models are absent)")
+    p.add_argument(
+        "--spice", action="store_true", help="also try SPICE (skipped with the reason when its models are absent)"
+    )
     p.add_argument("--embedder", help="sentence-transformers model for Geo-Sim (default: packaged all-MiniLM-L6-v2)")
 
 
 def _score_config(args):
-    from rsic_core.metrics import ScoreConfig
+    from rsic_core.scoring.metrics import ScoreConfig
 
     config = ScoreConfig(score_spice=args.spice, geo_sim_embedder=args.embedder)
     if args.metrics:
@@ -68,11 +74,11 @@ def _print_scores(corpus: dict, meta: dict, folder) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from rsic_core.cli.caption import progress_printer
-    from rsic_core.datasets import load_dataset
-    from rsic_core.evaluation import EvalConfig, evaluate
-    from rsic_core.inference import CaptionConfig
-    from rsic_core.models import load_captioner
-    from rsic_core.runs import load_run
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.models.registry import load_captioner
+    from rsic_core.runs.evaluation import EvalConfig, evaluate
+    from rsic_core.runs.layout import load_run
 
     dataset = load_dataset(args.data)  # before the model: a wrong path fails in a second
     config = EvalConfig(
@@ -80,33 +86,47 @@ def _evaluate(args: argparse.Namespace) -> int:
         eval_limit=args.limit,
         eval_name=args.name,
         eval_efficiency=not args.no_efficiency,
-        caption=CaptionConfig(gen_num_beams=args.beams, gen_max_new_tokens=args.max_new_tokens, batch_size=args.batch_size),
+        caption=CaptionConfig(
+            gen_num_beams=args.beams, gen_max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
+        ),
         scoring=_score_config(args),
     )
     print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
 
-    folder = evaluate(captioner, dataset, args.split, config, out=args.out, progress=progress_printer("images captioned"))
+    folder = evaluate(
+        captioner, dataset, args.split, config, out=args.out, progress=progress_printer("images captioned")
+    )
     run = load_run(folder, with_predictions=False)
     if run.metrics.get("error"):
-        print(f"rsic: error: scoring failed: {run.metrics['error']} (captions are saved in {folder}; "
-              f"score them later with `rsic score {folder}`)", file=sys.stderr)
+        print(
+            f"rsic: error: scoring failed: {run.metrics['error']} (captions are saved in {folder}; "
+            f"score them later with `rsic score {folder}`)",
+            file=sys.stderr,
+        )
         return 1
     _print_scores(run.metrics.get("corpus") or {}, run.metrics, folder)
     eff = run.efficiency
     if eff.get("params_total"):
         gflops = f"{eff['gflops_per_image']:.2f} GFLOPs/image, " if eff.get("gflops_per_image") is not None else ""
-        print(f"efficiency: {eff['params_total'] / 1e6:.1f} M params, {gflops}"
-              f"{1e3 * eff['latency_s_per_image']:.1f} ms/image on {eff['device']} ({eff['dtype']})")
+        print(
+            f"efficiency: {eff['params_total'] / 1e6:.1f} M params, {gflops}"
+            f"{1e3 * eff['latency_s_per_image']:.1f} ms/image on {eff['device']} ({eff['dtype']})"
+        )
     return 0
 
 
 def _score(args: argparse.Namespace) -> int:
-    from rsic_core.evaluation import rescore
+    from rsic_core.runs.evaluation import rescore
 
     folder, scores = rescore(args.predictions, _score_config(args), out=args.out)
     if args.json:
-        print(json.dumps({"corpus": scores.corpus, "skipped": scores.skipped, "embedder": scores.embedder, "run": str(folder)}, indent=1))
+        print(
+            json.dumps(
+                {"corpus": scores.corpus, "skipped": scores.skipped, "embedder": scores.embedder, "run": str(folder)},
+                indent=1,
+            )
+        )
     else:
         _print_scores(scores.corpus, scores.to_dict(), folder)
     return 0

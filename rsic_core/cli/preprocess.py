@@ -18,19 +18,25 @@ import time
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per ``PreprocessConfig`` field (``--no-<switch>`` for the switches)."""
-    from rsic_core.preprocess import config_fields
+    from rsic_core.text.preprocess import config_fields
 
     for f in config_fields():
         flag = "--" + f.name.replace("_", "-")
         aliases = f.metadata.get("aliases", [])
         help_text = f.metadata.get("help", "")
         if f.type in (bool, "bool"):
-            parser.add_argument(f"--no-{f.name.replace('_', '-')}", dest=f.name, action="store_false",
-                                default=None, help=f"skip: {help_text}")  # fmt: skip
+            parser.add_argument(
+                f"--no-{f.name.replace('_', '-')}",
+                dest=f.name,
+                action="store_false",
+                default=None,
+                help=f"skip: {help_text}",
+            )
         else:
             kind = {"int": int, "float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__)
-            parser.add_argument(*aliases, flag, dest=f.name, type=kind, default=None,
-                                help=f"{help_text} (default {f.default!r})")  # fmt: skip
+            parser.add_argument(
+                *aliases, flag, dest=f.name, type=kind, default=None, help=f"{help_text} (default {f.default!r})"
+            )
 
 
 def register(subparsers) -> None:
@@ -50,7 +56,7 @@ def register(subparsers) -> None:
 
 
 def _config_from_args(args: argparse.Namespace):
-    from rsic_core.preprocess import PreprocessConfig, config_fields
+    from rsic_core.text.preprocess import PreprocessConfig, config_fields
 
     values = {}
     if args.config:
@@ -67,8 +73,8 @@ def _config_from_args(args: argparse.Namespace):
 def _preprocess(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from rsic_core.datasets import load_dataset
-    from rsic_core.preprocess import preprocess
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.text.preprocess import preprocess
 
     start = time.perf_counter()
     config = _config_from_args(args)
@@ -93,7 +99,7 @@ def _preprocess(args: argparse.Namespace) -> int:
 
 def write_outputs(dataset, result, out) -> list:
     """Write the processed Karpathy JSON, the report, the mapping table and the SentencePiece model."""
-    from rsic_core.synonyms import MAPPING_COLUMNS
+    from rsic_core.text.synonyms import MAPPING_COLUMNS
 
     per_image: list[list[str]] = [[] for _ in dataset.records]
     owner = [i for i, r in enumerate(dataset.records) for _ in r.captions]
@@ -102,8 +108,13 @@ def write_outputs(dataset, result, out) -> list:
     images, sentid = [], 0
     for imgid, (record, kept) in enumerate(zip(dataset.records, per_image)):
         sentences = [{"raw": c, "tokens": c.split(), "imgid": imgid, "sentid": sentid + k} for k, c in enumerate(kept)]
-        entry = {"filename": record.image_id, "imgid": imgid, "split": record.split,
-                 "sentids": [s["sentid"] for s in sentences], "sentences": sentences}  # fmt: skip
+        entry = {
+            "filename": record.image_id,
+            "imgid": imgid,
+            "split": record.split,
+            "sentids": [s["sentid"] for s in sentences],
+            "sentences": sentences,
+        }
         entry |= {k: v for k, v in (("label", record.label), ("source", record.source)) if v}
         images.append(entry)
         sentid += len(kept)
@@ -133,4 +144,3 @@ def write_outputs(dataset, result, out) -> list:
         except OSError:
             print(f"note: images stay in {dataset.image_dir} (pass --image-dir when loading)", file=sys.stderr)
     return written
-

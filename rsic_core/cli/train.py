@@ -20,14 +20,20 @@ from pathlib import Path
 def register(subparsers) -> None:
     # The options are parsed by HfArgumentParser over the dataclasses in the handlers (prefix "+"
     # makes this parser hand every "--field value" to them untouched).
-    train = subparsers.add_parser("train", help="Train a LoRA adapter (every TrainConfig field is an option; --help lists them).",
-                                  add_help=False, prefix_chars="+")
+    train = subparsers.add_parser(
+        "train",
+        help="Train a LoRA adapter (every TrainConfig field is an option; --help lists them).",
+        add_help=False,
+        prefix_chars="+",
+    )
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(func=_train)
     experiment = subparsers.add_parser("experiment", help="LoRA ablation grid and layer pruning.")
     kinds = experiment.add_subparsers(dest="experiment", required=True)
-    for name, text in (("grid", "Rank x alpha x dropout grid against the zero-shot row."),
-                       ("prune", "Keep the first N Q-Former / language-model layers, then LoRA.")):
+    for name, text in (
+        ("grid", "Rank x alpha x dropout grid against the zero-shot row."),
+        ("prune", "Keep the first N Q-Former / language-model layers, then LoRA."),
+    ):
         sub = kinds.add_parser(name, help=text, add_help=False, prefix_chars="+")
         sub.add_argument("rest", nargs=argparse.REMAINDER)
         sub.set_defaults(func=_experiment)
@@ -42,7 +48,7 @@ def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
     """
     from transformers import HfArgumentParser
 
-    from rsic_core.training import TrainConfig
+    from rsic_core.training.trainer import TrainConfig
 
     parser = HfArgumentParser((TrainConfig, *extra), prog=prog)
     parser.add_argument("--config", default=None, help="JSON or YAML file of field values (options override it).")
@@ -79,11 +85,11 @@ def _read_config_file(file: Path) -> dict:
 
 
 def _train(args) -> int:
-    from rsic_core.training import train
+    from rsic_core.training.trainer import train
 
     (config,) = parse_config(args.rest)
     run_dir = train(config, progress=_print_progress)
-    from rsic_core.jobs import read_status
+    from rsic_core.training.jobs import read_status
 
     status = read_status(run_dir)
     if status:
@@ -94,10 +100,12 @@ def _train(args) -> int:
 
 def _experiment(args) -> int:
     """``rsic experiment grid|prune``: the config and its experiment dataclass, run, then the table."""
-    from rsic_core import experiments
+    from rsic_core.training import experiments
 
-    kind, run = {"grid": (experiments.GridConfig, experiments.run_grid),
-                 "prune": (experiments.PruneConfig, experiments.run_prune)}[args.experiment]
+    kind, run = {
+        "grid": (experiments.GridConfig, experiments.run_grid),
+        "prune": (experiments.PruneConfig, experiments.run_prune),
+    }[args.experiment]
     config, plan = parse_config(args.rest, kind, prog=f"rsic experiment {args.experiment}")
     result = run(config, plan, progress=print)
     print(result.table.to_string(index=False))

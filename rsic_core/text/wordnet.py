@@ -1,0 +1,228 @@
+"""WordNet offline, from the Debian packages, for checking word merges.
+
+NLTK cannot read Debian's ``/usr/share/wordnet`` as it is: it wants the files under
+``<nltk_data>/corpora/wordnet/`` plus a ``lexnames`` file that Debian does not ship. This module
+lays that folder out once under ``rsic_home()/nltk_data`` (``lexnames`` is generated from the
+``lexnames(5WN)`` man page, or from the fixed WordNet 3.0 list) and loads a reader that skips
+the multilingual mapping (2 s instead of 6).
+
+    apt-get install -y --no-install-recommends wordnet-base wordnet-sense-index
+
+Example::
+
+    wn = load_wordnet()
+    word_relation(wn, "buildings", "building")   # "plural"
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import re
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rsic_core.paths import rsic_home
+
+DEBIAN_WORDNET = Path("/usr/share/wordnet")
+_LEXNAMES_MAN = Path("/usr/share/man/man5/lexnames.5WN.gz")
+_FILES = (
+    "data.adj",
+    "data.adv",
+    "data.noun",
+    "data.verb",
+    "index.adj",
+    "index.adv",
+    "index.noun",
+    "index.verb",
+    "adj.exc",
+    "adv.exc",
+    "noun.exc",
+    "verb.exc",
+    "cntlist.rev",
+    "index.sense",
+)
+_POS_NUMBER = {"adj": 3, "adv": 4, "noun": 1, "verb": 2}
+# WordNet 3.0 lexicographer files in number order (lexnames(5WN)); used when the man page is absent.
+_LEXNAMES = (
+    "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute noun.body "
+    "noun.cognition noun.communication noun.event noun.feeling noun.food noun.group noun.location "
+    "noun.motive noun.object noun.person noun.phenomenon noun.plant noun.possession noun.process "
+    "noun.quantity noun.relation noun.shape noun.state noun.substance noun.time verb.body verb.change "
+    "verb.cognition verb.communication verb.competition verb.consumption verb.contact verb.creation "
+    "verb.emotion verb.motion verb.perception verb.possession verb.social verb.stative verb.weather adj.ppl"
+).split()
+
+ACCEPTED_RELATIONS = ("plural", "synonym", "spelling")  # relations that allow a merge
+
+
+class WordNetUnavailable(ValueError):
+    """WordNet cannot be loaded; the message says how to install it."""
+
+
+def nltk_data_dir() -> Path:
+    """The ``nltk_data`` folder this project lays WordNet out in."""
+    return rsic_home() / "nltk_data"
+
+
+def install_wordnet(source: str | Path = DEBIAN_WORDNET) -> Path:
+    """Lay Debian's WordNet out for NLTK (idempotent).
+
+    Args:
+        source (/usr/share/wordnet): the Debian WordNet folder.
+
+    Returns:
+        The ``corpora/wordnet`` folder.
+
+    Raises:
+        WordNetUnavailable: the Debian files are missing.
+    """
+    source = Path(source)
+    target = nltk_data_dir() / "corpora" / "wordnet"
+    if (target / "lexnames").is_file() and all((target / f).is_file() for f in _FILES):
+        return target
+    missing = [f for f in _FILES if not (source / f).is_file()]
+    if missing:
+        raise WordNetUnavailable(
+            f"WordNet is not installed ({source} lacks {', '.join(missing[:3])}); install it with "
+            "`apt-get install -y --no-install-recommends wordnet-base wordnet-sense-index`"
+        )
+    tmp = target.with_name("wordnet.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in _FILES:
+        shutil.copyfile(source / name, tmp / name)
+    (tmp / "lexnames").write_text(_lexnames_text())
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def _lexnames_text() -> str:
+    names = list(_LEXNAMES)
+    if _LEXNAMES_MAN.is_file():
+        text = gzip.decompress(_LEXNAMES_MAN.read_bytes()).decode("utf-8", "replace")
+        found = re.findall(r"^(\d\d)\t(\w+\.\w+)", text, flags=re.M)
+        if len(found) == 45:
+            names = [name for _, name in sorted(found)]
+    return "".join(f"{i:02d}\t{name}\t{_POS_NUMBER[name.split('.')[0]]}\n" for i, name in enumerate(names))
+
+
+@lru_cache(maxsize=1)
+def load_wordnet():
+    """An NLTK WordNet reader over the offline copy (installed on first use, about 2 s).
+
+    Raises:
+        WordNetUnavailable: NLTK or the Debian WordNet files are missing.
+    """
+    try:
+        from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    except ImportError as e:
+        raise WordNetUnavailable("nltk is not installed (pip install nltk)") from e
+
+    class _Reader(WordNetCorpusReader):
+        def map_wn(self, version="wordnet"):  # no multilingual mapping: saves 4 s
+            return None
+
+    import warnings
+
+    import nltk
+
+    folder = install_wordnet()
+    if str(nltk_data_dir()) not in nltk.data.path:
+        nltk.data.path.append(str(nltk_data_dir()))  # NLTK only reads corpora under its data path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "multilingual functions are not available"
+        return _Reader(str(folder), None)
+
+
+def wordnet_installed() -> bool:
+    """Whether the WordNet files are there (cheap: no loading)."""
+    return (nltk_data_dir() / "corpora" / "wordnet" / "lexnames").is_file() or (DEBIAN_WORDNET / "data.noun").is_file()
+
+
+def wordnet_status() -> str | None:
+    """None when WordNet loads; otherwise why not, in one sentence."""
+    try:
+        load_wordnet()
+    except WordNetUnavailable as e:
+        return str(e)
+    return None
+
+
+def word_relation(wn, variant: str, canonical: str) -> str:
+    """How ``variant`` relates to ``canonical`` according to WordNet.
+
+    Returns:
+        ``"plural"`` (the variant is a plural noun of the canonical form and not also one of its
+        verb forms), ``"synonym"`` (a
+        synset of the variant lists the canonical form), ``"spelling"`` (the variant is unknown
+        to WordNet and differs from a known canonical form by a small edit), ``"singular"``
+        (the variant is the singular of the canonical form, refused), ``"inflection"`` (another
+        inflected form: ``parked``/``park``, refused) or ``"unrelated"``.
+    """
+    if variant == canonical:
+        return "synonym"
+    v, c = _profile(wn, variant), _profile(wn, canonical)
+    if canonical in v.noun_bases:
+        # "passes" -> "pass" is mostly the verb ("a road passes through"): refused as inflection
+        return "inflection" if canonical in v.verb_bases and _mostly_verb(wn, canonical) else "plural"
+    if variant in c.noun_bases:
+        return "singular"  # "road" -> "roads" would write "a roads": refused
+    if canonical in v.other_bases:
+        return "inflection"  # "parked" -> "park", "larger" -> "large": changes the meaning
+    if canonical in v.synonyms:
+        return "synonym"
+    if not v.known and c.known and _is_small_edit(variant, canonical):
+        return "spelling"
+    return "unrelated"
+
+
+@dataclass(frozen=True)
+class _Profile:
+    known: bool  # WordNet has a synset for the word (after lemmatising)
+    noun_bases: frozenset  # base forms as a noun, other than the word itself
+    other_bases: frozenset  # base forms as a verb, adjective or adverb
+    verb_bases: frozenset  # base forms as a verb
+    synonyms: frozenset  # lemma names of all its synsets
+
+
+_PROFILES: dict[tuple[int, str], _Profile] = {}
+
+
+def _profile(wn, word: str) -> _Profile:
+    """What WordNet says about one word, computed once per word (the merge check asks often)."""
+    key = (id(wn), word)
+    if key not in _PROFILES:
+        synsets = wn.synsets(word)  # lemmatised lookup: "airplanes" finds airplane.n.01
+        _PROFILES[key] = _Profile(
+            known=bool(synsets),
+            noun_bases=frozenset(_base_forms(wn, word, "n")),
+            other_bases=frozenset(f for pos in "vars" for f in _base_forms(wn, word, pos)),
+            verb_bases=frozenset(_base_forms(wn, word, "v")),
+            synonyms=frozenset(lemma.name().lower() for s in synsets for lemma in s.lemmas()),
+        )
+    return _PROFILES[key]
+
+
+@lru_cache(maxsize=65536)
+def _sense_count(wn, word: str, pos: str) -> int:
+    """How often ``word`` was tagged in part of speech ``pos`` in WordNet's corpus (``cntlist``)."""
+    return sum(lemma.count() for s in wn.synsets(word, pos) for lemma in s.lemmas() if lemma.name().lower() == word)
+
+
+def _mostly_verb(wn, word: str) -> bool:
+    return _sense_count(wn, word, "v") > _sense_count(wn, word, "n")
+
+
+def _base_forms(wn, word: str, pos: str) -> set[str]:
+    """Base forms of ``word`` in part of speech ``pos``, other than itself (``buildings`` -> {``building``})."""
+    return {f for f in wn._morphy(word, pos) if f != word}
+
+
+def _is_small_edit(a: str, b: str) -> bool:
+    if min(len(a), len(b)) < 4 or a[0] != b[0]:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
