@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from rsic_core.runs import layout as runs
+from rsic_core.runs import tables
 from rsic_core.scoring.metrics import ALL_METRICS
 from ui import runs_cache
 
@@ -19,7 +19,7 @@ def _axis_range(values) -> list[float]:
 
 st.title("Efficiency")
 found = runs_cache.list_runs(runs_cache.runs_root_input())
-table = runs.runs_table(found) if found else None
+table = tables.runs_table(found) if found else None
 if table is None or table[[c for c in COSTS if c in table.columns]].isna().all().all():
     st.info("No run has an efficiency report yet: `rsic evaluate` writes one (efficiency.json) for each run.")
     st.stop()
@@ -32,7 +32,7 @@ st.dataframe(
     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in COSTS}
     | {m: st.column_config.NumberColumn(format="%.2f") for m in metrics},
 )
-if warning := runs.image_set_warning(found):
+if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 c1, c2 = st.columns(2)
 cost = c1.selectbox("Cost", COSTS)

@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from rsic_core.runs import layout as runs
+from rsic_core.runs import tables
 from rsic_core.scoring.metrics import ALL_METRICS
 from ui import runs_cache
 
@@ -16,7 +16,7 @@ if not found:
     )
     st.stop()
 
-table = runs.runs_table(found)
+table = tables.runs_table(found)
 metrics = [m for m in ALL_METRICS if m in table.columns]
 scale = st.toggle("Scores x100 (as papers print them)", value=True)
 shown = table.copy()
@@ -25,7 +25,7 @@ if scale:
 columns = ["run", "folder", "kind", "model", "adapter", "data", "lora_r", "lora_alpha", "split", "images", *metrics]
 # LoRA columns only once a training run exists; split and images always, beside the scores
 columns = [c for c in columns if c in ("split", "images") or shown[c].notna().any()]
-if warning := runs.image_set_warning(found):
+if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 st.dataframe(
     shown[columns], hide_index=True, column_config={m: st.column_config.NumberColumn(format="%.2f") for m in metrics}

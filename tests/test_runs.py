@@ -1,13 +1,18 @@
-"""Run folders round-trip and older/partial runs still load."""
+"""Run folders round-trip, older/partial runs still load, and RunLayout names their files."""
 
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
 from rsic_core.runs import layout as runs
+from rsic_core.runs import tables
+from rsic_core.runs.layout import RunKind, RunLayout, RunStatus
+from rsic_core.training import jobs
 from tests.support.scoring import PREDICTIONS, REFERENCES, write_run
 
 
@@ -36,7 +41,7 @@ def test_list_runs_and_table(tmp_path, corpus_scores):
     found = runs.list_runs(tmp_path)
     assert sorted(r.name for r in found) == ["lora r8", "zero-shot"]
     assert all(not r.predictions for r in found)  # listing does not read predictions
-    table = runs.runs_table(found).set_index("run")
+    table = tables.runs_table(found).set_index("run")
     assert table.loc["lora r8", "adapter"] == "/adapters/r8" and table.loc["zero-shot", "adapter"] == "(zero-shot)"
     assert table.loc["zero-shot", "params (M)"] == pytest.approx(6.7)
     assert table.loc["zero-shot", "latency (ms/image)"] == pytest.approx(20)
@@ -80,17 +85,90 @@ def _rescope(folder, n_images: int, split: str) -> None:
 def test_runs_scored_on_different_image_sets_are_named_in_a_warning(tmp_path, corpus_scores):
     a = write_run(tmp_path, "zero-shot", corpus_scores)
     b = write_run(tmp_path, "lora r8", corpus_scores, adapter="/adapters/r8")
-    assert runs.image_set_warning(runs.list_runs(tmp_path)) is None  # same split, same images
-    assert list(runs.runs_table(runs.list_runs(tmp_path))["folder"]) != list(
-        runs.runs_table(runs.list_runs(tmp_path))["run"]
+    assert tables.image_set_warning(runs.list_runs(tmp_path)) is None  # same split, same images
+    assert list(tables.runs_table(runs.list_runs(tmp_path))["folder"]) != list(
+        tables.runs_table(runs.list_runs(tmp_path))["run"]
     )
 
     _rescope(a, 12, "val")
-    warning = runs.image_set_warning(runs.list_runs(tmp_path))
+    warning = tables.image_set_warning(runs.list_runs(tmp_path))
     assert warning and f"{a.name} (val split, 12 images)" in warning and f"{b.name} (test split, 10 images)" in warning
 
     _rescope(a, 10, "test")  # same split and count, but other images: told apart by their ids
     same, other = runs.load_run(a), runs.load_run(b)
     other.predictions[0].image_id = "another.jpg"
-    assert runs.image_set_warning([same, runs.load_run(b)]) is None
-    assert a.name in runs.image_set_warning([same, other])
+    assert tables.image_set_warning([same, runs.load_run(b)]) is None
+    assert a.name in tables.image_set_warning([same, other])
+
+
+def test_run_layout_writes_and_updates_the_config_atomically(tmp_path):
+    layout = RunLayout(tmp_path / "run")
+    assert layout.read_config() == {} and not layout.is_run  # nothing yet, and no error
+    layout.folder.mkdir()
+    layout.write_config({"name": "lora r8", "kind": RunKind.TRAINING, "adapter": None})
+    assert layout.is_run and layout.config_file == tmp_path / "run" / "config.json"
+    config = layout.update_config(adapter=str(layout.adapter_dir), steps=4)
+    assert (
+        config
+        == layout.read_config()
+        == {
+            "name": "lora r8",
+            "kind": "training",
+            "adapter": str(tmp_path / "run" / "adapter"),
+            "steps": 4,
+        }
+    )
+    assert [p.name for p in layout.folder.iterdir()] == ["config.json"]  # no temporary file left behind
+    assert runs.load_run(layout.folder).name == "lora r8"
+
+    layout.config_file.write_text("{half a file", encoding="utf-8")
+    with pytest.raises(ValueError, match="config.json"):
+        layout.update_config(steps=5)  # a broken config is not overwritten with a partial one
+    assert layout.config_file.read_text(encoding="utf-8") == "{half a file"
+    assert any("config.json" in p for p in runs.load_run(layout.folder).problems)
+
+
+def test_run_layout_knows_the_training_files(tmp_path):
+    layout = RunLayout(str(tmp_path))
+    names = {
+        layout.status: "status.json",
+        layout.step_log: "train_log.jsonl",
+        layout.val_log: "val_metrics.jsonl",
+        layout.process_log: "process.log",
+        layout.launch_file: "launch.json",
+        layout.lora_file: "lora.json",
+        layout.error_file: "error.txt",
+        layout.checkpoints_dir: "checkpoints",
+        layout.eval_dir: "eval",
+        layout.model_dir: "model",
+    }
+    assert all(path == tmp_path / name for path, name in names.items())
+    assert layout.val_step_dir(20) == tmp_path / "val" / "step-20"
+    assert layout.rank_file(1) == tmp_path / "ranks" / "rank-1.json"
+    assert (runs.CONFIG, jobs.STATUS, jobs.STEP_LOG) == ("config.json", "status.json", "train_log.jsonl")  # old names
+
+
+def test_kinds_and_statuses_keep_the_strings_older_runs_have_on_disk(tmp_path):
+    (tmp_path / "status.json").write_text(json.dumps({"state": "completed", "step": 4}), encoding="utf-8")
+    assert jobs.state_of(tmp_path) == RunStatus.COMPLETED and f"{jobs.state_of(tmp_path)}" == "completed"
+    jobs.write_status(tmp_path, RunStatus.CANCELLED, "cancelled at step 4")
+    on_disk = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"))
+    assert on_disk["state"] == "cancelled" and on_disk["step"] == 4  # the keys it had are kept
+    with pytest.raises(ValueError):
+        jobs.write_status(tmp_path, "paused")  # not a status
+    (tmp_path / "status.json").write_text(json.dumps({"state": "paused"}), encoding="utf-8")
+    assert jobs.state_of(tmp_path) == RunStatus.UNKNOWN  # a newer version's state reads, it does not raise
+    assert RunKind("scored file") is RunKind.SCORED_FILE and str(RunKind.TRAINING_EVAL) == "training-eval"
+
+
+def test_a_running_run_whose_process_is_gone_died(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # exited and reaped: its pid names no process
+    jobs.write_status(tmp_path, RunStatus.RUNNING, "step 2 of 4", pid=gone.pid)
+    assert jobs.state_of(tmp_path) == RunStatus.DIED and not jobs.is_alive(tmp_path)
+    assert RunStatus.RUNNING.active and not RunStatus.DIED.active and set(jobs.ACTIVE) == {"queued", "running"}
+
+
+def test_the_layout_and_jobs_load_no_heavy_package():
+    code = "import sys, rsic_core.training.jobs; print(sorted({'torch', 'transformers', 'pandas'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"

@@ -8,6 +8,7 @@ import streamlit as st
 
 from rsic_core import paths
 from rsic_core.runs import layout as runs
+from rsic_core.runs.layout import RunLayout
 from rsic_core.scoring import error_analysis
 
 RUNS_ROOT_KEY = "runs_root"  # session key: the folder the run pages list (default: paths.runs_dir())
@@ -28,8 +29,7 @@ def runs_root_input() -> str:
 
 
 def _stamp(folder: Path) -> float:
-    files = [folder / f for f in (runs.CONFIG, runs.METRICS, runs.PREDICTIONS, runs.EFFICIENCY)]
-    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
+    return max((f.stat().st_mtime for f in RunLayout(folder).record_files if f.is_file()), default=0.0)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -13,7 +13,6 @@ error and :func:`rescore` can score the run again later.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from rsic_core.models.inference import CaptionConfig, caption_images, generate_captions
 from rsic_core.runs import layout as runs
+from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.scoring.metrics import ScoreConfig, Scores, score
 
 
@@ -77,9 +77,10 @@ def evaluate(
         splits = ", ".join(dataset.split_counts()) or "none"
         raise ValueError(f"{dataset.name}: no images in split {split!r} (splits: {splits})")
     folder = _run_folder(out, config.eval_name or _default_name(captioner, split))
+    layout = RunLayout(folder)
     settings = {
         "name": config.eval_name or folder.name,
-        "kind": "evaluation",
+        "kind": RunKind.EVALUATION,
         "model": captioner.name,
         "family": captioner.family.name,
         "adapter": getattr(captioner, "adapter", None),
@@ -93,7 +94,7 @@ def evaluate(
         **asdict(config),
         **(extra_config or {}),
     }
-    runs.write_json(folder, runs.CONFIG, settings)
+    layout.write_config(settings)
 
     start = time.perf_counter()
     results = caption_images(
@@ -121,11 +122,11 @@ def evaluate(
             score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config.scoring),
         )
     except ValueError as e:
-        runs.write_json(folder, runs.METRICS, {"error": str(e)})
+        runs.write_json(folder, RunLayout.METRICS, {"error": str(e)})
     if config.eval_efficiency:
-        runs.write_json(folder, runs.EFFICIENCY, efficiency_of(captioner, records, config))
+        runs.write_json(folder, RunLayout.EFFICIENCY, efficiency_of(captioner, records, config))
     settings["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    runs.write_json(folder, runs.CONFIG, settings)
+    layout.write_config(settings)
     return folder
 
 
@@ -173,7 +174,7 @@ def rescore(path: str | Path, config: ScoreConfig | None = None, out: str | Path
         (the folder written, the scores).
     """
     path = Path(path)
-    file = path / runs.PREDICTIONS if path.is_dir() else path
+    file = RunLayout(path).predictions if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no predictions file")
     rows, problems = runs.read_predictions(file)
@@ -181,12 +182,12 @@ def rescore(path: str | Path, config: ScoreConfig | None = None, out: str | Path
         raise ValueError(f"{file}: no prediction could be read" + (f" ({problems[0]})" if problems else ""))
     scores = score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config)
     scores.notes += problems
-    _keep_other_metrics(scores, rows, file.parent / runs.METRICS)
+    _keep_other_metrics(scores, rows, RunLayout(file.parent).metrics)
     folder = Path(out) if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
     folder.mkdir(parents=True, exist_ok=True)
     runs.write_scores(folder, rows, scores)
-    if not (folder / runs.CONFIG).is_file():
-        runs.write_json(folder, runs.CONFIG, {"name": folder.name, "kind": "scored file", "data": str(file)})
+    if not (layout := RunLayout(folder)).config_file.is_file():
+        layout.write_config({"name": folder.name, "kind": RunKind.SCORED_FILE, "data": str(file)})
     return folder, scores
 
 
@@ -195,7 +196,7 @@ def _keep_other_metrics(scores: Scores, rows, metrics_file: Path) -> None:
     from rsic_core.scoring.metrics import ALL_METRICS
 
     try:
-        old = json.loads(metrics_file.read_text(encoding="utf-8")).get("corpus") or {}
+        old = runs.read_json_object(metrics_file).get("corpus") or {}
     except (OSError, ValueError, AttributeError):
         old = {}
     corpus = {**{k: v for k, v in old.items() if v is not None}, **scores.corpus}
@@ -215,7 +216,8 @@ def _run_folder(out, name: str) -> Path:
     if out is None:
         return runs.new_run_dir(name)
     folder = Path(out).expanduser()
-    if folder.exists() and any((folder / f).exists() for f in (runs.CONFIG, runs.PREDICTIONS)):
+    layout = RunLayout(folder)
+    if layout.config_file.exists() or layout.predictions.exists():
         raise ValueError(f"{folder}: already holds a run; choose a new --out folder")
     folder.mkdir(parents=True, exist_ok=True)
     return folder

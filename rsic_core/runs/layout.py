@@ -1,17 +1,27 @@
-"""Run folders: what an evaluation or training run leaves on disk, and reading them back.
+"""Run folders: the one place that knows their files, run kinds and statuses, and reading one run back.
 
-One folder per run under :func:`rsic_core.paths.runs_dir`::
+One folder per run under :func:`rsic_core.paths.runs_dir`, ``<runs>/<YYYYmmdd-HHMMSS>-<name>/``.
+:class:`RunLayout` names every file a run may hold (code asks it rather than spelling a name)::
 
-    <runs>/<YYYYmmdd-HHMMSS>-<name>/
-        config.json        # the exact configuration the run used (model, adapter, data, split, ...)
-        predictions.jsonl  # one line per image: image_id, split, label, path, prediction,
-                           #   references, scores (per-image metric -> value), seconds, error
-        metrics.json       # corpus scores and how they were obtained (see metrics.Scores)
-        efficiency.json    # parameters, GFLOPs, latency, memory, size (see efficiency.py)
+    config.json        # the exact configuration the run used (model, adapter, data, split, kind, ...)
+    predictions.jsonl  # one line per image: image_id, split, label, path, prediction,
+                       #   references, scores (per-image metric -> value), seconds, error
+    metrics.json       # corpus scores and how they were obtained (see metrics.Scores)
+    efficiency.json    # parameters, GFLOPs, latency, memory, size (see scoring/efficiency.py)
+    status.json, train_log.jsonl, val_metrics.jsonl, process.log, launch.json, lora.json,
+    error.txt, skipped_images.txt, adapter/, checkpoints/, eval/, val/step-<N>/, model/,
+    ranks/rank-<k>.json                       # training runs (see training/trainer.py)
+    experiment.json, table.csv, table.md      # experiment folders (see training/experiments.py)
 
-Training runs add their own files (checkpoints, logs) beside these. Readers are lenient: a run
-missing a file or a key (an older or interrupted run) loads with empty defaults, never raises.
-NaN scores are written as JSON ``null``.
+Readers are lenient: a run missing a file or a key (an older or interrupted run) loads with empty
+defaults, never raises. NaN scores are written as JSON ``null``. Kinds and statuses are ``str``
+enums, so the JSON on disk keeps the same strings and older run folders read as before.
+
+Light on purpose (no torch, transformers or pandas at import): the Train page and
+:mod:`rsic_core.training.jobs` import it on every rerun. Split in three to stay short:
+:mod:`rsic_core.runs.records` holds the values (``PredictionRow``, ``Run``), this module the
+folder (names, reading, writing; it imports those values, so ``layout.load_run`` and
+``layout.PredictionRow`` keep working), :mod:`rsic_core.runs.tables` the tables across runs.
 """
 
 from __future__ import annotations
@@ -22,77 +32,193 @@ import os
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from enum import Enum
 from pathlib import Path
 
 from rsic_core.paths import runs_dir
+from rsic_core.runs.records import PredictionRow, Run, read_predictions
 
-CONFIG, PREDICTIONS, METRICS, EFFICIENCY = "config.json", "predictions.jsonl", "metrics.json", "efficiency.json"
+
+class _StrEnum(str, Enum):
+    """A ``str`` enum that prints and formats as its value on every Python (3.10's StrEnum)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
-@dataclass
-class PredictionRow:
-    """One image of a run: its prediction, references and per-image scores."""
+class RunKind(_StrEnum):
+    """What made a run folder (``config.json`` ``kind``; ``experiment.json`` ``kind`` for experiments)."""
 
-    image_id: str
-    prediction: str
-    references: list[str] = field(default_factory=list)
-    split: str | None = None
-    label: str | None = None  # scene class where the dataset tells it
-    path: str | None = None  # the image file, for viewers
-    scores: dict[str, float | None] = field(default_factory=dict)  # metric -> value (None: not scored)
-    seconds: float | None = None  # captioning time of this image
-    error: str | None = None  # why no caption was produced, if so
+    EVALUATION = "evaluation"  # rsic evaluate, the Compare page's demo evaluation
+    TRAINING = "training"  # rsic train, the Train page
+    TRAINING_EVAL = "training-eval"  # a training run's eval/ and val/step-<N>/ folders
+    SCORED_FILE = "scored file"  # rsic score on a bare predictions.jsonl
+    GRID = "grid"  # rsic experiment grid
+    PRUNE = "prune"  # rsic experiment prune
+
+
+class RunStatus(_StrEnum):
+    """The state of a training run (``status.json`` ``state``); DIED and UNKNOWN are read, never written."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DIED = "died"  # marked queued or running, but its process is gone
+    UNKNOWN = "unknown"  # no status.json, or a state this version does not know
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> PredictionRow:
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        known["image_id"] = str(data.get("image_id", data.get("image", "")))
-        known["prediction"] = str(data.get("prediction") or data.get("caption") or "")
-        known["references"] = [str(r) for r in (data.get("references") or [])]
-        known["scores"] = dict(data.get("scores") or {})
-        return cls(**known)
-
-
-@dataclass
-class Run:
-    """A run folder read back."""
-
-    path: Path
-    config: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)  # metrics.json: corpus, embedder, skipped, notes, ...
-    efficiency: dict = field(default_factory=dict)
-    predictions: list[PredictionRow] = field(default_factory=list)  # empty unless asked for
-    problems: list[str] = field(default_factory=list)  # what could not be read
+    def of(cls, value) -> RunStatus:
+        """The status a ``state`` string names (UNKNOWN for a missing or unknown one)."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.UNKNOWN
 
     @property
-    def name(self) -> str:
-        return str(self.config.get("name") or self.path.name)
+    def active(self) -> bool:
+        """Queued or running: the run's process should be alive."""
+        return self in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The files of one run folder, and reading and writing its ``config.json`` and ``status.json``.
+
+    Example::
+
+        layout = RunLayout(run_dir)
+        layout.update_config(adapter=str(layout.adapter_dir))
+        layout.read_config()["kind"] == RunKind.TRAINING
+
+    Args:
+        folder: the run folder (need not exist yet).
+    """
+
+    folder: Path
+
+    # file and folder names, for code that needs a name rather than a path
+    CONFIG = "config.json"
+    PREDICTIONS = "predictions.jsonl"
+    METRICS = "metrics.json"
+    EFFICIENCY = "efficiency.json"
+    STATUS = "status.json"
+    STEP_LOG = "train_log.jsonl"
+    VAL_LOG = "val_metrics.jsonl"
+    PROCESS_LOG = "process.log"
+
+    def __post_init__(self):
+        object.__setattr__(self, "folder", Path(self.folder))
+
+    # files every run may have
+    config_file = property(lambda self: self.folder / self.CONFIG, doc="config.json: the exact configuration")
+    predictions = property(lambda self: self.folder / self.PREDICTIONS, doc="predictions.jsonl: one line per image")
+    metrics = property(lambda self: self.folder / self.METRICS, doc="metrics.json: corpus scores")
+    efficiency = property(lambda self: self.folder / self.EFFICIENCY, doc="efficiency.json: the model's cost")
+    # training runs
+    status = property(lambda self: self.folder / self.STATUS, doc="status.json: state, pid, step, message")
+    step_log = property(lambda self: self.folder / self.STEP_LOG, doc="train_log.jsonl: loss per logged step")
+    val_log = property(lambda self: self.folder / self.VAL_LOG, doc="val_metrics.jsonl: scores per validation")
+    process_log = property(lambda self: self.folder / self.PROCESS_LOG, doc="process.log: the process's output")
+    launch_file = property(lambda self: self.folder / "launch.json", doc="launch.json: the config a job started")
+    lora_file = property(lambda self: self.folder / "lora.json", doc="lora.json: LoRA targets, trainable share")
+    error_file = property(lambda self: self.folder / "error.txt", doc="error.txt: the traceback of a failed run")
+    skipped_images = property(lambda self: self.folder / "skipped_images.txt", doc="images a batch left out")
+    adapter_dir = property(lambda self: self.folder / "adapter", doc="adapter/: the final peft adapter")
+    checkpoints_dir = property(lambda self: self.folder / "checkpoints", doc="checkpoints/: Trainer checkpoints")
+    eval_dir = property(lambda self: self.folder / "eval", doc="eval/: the evaluation run after training")
+    val_dir = property(lambda self: self.folder / "val", doc="val/: one run folder per validation")
+    model_dir = property(lambda self: self.folder / "model", doc="model/: the merged model of a pruned run")
+    ranks_dir = property(lambda self: self.folder / "ranks", doc="ranks/: what each process built")
+    # experiment folders
+    experiment_file = property(lambda self: self.folder / "experiment.json", doc="experiment.json: its runs")
+    table_csv = property(lambda self: self.folder / "table.csv", doc="table.csv: the experiment's table")
+    table_md = property(lambda self: self.folder / "table.md", doc="table.md: the table for a README")
+
+    def val_step_dir(self, step: int) -> Path:
+        """``val/step-<step>/``: the run folder of the validation at ``step``."""
+        return self.val_dir / f"step-{step}"
+
+    def rank_file(self, rank: int) -> Path:
+        """``ranks/rank-<rank>.json``: the batches process ``rank`` built."""
+        return self.ranks_dir / f"rank-{rank}.json"
 
     @property
-    def corpus(self) -> dict[str, float]:
-        return {k: v for k, v in (self.metrics.get("corpus") or {}).items() if v is not None}
+    def record_files(self) -> tuple[Path, ...]:
+        """config, predictions, metrics and efficiency: the files a run table is made of."""
+        return self.config_file, self.predictions, self.metrics, self.efficiency
 
-    def predictions_frame(self):
-        """One row per image: image_id, split, label, path, prediction, references, then one column per metric."""
-        import pandas as pd
+    @property
+    def is_run(self) -> bool:
+        """Whether the folder holds a run (a config, predictions or scores)."""
+        return any(f.is_file() for f in (self.config_file, self.metrics, self.predictions))
 
-        rows = [
-            {
-                "image_id": p.image_id,
-                "split": p.split,
-                "label": p.label,
-                "path": p.path,
-                "prediction": p.prediction,
-                "references": p.references,
-                "error": p.error,
-                **{k: (math.nan if v is None else float(v)) for k, v in p.scores.items()},
-            }
-            for p in self.predictions
-        ]
-        return pd.DataFrame(
-            rows, columns=None if rows else ["image_id", "split", "label", "path", "prediction", "references", "error"]
-        )
+    def read_config(self) -> dict:
+        """``config.json`` ({} when the run has none).
+
+        Raises:
+            ValueError: the file is there but is not a JSON object.
+        """
+        return read_json_object(self.config_file)
+
+    def write_config(self, data: Mapping) -> Path:
+        """Replace ``config.json`` with ``data`` (atomically)."""
+        return write_json(self.folder, self.CONFIG, data)
+
+    def update_config(self, **keys) -> dict:
+        """Set ``keys`` in ``config.json``, keeping the others; returns the new config.
+
+        Each write is atomic (a reader never sees half a file); two processes updating the same
+        run at once are not expected (only the run's own main process writes it).
+        """
+        config = {**self.read_config(), **keys}
+        self.write_config(config)
+        return config
+
+    def read_status(self) -> dict:
+        """``status.json`` ({} when absent or unreadable: a run being started)."""
+        try:
+            return read_json_object(self.status)
+        except (OSError, ValueError):
+            return {}
+
+    def update_status(self, **keys) -> dict:
+        """Set ``keys`` in ``status.json``, keeping the others (e.g. ``max_steps``); returns it."""
+        status = {**self.read_status(), **keys}
+        write_json(self.folder, self.STATUS, status)
+        return status
+
+
+# the older spelling of four names, kept while code still imports them (new code: RunLayout)
+CONFIG, PREDICTIONS, METRICS, EFFICIENCY = (
+    RunLayout.CONFIG,
+    RunLayout.PREDICTIONS,
+    RunLayout.METRICS,
+    RunLayout.EFFICIENCY,
+)
+
+
+def read_json_object(file: str | Path) -> dict:
+    """A JSON file holding an object ({} when the file does not exist).
+
+    Raises:
+        ValueError: the file is not JSON, or not an object (the message names the file).
+    """
+    file = Path(file)
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ValueError(f"{file}: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 def new_run_dir(name: str, root: str | Path | None = None) -> Path:
@@ -117,7 +243,7 @@ def write_json(folder: Path, filename: str, data: Mapping) -> Path:
 
 def write_predictions(folder: Path, rows: Iterable[PredictionRow]) -> Path:
     text = "".join(json.dumps(_nan_to_none(asdict(r)), ensure_ascii=False) + "\n" for r in rows)
-    return _atomic_write(Path(folder) / PREDICTIONS, text)
+    return _atomic_write(RunLayout(folder).predictions, text)
 
 
 def write_scores(folder: Path, rows: list[PredictionRow], scores) -> None:
@@ -133,21 +259,7 @@ def write_scores(folder: Path, rows: list[PredictionRow], scores) -> None:
     write_predictions(folder, rows)
     summary = scores.to_dict()
     summary.pop("per_image", None)
-    write_json(folder, METRICS, summary)
-
-
-def read_predictions(file: str | Path) -> tuple[list[PredictionRow], list[str]]:
-    """Rows of a ``predictions.jsonl`` and the lines that could not be read."""
-    rows, problems = [], []
-    with open(file, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(PredictionRow.from_dict(json.loads(line)))
-            except (ValueError, TypeError, AttributeError) as e:
-                problems.append(f"{file}: line {n}: {e}")
-    return rows, problems
+    write_json(folder, RunLayout.METRICS, summary)
 
 
 def load_run(folder: str | Path, with_predictions: bool = True) -> Run:
@@ -159,18 +271,16 @@ def load_run(folder: str | Path, with_predictions: bool = True) -> Run:
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such run folder")
-    run = Run(path=folder)
-    for attr, filename in (("config", CONFIG), ("metrics", METRICS), ("efficiency", EFFICIENCY)):
-        file = folder / filename
-        if not file.is_file():
-            continue
+    run, layout = Run(path=folder), RunLayout(folder)
+    for attr, file in (("config", layout.config_file), ("metrics", layout.metrics), ("efficiency", layout.efficiency)):
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-            setattr(run, attr, data if isinstance(data, dict) else {})
-        except (OSError, ValueError) as e:
+            setattr(run, attr, read_json_object(file))
+        except ValueError as e:  # the message names the file
+            run.problems.append(str(e))
+        except OSError as e:
             run.problems.append(f"{file}: {e}")
-    if with_predictions and (folder / PREDICTIONS).is_file():
-        run.predictions, problems = read_predictions(folder / PREDICTIONS)
+    if with_predictions and layout.predictions.is_file():
+        run.predictions, problems = read_predictions(layout.predictions)
         run.problems += problems
     return run
 
@@ -180,74 +290,9 @@ def list_runs(root: str | Path | None = None) -> list[Run]:
     root = Path(root) if root is not None else runs_dir()
     if not root.is_dir():
         return []
-    folders = [
-        p for p in root.iterdir() if p.is_dir() and any((p / f).is_file() for f in (CONFIG, METRICS, PREDICTIONS))
-    ]
+    folders = [p for p in root.iterdir() if p.is_dir() and RunLayout(p).is_run]
     folders.sort(key=lambda p: p.stat().st_mtime, reverse=True)
     return [load_run(p, with_predictions=False) for p in folders]
-
-
-def runs_table(runs: Iterable[Run]):
-    """One row per run: name, kind, model, adapter, data, split, LoRA rank and alpha (training runs),
-    images, then corpus metrics and efficiency."""
-    import pandas as pd
-
-    rows = []
-    for run in runs:
-        c, e = run.config, run.efficiency
-        rows.append(
-            {
-                "run": run.name,
-                "folder": run.path.name,  # <timestamp>-<name>: tells apart runs of the same name
-                "kind": c.get("kind", "evaluation"),
-                "model": c.get("model"),
-                "adapter": c.get("adapter") or "(zero-shot)",
-                "data": c.get("dataset_name") or c.get("data"),
-                "split": c.get("split"),
-                "lora_r": c.get("lora_r"),
-                "lora_alpha": c.get("lora_alpha"),
-                "images": run.metrics.get("n_images"),
-                **run.corpus,
-                "params (M)": _scaled(e.get("params_total"), 1e-6),
-                "trainable (M)": _scaled(e.get("params_trainable"), 1e-6),
-                "GFLOPs/image": e.get("gflops_per_image"),
-                "latency (ms/image)": _scaled(e.get("latency_s_per_image"), 1e3),
-                "peak memory (MB)": _scaled(e.get("peak_memory_bytes"), 1e-6),
-                "size (MB)": _scaled(e.get("size_on_disk_bytes"), 1e-6),
-                "path": str(run.path),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def image_set_warning(runs: Iterable[Run]) -> str | None:
-    """A sentence naming the scored runs that were scored on different image sets, or None when all agree.
-
-    Runs are grouped by split and image count, and by their image ids when predictions were loaded.
-    Runs without corpus scores (e.g. a training run not evaluated yet) are left out.
-    """
-    groups: dict[tuple, list[str]] = {}
-    for run in runs:
-        if not run.corpus:
-            continue
-        ids = frozenset(p.image_id for p in run.predictions) or None
-        n_images = run.metrics.get("n_images", len(ids) if ids else None)
-        groups.setdefault((run.config.get("split"), n_images, ids), []).append(run.path.name)
-    if len(groups) < 2:
-        return None
-    parts = [
-        f"{', '.join(names)} ({split or '?'} split, {'?' if n is None else n} images)"
-        for (split, n, _), names in groups.items()
-    ]
-    return (
-        "These runs were scored on different image sets, so their scores are not directly comparable: "
-        + "; ".join(parts)
-        + "."
-    )
-
-
-def _scaled(value, factor):
-    return None if value is None else float(value) * factor
 
 
 def _nan_to_none(value):

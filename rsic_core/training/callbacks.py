@@ -1,9 +1,9 @@
 """Trainer callbacks of a training run: step log, status, validation, non-finite loss, cancel.
 
-Everything a run reports goes into its folder (see :mod:`rsic_core.training.trainer`), written by the main
-process only, so that the Train page (another process) can tail it:
+Everything a run reports goes into its folder (files named by :class:`rsic_core.runs.layout.RunLayout`),
+written by the main process only, so that the Train page (another process) can tail it::
 
-    status.json         # state (running/completed/failed/cancelled), pid, step, max_steps, message
+    status.json         # state (a RunStatus), pid, step, max_steps, message
     train_log.jsonl     # one line per logged step: step, epoch, loss, learning_rate, grad_norm, time
     val_metrics.jsonl   # one line per validation: step and corpus scores on the validation subset
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from rsic_core.runs.layout import write_json
-from rsic_core.training.jobs import STEP_LOG, VAL_LOG, write_status
+from rsic_core.runs.layout import RunLayout, RunStatus, write_json
+from rsic_core.training.jobs import write_status
 
 
 class NonFiniteLoss(ValueError):
@@ -37,11 +37,12 @@ class RunLogCallback(TrainerCallback):
 
     def __init__(self, run_dir: Path, progress: Callable[[int, int], None] | None = None, collator=None):
         self.run_dir, self.progress, self.collator = Path(run_dir), progress, collator
+        self.layout = RunLayout(run_dir)
         self._reported = 0
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
-            write_status(self.run_dir, "running", "training", step=state.global_step, max_steps=state.max_steps)
+            write_status(self.run_dir, RunStatus.RUNNING, "training", step=state.global_step, max_steps=state.max_steps)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
@@ -56,14 +57,14 @@ class RunLogCallback(TrainerCallback):
             "grad_norm": _finite_or_none(logs.get("grad_norm")),
             "time": time.time(),
         }
-        _append(self.run_dir / STEP_LOG, row)
+        _append(self.layout.step_log, row)
         skipped = self.collator.skipped[self._reported :] if self.collator is not None else []
         self._reported += len(skipped)
         for problem in skipped:
-            _append(self.run_dir / "skipped_images.txt", {"step": state.global_step, "problem": problem})
+            _append(self.layout.skipped_images, {"step": state.global_step, "problem": problem})
         write_status(
             self.run_dir,
-            "running",
+            RunStatus.RUNNING,
             f"step {state.global_step} of {state.max_steps}",
             step=state.global_step,
             max_steps=state.max_steps,
@@ -84,12 +85,13 @@ class ValidationCallback(TrainerCallback):
 
     def __init__(self, run_dir: Path, validate: Callable[[], dict], eval_steps: int):
         self.run_dir, self.validate, self.eval_steps = Path(run_dir), validate, eval_steps
+        self.layout = RunLayout(run_dir)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.eval_steps and state.global_step % self.eval_steps == 0 and state.is_world_process_zero:
             started = time.time()
             scores = self.validate()
-            _append(self.run_dir / VAL_LOG, {"step": state.global_step, "seconds": time.time() - started, **scores})
+            _append(self.layout.val_log, {"step": state.global_step, "seconds": time.time() - started, **scores})
 
 
 class CancelCallback(TrainerCallback):
@@ -128,11 +130,11 @@ class RankReportCallback(TrainerCallback):
         self.run_dir, self.collator = Path(run_dir), collator
 
     def on_train_end(self, args, state, control, **kwargs):
-        folder = self.run_dir / "ranks"
-        folder.mkdir(exist_ok=True)
+        file = RunLayout(self.run_dir).rank_file(args.process_index)
+        file.parent.mkdir(exist_ok=True)
         write_json(
-            folder,
-            f"rank-{args.process_index}.json",
+            file.parent,
+            file.name,
             {
                 "rank": args.process_index,
                 "world_size": args.world_size,

@@ -1,9 +1,10 @@
 """Training runs as background processes: start one, read its status and logs, cancel it.
 
 Light on purpose (no torch, no transformers): the Train page imports it on every rerun. A run is
-a folder written by :func:`rsic_core.training.trainer.train`; the files read here are::
+a folder written by :func:`rsic_core.training.trainer.train`; the files read here (named by
+:class:`rsic_core.runs.layout.RunLayout`) are::
 
-    status.json        # {"state": queued|running|completed|failed|cancelled, "pid", "step", "max_steps", "message"}
+    status.json        # {"state": a RunStatus, "pid", "step", "max_steps", "message"}
     train_log.jsonl    # {"step", "epoch", "loss", "learning_rate", "grad_norm", "time"} per logged step
     val_metrics.jsonl  # {"step", "seconds", <metric>: value, ...} per validation
 
@@ -12,7 +13,7 @@ Only one run at a time: :func:`start` refuses while another run's process is ali
 Example::
 
     run_dir = start({"model": "demo", "max_steps": 100})     # returns at once
-    read_status(run_dir)["state"], read_jsonl(run_dir / STEP_LOG)[-1]["loss"]
+    state_of(run_dir), read_jsonl(RunLayout(run_dir).step_log)[-1]["loss"]
     cancel(run_dir)                                          # stops after the step, saves a checkpoint
 """
 
@@ -27,27 +28,23 @@ import time
 from pathlib import Path
 
 from rsic_core.paths import runs_dir
-from rsic_core.runs.layout import CONFIG, new_run_dir, write_json
+from rsic_core.runs.layout import RunLayout, RunStatus, new_run_dir, write_json
 
-STATUS, STEP_LOG, VAL_LOG, PROCESS_LOG = "status.json", "train_log.jsonl", "val_metrics.jsonl", "process.log"
-ACTIVE = ("queued", "running")
+# the older spelling of the file names and active states, kept while code imports them (new code: RunLayout, RunStatus)
+STATUS, STEP_LOG, VAL_LOG, PROCESS_LOG = RunLayout.STATUS, RunLayout.STEP_LOG, RunLayout.VAL_LOG, RunLayout.PROCESS_LOG
+ACTIVE = tuple(s for s in RunStatus if s.active)
 
 
-def write_status(run_dir: Path, state: str, message: str = "", **extra) -> None:
+def write_status(run_dir: Path, state: RunStatus | str, message: str = "", **extra) -> None:
     """Update ``status.json`` (keeps the keys it had, e.g. ``max_steps``)."""
-    data = read_status(run_dir)
-    data.update(extra, state=state, message=message, updated=time.time())
-    data.setdefault("pid", os.getpid())
-    write_json(Path(run_dir), STATUS, data)
+    layout = RunLayout(run_dir)
+    pid = layout.read_status().get("pid", os.getpid())
+    layout.update_status(**{"pid": pid, **extra}, state=RunStatus(state), message=message, updated=time.time())
 
 
 def read_status(run_dir: Path) -> dict:
     """``status.json`` of a run ({} when absent or unreadable)."""
-    try:
-        data = json.loads((Path(run_dir) / STATUS).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return RunLayout(run_dir).read_status()
 
 
 def read_jsonl(file: Path) -> list[dict]:
@@ -75,7 +72,7 @@ def truncate_jsonl(file: Path, last_step: int) -> None:
 def is_alive(run_dir: Path) -> bool:
     """Whether the run's process is still running (a crashed process leaves a stale 'running')."""
     status = read_status(run_dir)
-    if status.get("state") not in ACTIVE or not status.get("pid"):
+    if not RunStatus.of(status.get("state")).active or not status.get("pid"):
         return False
     try:
         os.kill(int(status["pid"]), 0)
@@ -92,14 +89,14 @@ def training_runs(root: str | Path | None = None) -> list[Path]:
     root = Path(root) if root is not None else runs_dir()
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if (p / STATUS).is_file()]
-    return sorted(found, key=lambda p: (p / STATUS).stat().st_mtime, reverse=True)
+    found = [p for p in root.iterdir() if RunLayout(p).status.is_file()]
+    return sorted(found, key=lambda p: RunLayout(p).status.stat().st_mtime, reverse=True)
 
 
-def state_of(run_dir: Path) -> str:
-    """The run's state, with 'died' for a run marked running whose process is gone."""
-    state = read_status(run_dir).get("state", "unknown")
-    return "died" if state in ACTIVE and not is_alive(run_dir) else state
+def state_of(run_dir: Path) -> RunStatus:
+    """The run's state, DIED for a run marked queued or running whose process is gone."""
+    state = RunStatus.of(read_status(run_dir).get("state"))
+    return RunStatus.DIED if state.active and not is_alive(run_dir) else state
 
 
 def active_run(root: str | Path | None = None) -> Path | None:
@@ -129,12 +126,13 @@ def start(config: dict, root: str | Path | None = None, python: str | None = Non
         Path(config["output_dir"]) if config.get("output_dir") else new_run_dir(config.get("name") or "lora", root)
     )
     run_dir.mkdir(parents=True, exist_ok=True)
+    layout = RunLayout(run_dir)
     config = {**config, "output_dir": str(run_dir)}
-    write_json(run_dir, "launch.json", config)
-    write_status(run_dir, "queued", "starting the training process", pid=None, started=time.time())
-    log = open(run_dir / PROCESS_LOG, "ab")
+    write_json(run_dir, layout.launch_file.name, config)
+    write_status(run_dir, RunStatus.QUEUED, "starting the training process", pid=None, started=time.time())
+    log = open(layout.process_log, "ab")
     process = subprocess.Popen(
-        [python or sys.executable, "-m", "rsic_core.cli", "train", "--config", str(run_dir / "launch.json")],
+        [python or sys.executable, "-m", "rsic_core.cli", "train", "--config", str(layout.launch_file)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -143,7 +141,7 @@ def start(config: dict, root: str | Path | None = None, python: str | None = Non
     )
     log.close()
     if read_status(run_dir).get("pid") is None:  # the child writes its own status once it runs
-        write_status(run_dir, "queued", "starting the training process", pid=process.pid)
+        write_status(run_dir, RunStatus.QUEUED, "starting the training process", pid=process.pid)
     return run_dir
 
 
@@ -157,7 +155,3 @@ def cancel(run_dir: Path) -> bool:
         return False
     os.kill(int(read_status(run_dir)["pid"]), signal.SIGTERM)
     return True
-
-
-def has_config(run_dir: Path) -> bool:
-    return (Path(run_dir) / CONFIG).is_file()

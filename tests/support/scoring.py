@@ -98,6 +98,7 @@ def write_run(root, name: str, scores, adapter: str | None = None, efficiency: d
     from PIL import Image
 
     from rsic_core.runs import layout as runs
+    from rsic_core.runs.layout import RunKind, RunLayout
 
     folder = runs.new_run_dir(name, root)
     images = Path(root) / "images"
@@ -118,12 +119,10 @@ def write_run(root, name: str, scores, adapter: str | None = None, efficiency: d
                 seconds=0.01,
             )
         )
-    runs.write_json(
-        folder,
-        runs.CONFIG,
+    RunLayout(folder).write_config(
         {
             "name": name,
-            "kind": "evaluation",
+            "kind": RunKind.EVALUATION,
             "model": "tiny-paligemma",
             "adapter": adapter,
             "data": str(root),
@@ -133,5 +132,5 @@ def write_run(root, name: str, scores, adapter: str | None = None, efficiency: d
     )
     runs.write_scores(folder, rows, scores)
     if efficiency is not None:
-        runs.write_json(folder, runs.EFFICIENCY, efficiency)
+        runs.write_json(folder, RunLayout.EFFICIENCY, efficiency)
     return folder
