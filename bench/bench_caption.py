@@ -17,9 +17,11 @@ import time
 
 
 def main() -> None:
+    from rsic_core.models.registry import shapes
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="demo", help="model folder or cached hub id (default: demo model)")
-    parser.add_argument("--tiny-shape", choices=["blip2-opt-2.7b", "paligemma2-3b"], help="random weights, real shapes")
+    parser.add_argument("--tiny-shape", choices=sorted(shapes()), help="random weights, real shapes")
     parser.add_argument("--device", help="cpu or cuda (default: CUDA when available)")
     parser.add_argument("--dtype", help="bf16, fp16, fp32 (default: bf16 on CUDA, fp32 on CPU)")
     parser.add_argument("--batch-sizes", default="1,16", help="comma-separated (default 1,16)")

@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
+    from rsic_core.models.registry import shapes
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--shape", default="demo", help="demo (the offline demo model) or a rsic_core.models.tiny.SHAPES key"
+        "--shape", default="demo", help=f"demo (the offline demo model) or a real shape: {', '.join(shapes())}"
     )
     parser.add_argument("--batch", type=int, default=16, help="images per optimizer step (no accumulation)")
     parser.add_argument("--steps", type=int, default=12)
@@ -72,7 +74,8 @@ def main() -> None:
 
 
 def _captioner(shape: str):
-    from rsic_core.models.registry import build_shape, choose_dtype, load_captioner
+    from rsic_core.models.base import choose_dtype
+    from rsic_core.models.registry import build_shape, load_captioner
 
     if shape == "demo":
         return load_captioner("demo", device="cpu", dtype="fp32")

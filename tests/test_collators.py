@@ -25,14 +25,20 @@ def _caption_positions(input_ids, caption_ids: list[int]) -> list[int]:
     return list(range(starts[0], starts[0] + n))
 
 
-def test_only_caption_tokens_carry_the_loss(tiny, tmp_path):
-    import torch
-
+def _images(tmp_path) -> list:
     paths = []
     for i, colour in enumerate(["red", "blue"]):
         paths.append(tmp_path / f"{i}.png")
         Image.new("RGB", (40, 36), colour).save(paths[-1])
-    collate = CaptionCollator(tiny.family, tiny.processor)
+    return paths
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_only_caption_tokens_carry_the_loss(tiny, padding_side, tmp_path):
+    import torch
+
+    paths = _images(tmp_path)
+    collate = CaptionCollator(tiny.family, tiny.processor, padding_side=padding_side)
     batch = collate([{"path": str(p), "caption": c} for p, c in zip(paths, CAPTIONS)])
     tokenizer = tiny.processor.tokenizer
     labels, input_ids = batch["labels"], batch["input_ids"]
@@ -58,6 +64,25 @@ def test_only_caption_tokens_carry_the_loss(tiny, tmp_path):
     ]
     by_hand = torch.stack(losses).sum() / sum(len(p) for p in expected_positions)
     assert torch.allclose(out.loss, by_hand, atol=1e-5), (float(out.loss), float(by_hand))
+
+
+def test_left_padding_puts_every_caption_at_the_end_of_its_row(tiny, tmp_path):
+    """padding_side="left": each row ends with its caption and EOS, pads before it (what the caption window needs)."""
+    examples = [{"path": str(p), "caption": c} for p, c in zip(_images(tmp_path), CAPTIONS)]
+    tokenizer = tiny.processor.tokenizer
+    batches = {}
+    for side in ("left", "right"):
+        batches[side] = batch = CaptionCollator(tiny.family, tiny.processor, padding_side=side)(examples)
+        assert tokenizer.padding_side == "left"  # the processor's own side is left as it was
+    left, right = batches["left"], batches["right"]
+    assert (left["input_ids"][:, -1] == tokenizer.eos_token_id).all()
+    assert (left["labels"][:, -1] == tokenizer.eos_token_id).all()
+    short = int(left["attention_mask"].sum(dim=1).argmin())  # the row with pads
+    for batch, pads_first in ((left, True), (right, False)):
+        pads = (batch["attention_mask"][short] == 0).nonzero().flatten()
+        labelled = (batch["labels"][short] != -100).nonzero().flatten()
+        assert len(pads) > 0
+        assert (pads.max() < labelled.min()) if pads_first else (pads.min() > labelled.max())
 
 
 def test_corrupt_image_is_skipped_and_reported(tmp_path):

@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from rsic_core.models.base import choose_dtype
 from rsic_core.models.inference import CaptionConfig, caption_images
-from rsic_core.models.registry import DEMO_MODEL, FAMILIES, build_shape, build_tiny, choose_dtype, load_captioner
+from rsic_core.models.registry import FAMILIES, build_shape, build_tiny, load_captioner
+from rsic_core.paths import DEMO_MODEL
 from tests.support.captioning import CAPTIONS, colour_images, teach
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -36,11 +38,14 @@ def test_a_saved_model_of_each_family_captions_after_loading(family, tmp_path):
         ("blip", "a picture of"),
     ],
 )
-def test_labels_cover_only_the_caption(family, prompt):
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+def test_labels_cover_only_the_caption(family, prompt, padding_side):
     """The loss is computed on caption tokens (and the closing eos) only: never on image or prompt tokens."""
     captioner = build_tiny(family)
     captions = ["a lake", "two planes beside a runway"]
-    batch = captioner.family.encode(captioner.processor, colour_images()[:2], captions, prompt=prompt)
+    batch = captioner.family.encode(
+        captioner.processor, colour_images()[:2], captions, prompt=prompt, padding_side=padding_side
+    )
     tokenizer = captioner.processor.tokenizer
     for row, caption in zip(batch["labels"], captions):
         kept = row[row != -100]

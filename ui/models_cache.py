@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rsic_core.models.registry import Captioner, load_captioner
+from rsic_core.models.base import Captioner
+from rsic_core.models.registry import load_captioner
 
 
 @st.cache_resource(show_spinner="Loading the captioning model...", max_entries=2)

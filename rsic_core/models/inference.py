@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rsic_core.data.images import MAX_IMAGE_PIXELS, image_name, load_image
-from rsic_core.models.registry import Captioner
+from rsic_core.models.base import Captioner
 
 
 @dataclass

@@ -1,10 +1,13 @@
-"""Captioning models: one interface over the VLM families of this field.
+"""The registered model families, and opening or building a model of one of them.
 
-A :class:`Family` says what differs between PaliGemma/PaliGemma2, BLIP-2 (OPT) and BLIP: its
-prompt, how a batch of images (and captions, for training) becomes model inputs, how generated
-ids become text, and its LoRA target-module presets. :func:`load_captioner` opens a model by
-Hugging Face id or local folder with the model's own processor and returns a :class:`Captioner`;
-the offline demo model (:data:`DEMO_MODEL`) goes through the same ``from_pretrained`` path.
+Each family lives in its own module of :mod:`rsic_core.models.families` (a subclass of
+:class:`~rsic_core.models.base.Family`); this module is the only one that imports them, and
+:data:`FAMILIES` lists them. Adding a family is one new file there plus one line below;
+:func:`register_family` adds one at run time (tests, plugins). :func:`family_of` asks each family
+whether a transformers config is one of its own. :func:`load_captioner` opens a model by Hugging
+Face id or local folder with the model's own processor and returns a
+:class:`~rsic_core.models.base.Captioner`; the offline demo model (:data:`~rsic_core.paths.DEMO_MODEL`)
+goes through the same ``from_pretrained`` path.
 
 Example::
 
@@ -20,212 +23,63 @@ from __future__ import annotations
 import os
 import re
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
+from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
+from rsic_core.models.families import blip, blip2, paligemma
+from rsic_core.models.tiny import DEFAULT_CORPUS, train_tokenizer
 from rsic_core.paths import DEMO_MODEL
 
-
-@dataclass(frozen=True)
-class Family:
-    """What a model family needs to be prompted, fed, decoded and adapted."""
-
-    name: str  # registry key, e.g. "paligemma2"
-    title: str  # for people, e.g. "PaliGemma 2"
-    example: str  # a Hugging Face id of this family
-    model_class: str  # transformers class that loads it
-    processor_class: str  # transformers processor class
-    prompt: str | None  # text given with the image; None = image only
-    lora_targets: tuple[str, ...]  # default LoRA target modules (the studies' preset)
-    lora_presets: dict[str, Any] = field(default_factory=dict)  # other named presets
-
-    def encode(self, processor, images: list, captions: list[str] | None = None, prompt: str | None = None):
-        """Model inputs for ``images`` (and ``labels`` covering only caption tokens when ``captions``).
-
-        Args:
-            processor: the family's processor.
-            images: PIL images.
-            captions (None): one target caption per image, for training.
-            prompt (None): overrides the family prompt.
-
-        Returns:
-            A ``BatchFeature`` of CPU tensors.
-        """
-        tokenizer = processor.tokenizer
-        side = tokenizer.padding_side
-        tokenizer.padding_side = "left" if captions is None else "right"  # generation continues after the prompt
-        try:
-            return self._encode(processor, images, captions, self.prompt if prompt is None else prompt)
-        finally:
-            tokenizer.padding_side = side
-
-    def _encode(self, processor, images, captions, prompt):
-        if self.name in ("paligemma", "paligemma2"):
-            text = [f"{processor.image_token}{prompt or ''}"] * len(images)
-            kwargs = {"suffix": captions} if captions is not None else {}
-            batch = processor(images=images, text=text, return_tensors="pt", padding="longest", **kwargs)
-            if captions is None:
-                batch.pop("token_type_ids", None)  # only the training mask needs it
-            return batch
-        if captions is None:
-            if prompt:
-                return processor(images=images, text=[prompt] * len(images), return_tensors="pt", padding="longest")
-            return processor(images=images, return_tensors="pt")
-        tokenizer = processor.tokenizer
-        eos = tokenizer.eos_token if self.name == "blip2-opt" else ""
-        texts = [f"{prompt} {c}" if prompt else c for c in captions]
-        batch = processor(images=images, text=[t + eos for t in texts], return_tensors="pt", padding="longest")
-        labels = batch["input_ids"].clone()
-        labels[batch["attention_mask"] == 0] = -100
-        image_token = getattr(processor, "image_token", None)
-        if image_token is not None:
-            labels[labels == tokenizer.convert_tokens_to_ids(str(getattr(image_token, "content", image_token)))] = -100
-        if prompt:  # right-padded rows all start with the same prompt: only the caption counts
-            prefix = processor(images=images[:1], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
-            labels[:, : prefix - (self.name == "blip")] = -100  # BLIP: the prompt's closing [SEP] is not in the row
-        batch["labels"] = labels
-        return batch
-
-    def decode(self, processor, sequences, prompt_length: int) -> list[str]:
-        """Captions from ``generate`` output (the prompt, when one was given, is cut off)."""
-        if self.name == "blip" and prompt_length:
-            prompt_length -= 1  # BLIP's generate drops the prompt's closing [SEP]
-        texts = processor.tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
-        return [" ".join(t.split()) for t in texts]
-
-
 FAMILIES: dict[str, Family] = {
-    f.name: f
-    for f in (
-        Family(
-            "paligemma",
-            "PaliGemma",
-            "google/paligemma-3b-pt-224",
-            "PaliGemmaForConditionalGeneration",
-            "PaliGemmaProcessor",
-            "caption en",
-            ("q_proj", "v_proj"),
-            {"all-linear": "all-linear", "language-only": r".*language_model.*\.(q_proj|v_proj)"},
-        ),
-        Family(
-            "paligemma2",
-            "PaliGemma 2",
-            "google/paligemma2-3b-pt-224",
-            "PaliGemmaForConditionalGeneration",
-            "PaliGemmaProcessor",
-            "caption en",
-            ("q_proj", "v_proj"),
-            {"all-linear": "all-linear", "language-only": r".*language_model.*\.(q_proj|v_proj)"},
-        ),
-        Family(
-            "blip2-opt",
-            "BLIP-2 (OPT)",
-            "Salesforce/blip2-opt-2.7b",
-            "Blip2ForConditionalGeneration",
-            "Blip2Processor",
-            None,
-            ("q_proj", "k_proj", "query", "key"),
-            {"all-linear": "all-linear", "language-only": ["q_proj", "k_proj"]},
-        ),
-        Family(
-            "blip",
-            "BLIP",
-            "Salesforce/blip-image-captioning-base",
-            "BlipForConditionalGeneration",
-            "BlipProcessor",
-            None,
-            ("query", "value"),
-            {"all-linear": "all-linear"},
-        ),
-    )
+    f.name: f for f in (paligemma.PaliGemma(), paligemma.PaliGemma2(), blip2.Blip2Opt(), blip.Blip())
 }
+
+
+def register_family(family: Family) -> Family:
+    """Add ``family`` to :data:`FAMILIES` (for tests and plugins); its detection must not overlap another's.
+
+    Raises:
+        ValueError: a family of that name is already registered.
+    """
+    if family.name in FAMILIES:
+        raise ValueError(f"a family named {family.name!r} is already registered ({FAMILIES[family.name]!r})")
+    FAMILIES[family.name] = family
+    return family
+
+
+def unregister_family(name: str) -> Family:
+    """Remove the family registered as ``name`` and return it."""
+    return FAMILIES.pop(get_family(name).name)
+
+
+def get_family(name: str) -> Family:
+    """The registered family called ``name`` (e.g. "paligemma2").
+
+    Raises:
+        ValueError: no family has that name (the message lists the names).
+    """
+    if name not in FAMILIES:
+        raise ValueError(f"unknown family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[name]
 
 
 def family_of(config) -> Family:
-    """The family of a transformers config (``config.json`` of a model)."""
-    model_type = getattr(config, "model_type", None)
-    if model_type == "paligemma":
-        text_type = getattr(getattr(config, "text_config", None), "model_type", "gemma")
-        return FAMILIES["paligemma2" if text_type == "gemma2" else "paligemma"]
-    if model_type == "blip-2":
-        return FAMILIES["blip2-opt"]
-    if model_type == "blip":
-        return FAMILIES["blip"]
-    raise ValueError(
-        f"model type {model_type!r} is not a captioning family this project supports "
-        f"({', '.join(f.title for f in FAMILIES.values())})"
-    )
+    """The family of a transformers config (``config.json`` of a model).
 
-
-@dataclass
-class Captioner:
-    """A loaded captioning model with its processor and family."""
-
-    family: Family
-    model: Any  # a transformers PreTrainedModel, in eval mode on ``device``
-    processor: Any  # the model's own processor
-    name: str  # what it was loaded from (hub id or folder)
-    device: str  # "cpu", "cuda", "cuda:1"...
-    dtype: Any  # torch dtype of the weights
-    adapter: str | None = None  # LoRA adapter folder merged into the weights, if any
-
-    @property
-    def lora_targets(self) -> tuple[str, ...]:
-        return self.family.lora_targets
-
-    @property
-    def prompt(self) -> str | None:
-        return self.family.prompt
-
-    def num_parameters(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
-
-    def save(self, folder: str | Path) -> Path:
-        """Write model and processor with ``save_pretrained`` (loadable by :func:`load_captioner`)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(folder)
-        self.processor.save_pretrained(folder)
-        return folder
-
-
-def choose_device(device: str | None = None) -> str:
-    """``device`` if given, else CUDA when available, else CPU."""
-    import torch
-
-    if device and device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu")
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-DTYPES = {
-    "fp32": "float32",
-    "float32": "float32",
-    "bf16": "bfloat16",
-    "bfloat16": "bfloat16",
-    "fp16": "float16",
-    "float16": "float16",
-}
-
-
-def choose_dtype(device: str, dtype=None):
-    """``dtype`` if given ("bf16", "fp16", "fp32" or a torch dtype); else bf16 on CUDA where supported, fp16 on
-    other CUDA GPUs, fp32 on CPU."""
-    import torch
-
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype and dtype != "auto":
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; use one of bf16, fp16, fp32")
-        return getattr(torch, DTYPES[dtype])
-    if device.startswith("cuda"):
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
+    Raises:
+        ValueError: no registered family, or more than one, recognises the config.
+    """
+    found = [f for f in FAMILIES.values() if f.matches(config)]
+    if len(found) > 1:
+        raise ValueError(f"families {', '.join(f.name for f in found)} all claim this {config.model_type!r} config")
+    if not found:
+        raise ValueError(
+            f"model type {getattr(config, 'model_type', None)!r} is not a captioning family this project supports "
+            f"({', '.join(f.title for f in FAMILIES.values())})"
+        )
+    return found[0]
 
 
 def load_captioner(
@@ -235,13 +89,13 @@ def load_captioner(
 
     Args:
         name_or_path (None): a folder written by ``save_pretrained``, a Hugging Face id already in
-            the local cache (or downloadable when online), or None/"demo" for :data:`DEMO_MODEL`.
+            the local cache (or downloadable when online), or None/"demo" for :data:`~rsic_core.paths.DEMO_MODEL`.
         adapter (None): a LoRA adapter folder (peft ``save_pretrained``) to merge into the weights.
         device (None): "cpu", "cuda"...; default CUDA when available.
         dtype (None): "bf16", "fp16", "fp32"; default bf16 on CUDA (fp16 without bf16), fp32 on CPU.
 
     Returns:
-        The :class:`Captioner`, in eval mode on ``device``.
+        The :class:`~rsic_core.models.base.Captioner`, in eval mode on ``device``.
 
     Raises:
         FileNotFoundError: the folder does not exist, or a hub id cannot be reached offline.
@@ -326,15 +180,86 @@ def _hub_offline() -> bool:
         return True
 
 
-def build_tiny(family: str, **kwargs) -> Captioner:
-    """A tiny random model of ``family`` built from configs (see :func:`rsic_core.models.tiny.build_tiny`)."""
-    from rsic_core.models import tiny as tiny_models
+def build_tiny(
+    family: str,
+    captions: Iterable[str] | None = None,
+    image_size: int = 32,
+    vocab_size: int = 300,
+    vision: dict | None = None,
+    text: dict | None = None,
+    extra: dict | None = None,
+    seed: int = 0,
+    model_vocab_size: int | None = None,
+    device: str | None = "cpu",
+    dtype=None,
+) -> Captioner:
+    """A random model of ``family`` with the family's processor, built from configs (no download).
 
-    return tiny_models.build_tiny(family, **kwargs)
+    Args:
+        family: a key of :data:`FAMILIES`.
+        captions (None): sentences to train the tokenizer on (default: a few scene captions).
+        image_size (32): input resolution.
+        vocab_size (300): tokenizer vocabulary size.
+        vision / text / extra (None): config overrides of the family's ``tiny_sizes`` for the vision
+            tower, the language model and the rest (BLIP-2: ``num_query_tokens``, ``qformer``).
+        seed (0): weight initialisation seed.
+        model_vocab_size (None): embedding rows (default: the tokenizer's length).
+        device ("cpu") / dtype (None): where to build; see :func:`~rsic_core.models.base.choose_dtype`.
+
+    Returns:
+        A :class:`~rsic_core.models.base.Captioner` in eval mode; ``.save(folder)`` writes it for
+        :func:`load_captioner`.
+    """
+    import torch
+    import transformers
+
+    spec = get_family(family)
+    base_vision, base_text, base_extra = spec.tiny_sizes
+    vision = {**base_vision, "image_size": image_size, **(vision or {})}
+    text = {**base_text, **(text or {})}
+    extra = {**base_extra, **(extra or {})}
+    tokenizer = train_tokenizer(captions or DEFAULT_CORPUS, vocab_size, spec.tokenizer_template)
+    processor = spec.tiny_processor(tokenizer, vision, extra)
+    ids = dict(
+        vocab_size=model_vocab_size or len(processor.tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    config = spec.tiny_config(processor, vision, {**text, **ids}, extra)
+    device = choose_device(device)
+    dtype = choose_dtype(device, dtype)
+    torch.manual_seed(seed)
+    with torch.device(device):
+        model = getattr(transformers, spec.model_class)._from_config(config, dtype=dtype)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    processor.tokenizer.padding_side = "left"
+    return Captioner(spec, model.eval(), processor, f"tiny-{family}", device, dtype)
 
 
-def build_shape(shape: str, **kwargs) -> Captioner:
-    """Random weights with real shapes (see :func:`rsic_core.models.tiny.build_shape`)."""
-    from rsic_core.models import tiny as tiny_models
+def shapes() -> dict[str, Family]:
+    """Real-shape name -> the family that declares it (e.g. "blip2-opt-2.7b")."""
+    return {shape: f for f in FAMILIES.values() for shape in f.shapes}
 
-    return tiny_models.build_shape(shape, **kwargs)
+
+def build_shape(shape: str, device: str | None = None, dtype=None) -> Captioner:
+    """A random-weight model with the real shapes of ``shape`` (a key of :func:`shapes`), for timing."""
+    owners = shapes()
+    if shape not in owners:
+        raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(owners)}")
+    family = owners[shape]
+    spec = family.shapes[shape]
+    captioner = build_tiny(
+        family.name,
+        image_size=spec["image_size"],
+        vision=spec["vision"],
+        text=spec["text"],
+        extra=spec["extra"],
+        model_vocab_size=spec["vocab_size"],
+        device=device,
+        dtype=dtype,
+    )
+    captioner.name = f"{shape} (random weights)"
+    return captioner

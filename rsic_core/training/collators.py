@@ -2,7 +2,7 @@
 
 The collator stays on the CPU (the Trainer moves batches to the device). It reads each image with
 :func:`rsic_core.data.images.load_image` and asks the model family to build the inputs
-(:meth:`rsic_core.models.registry.Family.encode`: the processor masks prompt, image and pad tokens; a BOS
+(:meth:`rsic_core.models.base.Family.encode`: the processor masks prompt, image and pad tokens; a BOS
 token that some families put before the caption is masked here too), so the loss covers the
 caption tokens and the closing EOS only.
 
@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rsic_core.data.images import MAX_IMAGE_PIXELS, load_image
-
-IGNORE_INDEX = -100
+from rsic_core.models.base import IGNORE_INDEX
 
 
 def caption_pairs(records: Iterable, captions_per_image: int = 0) -> list[dict]:
@@ -52,7 +51,7 @@ class CaptionCollator:
     """Turns a list of ``{"path", "caption"}`` examples into one batch of model inputs.
 
     Args:
-        family: the model's :class:`~rsic_core.models.registry.Family`.
+        family: the model's :class:`~rsic_core.models.base.Family`.
         processor: the model's processor.
         padding_side ("right"): where pad tokens go; "left" puts every caption at the end of its row
             (needed to compute logits only over the caption positions).
@@ -88,12 +87,7 @@ class CaptionCollator:
     def encode(self, images: list, captions: list[str]) -> dict:
         """Model inputs for already loaded ``images`` with their target ``captions``."""
         tokenizer = self.processor.tokenizer
-        side = tokenizer.padding_side
-        tokenizer.padding_side = self.padding_side
-        try:
-            batch = self.family.encode(self.processor, images, captions)
-        finally:
-            tokenizer.padding_side = side
+        batch = self.family.encode(self.processor, images, captions, padding_side=self.padding_side)
         if tokenizer.bos_token_id is not None:  # BLIP-2 keeps the BOS before the caption in its labels
             batch["labels"][batch["input_ids"] == tokenizer.bos_token_id] = IGNORE_INDEX
         return dict(batch)

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from rsic_core.models.registry import Captioner
+from rsic_core.models.base import Captioner
 
 DESCRIBE_PROMPT = "describe en"
 HELD_OUT_CLASSES = ("beach", "bridge", "tenniscourt")
@@ -102,7 +102,7 @@ def train_demo_model(
     import torch
 
     from rsic_core.data.demo.dataset import demo_dataset_dir
-    from rsic_core.models.tiny import build_tiny
+    from rsic_core.models.registry import build_tiny
 
     config = config or DemoModelConfig()
     progress = progress or (lambda _line: None)

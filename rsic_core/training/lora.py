@@ -2,7 +2,7 @@
 
 peft silently skips a tower whose module names do not match the target list (BLIP-2's vision
 tower has a fused ``qkv``; ViT in transformers 5 has ``q_proj``); :func:`apply_lora` therefore
-counts the wrapped modules per tower and fails with one sentence when a target name matches
+counts the wrapped modules per tower (the family's ``towers``: tower -> module prefix) and fails with one sentence when a target name matches
 nothing at all or a tower that must be adapted (the language model, by default) got nothing.
 
 Example::
@@ -16,29 +16,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Tower name -> module prefix, per family (names as transformers 5 lays the models out).
-TOWERS: dict[str, dict[str, str]] = {
-    "paligemma": {
-        "vision": "model.vision_tower",
-        "projector": "model.multi_modal_projector",
-        "language": "model.language_model",
-    },
-    "blip2-opt": {
-        "vision": "vision_model",
-        "qformer": "qformer",
-        "projector": "language_projection",
-        "language": "language_model",
-    },
-    "blip": {"vision": "vision_model", "language": "text_decoder"},
-}
-TOWERS["paligemma2"] = TOWERS["paligemma"]
-
 
 def resolve_targets(family, spec: str | list | tuple | None) -> str | list[str]:
     """peft ``target_modules`` for ``spec``.
 
     Args:
-        family: the model's :class:`~rsic_core.models.registry.Family`.
+        family: the model's :class:`~rsic_core.models.base.Family`.
         spec: "default" (the family's preset, e.g. q_proj,v_proj for PaliGemma), a preset name of
             the family ("all-linear", "language-only"), a comma list of module names, or a list.
 
@@ -64,15 +47,6 @@ def resolve_targets(family, spec: str | list | tuple | None) -> str | list[str]:
     return names
 
 
-def tower_of(family_name: str, module_name: str) -> str:
-    """The tower a module belongs to ("other" when none of the family's prefixes fits)."""
-    name = module_name.removeprefix("base_model.model.")
-    for tower, prefix in TOWERS.get(family_name, {}).items():
-        if name == prefix or name.startswith(prefix + "."):
-            return tower
-    return "other"
-
-
 def apply_lora(
     model,
     family,
@@ -86,7 +60,7 @@ def apply_lora(
 
     Args:
         model: a transformers model of ``family``.
-        family: its :class:`~rsic_core.models.registry.Family`.
+        family: its :class:`~rsic_core.models.base.Family`.
         r (8) / alpha (16) / dropout (0.05): LoRA rank, scaling numerator and dropout.
         targets ("default"): see :func:`resolve_targets`.
         require_towers (("language",)): towers that must receive at least one adapter.
@@ -108,10 +82,10 @@ def apply_lora(
         _check_names_exist(model, family, target_modules)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, bias="none")
     peft_model = get_peft_model(model, config)
-    wrapped = {tower: 0 for tower in TOWERS.get(family.name, {})}
+    wrapped = {tower: 0 for tower in family.towers}
     for name, module in peft_model.named_modules():
         if isinstance(module, LoraLayer):
-            tower = tower_of(family.name, name)
+            tower = family.tower_of(name)
             wrapped[tower] = wrapped.get(tower, 0) + 1
     missing = [t for t in require_towers if t and not wrapped.get(t)]
     if missing:
@@ -152,7 +126,7 @@ def _linear_names(model, family, tower: str | None = None) -> str:
         {
             n.rsplit(".", 1)[-1]
             for n, m in model.named_modules()
-            if isinstance(m, torch.nn.Linear) and (tower is None or tower_of(family.name, n) == tower)
+            if isinstance(m, torch.nn.Linear) and (tower is None or family.tower_of(n) == tower)
         }
     )
     return ", ".join(names) or "(none)"

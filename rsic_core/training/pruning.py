@@ -3,7 +3,8 @@
 The study cut BLIP-2's Q-Former and OPT decoder to their first layers before LoRA and compared
 accuracy with speed and size. Here the same cut works on the Q-Former (BLIP-2) and on the language
 model of every family (OPT, Gemma, BLIP's text decoder); the model's config is updated so that
-``save_pretrained`` writes a model that loads back at the pruned size.
+``save_pretrained`` writes a model that loads back at the pruned size. Which layer lists may be cut
+is the family's ``prunable`` (tower -> layer-list path and the configs that count its layers).
 
 Example::
 
@@ -13,24 +14,13 @@ Example::
 
 from __future__ import annotations
 
-# Tower -> (path of the layer list, configs whose num_hidden_layers follows it), per family.
-_LAYERS = {
-    "paligemma": {"language": ("model.language_model.layers", ("text_config",))},
-    "blip2-opt": {
-        "language": ("language_model.model.decoder.layers", ("text_config",)),
-        "qformer": ("qformer.encoder.layer", ("qformer_config",)),
-    },
-    "blip": {"language": ("text_decoder.bert.encoder.layer", ("text_config",))},
-}
-_LAYERS["paligemma2"] = _LAYERS["paligemma"]
-
 
 def prune_layers(model, family, qformer_layers: int = 0, lm_layers: int = 0) -> dict[str, tuple[int, int]]:
     """Keep the first ``qformer_layers`` Q-Former layers and the first ``lm_layers`` language-model layers.
 
     Args:
         model: a transformers model of ``family`` (changed in place).
-        family: its :class:`~rsic_core.models.registry.Family`.
+        family: its :class:`~rsic_core.models.base.Family`.
         qformer_layers (0): Q-Former layers to keep (0 = all; BLIP-2 only).
         lm_layers (0): language-model layers to keep (0 = all).
 
@@ -40,16 +30,16 @@ def prune_layers(model, family, qformer_layers: int = 0, lm_layers: int = 0) -> 
     Raises:
         ValueError: a tower this family lacks, or a count outside 1..layers.
     """
-    towers = _LAYERS.get(family.name, {})
+    towers = family.prunable
     kept = {}
     for tower, keep in (("qformer", qformer_layers), ("language", lm_layers)):
         if not keep:
             continue
         if tower not in towers:
-            raise ValueError(
-                f"{family.title} has no {tower} tower to prune; prune_{tower}_layers works on "
-                f"{', '.join(f for f, t in _LAYERS.items() if tower in t)}"
-            )
+            from rsic_core.models.registry import FAMILIES
+
+            able = ", ".join(f.title for f in FAMILIES.values() if tower in f.prunable)
+            raise ValueError(f"{family.title} has no {tower} tower to prune; prune_{tower}_layers works on {able}")
         path, config_names = towers[tower]
         layers = model.get_submodule(path)
         if not 1 <= keep <= len(layers):
@@ -65,10 +55,10 @@ def prune_layers(model, family, qformer_layers: int = 0, lm_layers: int = 0) -> 
 
 
 def _configs(model, names: tuple[str, ...]):
-    """The config objects that describe a tower (the model's sub-config and its sub-module's own)."""
+    """The config objects that describe a tower (the model's sub-config, "" = the model's own, and its sub-module's)."""
     seen = []
     for name in names:
-        config = getattr(model.config, name, None)
+        config = getattr(model.config, name, None) if name else model.config
         if config is not None and all(config is not c for c in seen):
             seen.append(config)
     for module in model.modules():

@@ -1,0 +1,239 @@
+"""What every model family provides, and the loaded model it comes with.
+
+A :class:`Family` holds everything one family knows: how to recognise it in a transformers config,
+how images (and captions, for training) become model inputs with caption-only labels, how generated
+ids become text, its LoRA target presets and towers, the layer lists pruning may cut, and the
+builders of tiny and real-shape models. Each family is one module of ``rsic_core.models.families``
+that subclasses :class:`Family`; ``rsic_core.models.registry`` imports and registers them, and the
+rest of the code asks the family object, never its name.
+
+Why a base class with class attributes and overridable methods (not a dataclass of values with
+``if name == ...`` branches, nor a Protocol): the data of a family (names, presets, towers, sizes)
+is declared as class attributes, the behaviour that differs is a method override, and what most
+families share (a decoder fed ``prompt + caption`` whose labels are its own ids, as BLIP, BLIP-2
+and GIT are) is the default. A new family is one small subclass that overrides only what differs
+from that default, and an error in a declared name is found where it is declared.
+
+Example::
+
+    family = captioner.family
+    batch = family.encode(captioner.processor, images, captions)     # labels cover only the captions
+    family.towers["language"], family.prunable.get("qformer")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+IGNORE_INDEX = -100  # label of a position that carries no loss
+
+
+class Family:
+    """A captioning model family: subclass it, set the attributes, override what differs.
+
+    Attributes:
+        name: registry key, e.g. "paligemma2".
+        title: for people, e.g. "PaliGemma 2".
+        example: a Hugging Face id of this family.
+        model_type: ``config.model_type`` of its checkpoints (used by the default :meth:`matches`).
+        model_class / processor_class: transformers classes that load the model and its processor.
+        prompt: text given with the image; None = image only.
+        lora_targets: default LoRA target modules (the studies' preset).
+        lora_presets: other named presets (peft ``target_modules`` values).
+        towers: tower -> module prefix (names as transformers lays the model out).
+        prunable: tower -> (path of its layer list, sub-configs of ``model.config`` whose
+            ``num_hidden_layers`` follows it; "" names ``model.config`` itself).
+        shapes: real-shape name -> spec (``image_size``, ``vocab_size``, ``vision``, ``text``,
+            ``extra``) for random-weight timing models.
+        tiny_sizes: (vision, text, extra) config sizes of a tiny model.
+        tokenizer_template: post-processing template of the tiny tokenizer, e.g. ``"<bos> $A <eos>"``.
+        caption_eos: append the tokenizer's EOS to training captions (when its template does not).
+    """
+
+    name: str
+    title: str
+    example: str
+    model_type: str
+    model_class: str
+    processor_class: str
+    prompt: str | None = None
+    lora_targets: tuple[str, ...] = ()
+    lora_presets: dict[str, Any] = {"all-linear": "all-linear"}
+    towers: dict[str, str] = {}
+    prunable: dict[str, tuple[str, tuple[str, ...]]] = {}
+    shapes: dict[str, dict] = {}
+    tiny_sizes: tuple[dict, dict, dict] = ({}, {}, {})
+    tokenizer_template: str | None = None
+    caption_eos: bool = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def matches(self, config) -> bool:
+        """Whether a transformers config (``config.json`` of a model) is of this family."""
+        return getattr(config, "model_type", None) == self.model_type
+
+    def encode(
+        self,
+        processor,
+        images: list,
+        captions: list[str] | None = None,
+        prompt: str | None = None,
+        padding_side: str | None = None,
+    ):
+        """Model inputs for ``images`` (and ``labels`` covering only caption tokens when ``captions``).
+
+        Args:
+            processor: the family's processor.
+            images: PIL images.
+            captions (None): one target caption per image, for training.
+            prompt (None): overrides the family prompt.
+            padding_side (None): "left" or "right"; default left for generation (it continues after
+                the prompt) and right for training. With "left" every caption ends its row.
+
+        Returns:
+            A ``BatchFeature`` of CPU tensors.
+        """
+        side = padding_side or ("left" if captions is None else "right")
+        if side not in ("left", "right"):
+            raise ValueError(f"padding_side must be 'left' or 'right' (got {side!r})")
+        tokenizer = processor.tokenizer
+        before = tokenizer.padding_side
+        tokenizer.padding_side = side
+        try:
+            return self.build_inputs(processor, images, captions, self.prompt if prompt is None else prompt)
+        finally:
+            tokenizer.padding_side = before
+
+    def build_inputs(self, processor, images: list, captions: list[str] | None, prompt: str | None):
+        """What :meth:`encode` returns, with the tokenizer's padding side already set.
+
+        The default serves decoders fed ``prompt + caption`` as one text (BLIP, BLIP-2, GIT): labels
+        are the input ids with pad, image and prompt tokens masked.
+        """
+        if captions is None:
+            if prompt:
+                return processor(images=images, text=[prompt] * len(images), return_tensors="pt", padding="longest")
+            return processor(images=images, return_tensors="pt")
+        eos = processor.tokenizer.eos_token if self.caption_eos else ""
+        texts = [(f"{prompt} {c}" if prompt else c) + eos for c in captions]
+        batch = processor(images=images, text=texts, return_tensors="pt", padding="longest")
+        batch["labels"] = caption_labels(batch, processor, self.prompt_tokens(processor, images, prompt))
+        return batch
+
+    def prompt_tokens(self, processor, images: list, prompt: str | None) -> int:
+        """How many tokens of a training row come before the caption (image tokens, BOS, prompt)."""
+        if not prompt:
+            return 0  # image and BOS tokens are masked by id
+        ids = processor(images=images[:1], text=[prompt], return_tensors="pt")["input_ids"][0]
+        return len(ids) - int(ids[-1] == processor.tokenizer.eos_token_id)  # a closing EOS is not in the row
+
+    def decode(self, processor, sequences, prompt_length: int) -> list[str]:
+        """Captions from ``generate`` output (the prompt, when one was given, is cut off)."""
+        texts = processor.tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
+        return [" ".join(t.split()) for t in texts]
+
+    def tower_of(self, module_name: str) -> str:
+        """The tower a module belongs to ("other" when none of :attr:`towers` fits)."""
+        name = module_name.removeprefix("base_model.model.")
+        for tower, prefix in self.towers.items():
+            if name == prefix or name.startswith(prefix + "."):
+                return tower
+        return "other"
+
+    def tiny_processor(self, tokenizer, vision: dict, extra: dict):
+        """The family's processor around ``tokenizer`` for images of ``vision["image_size"]``."""
+        raise NotImplementedError(f"{self.title} has no tiny model builder")
+
+    def tiny_config(self, processor, vision: dict, text: dict, extra: dict):
+        """The model config for ``vision``/``text``/``extra`` sizes (``text`` holds vocab and token ids)."""
+        raise NotImplementedError(f"{self.title} has no tiny model builder")
+
+
+def caption_labels(batch, processor, prompt_tokens: int = 0):
+    """``input_ids`` with pad, image and the first ``prompt_tokens`` real tokens of each row set to -100.
+
+    Counting real (attended) tokens finds the prompt on either padding side, also where the
+    processor puts image tokens before the pads (BLIP-2).
+    """
+    labels = batch["input_ids"].clone()
+    attention = batch["attention_mask"]
+    labels[attention == 0] = IGNORE_INDEX
+    image_token = getattr(processor, "image_token", None)
+    if image_token is not None:
+        image_id = processor.tokenizer.convert_tokens_to_ids(str(getattr(image_token, "content", image_token)))
+        labels[labels == image_id] = IGNORE_INDEX
+    if prompt_tokens:
+        labels[attention.cumsum(dim=1) <= prompt_tokens] = IGNORE_INDEX
+    return labels
+
+
+@dataclass
+class Captioner:
+    """A loaded captioning model with its processor and family."""
+
+    family: Family
+    model: Any  # a transformers PreTrainedModel, in eval mode on ``device``
+    processor: Any  # the model's own processor
+    name: str  # what it was loaded from (hub id or folder)
+    device: str  # "cpu", "cuda", "cuda:1"...
+    dtype: Any  # torch dtype of the weights
+    adapter: str | None = None  # LoRA adapter folder merged into the weights, if any
+
+    @property
+    def lora_targets(self) -> tuple[str, ...]:
+        return self.family.lora_targets
+
+    @property
+    def prompt(self) -> str | None:
+        return self.family.prompt
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def save(self, folder: str | Path) -> Path:
+        """Write model and processor with ``save_pretrained`` (loadable by ``registry.load_captioner``)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder)
+        self.processor.save_pretrained(folder)
+        return folder
+
+
+def choose_device(device: str | None = None) -> str:
+    """``device`` if given, else CUDA when available, else CPU."""
+    import torch
+
+    if device and device != "auto":
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu")
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+DTYPES = {
+    "fp32": "float32",
+    "float32": "float32",
+    "bf16": "bfloat16",
+    "bfloat16": "bfloat16",
+    "fp16": "float16",
+    "float16": "float16",
+}
+
+
+def choose_dtype(device: str, dtype=None):
+    """``dtype`` if given ("bf16", "fp16", "fp32" or a torch dtype); else bf16 on CUDA where supported, fp16 on
+    other CUDA GPUs, fp32 on CPU."""
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype and dtype != "auto":
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; use one of bf16, fp16, fp32")
+        return getattr(torch, DTYPES[dtype])
+    if device.startswith("cuda"):
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32

@@ -1,0 +1,106 @@
+"""PaliGemma and PaliGemma 2: a SigLIP vision tower, a linear projector and a Gemma (2) decoder.
+
+The two differ only in the decoder (Gemma vs Gemma 2: ``config.text_config.model_type``), so
+:class:`PaliGemma2` is :class:`PaliGemma` with another name, decoder, tiny sizes and real shape.
+Inputs go through the processor's ``suffix=``: it masks image, BOS and prompt tokens in the labels.
+"""
+
+from __future__ import annotations
+
+from rsic_core.models.base import Family
+
+_SIGLIP_TINY = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=8)
+_GEMMA_TINY = dict(
+    hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16
+)
+
+
+class PaliGemma(Family):
+    """PaliGemma (Gemma decoder)."""
+
+    name = "paligemma"
+    title = "PaliGemma"
+    example = "google/paligemma-3b-pt-224"
+    model_type = "paligemma"
+    model_class = "PaliGemmaForConditionalGeneration"
+    processor_class = "PaliGemmaProcessor"
+    prompt = "caption en"
+    lora_targets = ("q_proj", "v_proj")
+    lora_presets = {"all-linear": "all-linear", "language-only": r".*language_model.*\.(q_proj|v_proj)"}
+    towers = {
+        "vision": "model.vision_tower",
+        "projector": "model.multi_modal_projector",
+        "language": "model.language_model",
+    }
+    prunable = {"language": ("model.language_model.layers", ("text_config",))}
+    tiny_sizes = (_SIGLIP_TINY, _GEMMA_TINY, {})
+    gemma2 = False  # the decoder is Gemma 2
+
+    def matches(self, config) -> bool:
+        if getattr(config, "model_type", None) != self.model_type:
+            return False
+        text_type = getattr(getattr(config, "text_config", None), "model_type", "gemma")
+        return (text_type == "gemma2") == self.gemma2
+
+    def build_inputs(self, processor, images, captions, prompt):
+        text = [f"{processor.image_token}{prompt or ''}"] * len(images)
+        kwargs = {"suffix": captions} if captions is not None else {}
+        batch = processor(images=images, text=text, return_tensors="pt", padding="longest", **kwargs)
+        if captions is None:
+            batch.pop("token_type_ids", None)  # only the training mask needs it
+        return batch
+
+    def tiny_processor(self, tokenizer, vision, extra):
+        from transformers import PaliGemmaProcessor, SiglipImageProcessorPil
+
+        size = vision["image_size"]
+        image_processor = SiglipImageProcessorPil(
+            size={"height": size, "width": size}, image_seq_length=(size // vision["patch_size"]) ** 2
+        )
+        return PaliGemmaProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+    def tiny_config(self, processor, vision, text, extra):
+        from transformers import Gemma2Config, GemmaConfig, PaliGemmaConfig, SiglipVisionConfig
+
+        text_config = (Gemma2Config if self.gemma2 else GemmaConfig)(**text)
+        return PaliGemmaConfig(
+            vision_config=SiglipVisionConfig(projection_dim=text["hidden_size"], **vision),
+            text_config=text_config,
+            image_token_index=processor.image_token_id,
+            projection_dim=text["hidden_size"],
+            **extra,
+        )
+
+
+class PaliGemma2(PaliGemma):
+    """PaliGemma 2 (Gemma 2 decoder)."""
+
+    name = "paligemma2"
+    title = "PaliGemma 2"
+    example = "google/paligemma2-3b-pt-224"
+    gemma2 = True
+    tiny_sizes = (_SIGLIP_TINY, dict(_GEMMA_TINY, query_pre_attn_scalar=16), {})
+    # Real shape (public config of the checkpoint), random weights.
+    shapes = {
+        "paligemma2-3b": dict(
+            image_size=224,
+            vocab_size=257216,
+            vision=dict(
+                hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16, patch_size=14
+            ),
+            text=dict(
+                hidden_size=2304,
+                intermediate_size=9216,
+                num_hidden_layers=26,
+                num_attention_heads=8,
+                num_key_value_heads=4,
+                head_dim=256,
+                query_pre_attn_scalar=256,
+                sliding_window=4096,
+                final_logit_softcapping=30.0,
+                attn_logit_softcapping=50.0,
+                max_position_embeddings=8192,
+            ),
+            extra={},
+        )
+    }
