@@ -3,17 +3,29 @@
 import streamlit as st
 
 from rsic_core.runs import layout as runs
+from rsic_core.runs.compare import CompareFilter, filter_choices, filter_predictions
 from rsic_core.runs.evaluation import EvalConfig, evaluate
 from rsic_core.scoring import error_analysis as ea
-from rsic_core.scoring.metrics import ALL_METRICS
 from ui import models_cache, resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
 PAGE_SIZE = 10
+PAGE_KEY = "compare_page"
 
 
 def marked(pieces) -> str:
     return "".join(MARKS[m].format(p) if m and p.strip() else p.replace("*", r"\*") for p, m in pieces)
+
+
+def to_first_page() -> None:
+    """Another run or filter: show its first page (as a fresh page number widget would)."""
+    st.session_state[PAGE_KEY] = 1
+
+
+def new_sort() -> None:
+    """Another metric to sort by: its threshold starts empty (the old one was on another scale)."""
+    st.session_state["compare_at_most"] = None
+    to_first_page()
 
 
 st.title("Compare predictions and references")
@@ -42,10 +54,15 @@ if not found:
         st.rerun()
     st.stop()
 run_path = st.selectbox(
-    "Run", [str(r.path) for r in found], format_func=lambda p: next(r.name for r in found if str(r.path) == p)
+    "Run",
+    [str(r.path) for r in found],
+    format_func=lambda p: next(r.name for r in found if str(r.path) == p),
+    key="compare_run",
+    on_change=to_first_page,
 )
 run, table = runs_cache.analyzed_run(run_path)
-metrics = [m for m in ALL_METRICS if m in table.columns]
+choices = filter_choices(table)
+metrics = choices.metrics
 if run.problems:
     st.warning(f"{len(run.problems)} problem(s) reading this run: " + "; ".join(run.problems[:3]))
 items = list(run.corpus.items())
@@ -54,23 +71,35 @@ for start in range(0, len(items), 5):  # rows of five stay readable in a narrow 
         col.metric(name, f"{value:.3f}")
 
 f1, f2, f3, f4, f5, f6 = st.columns(6)
-sort_by = f1.selectbox("Sort by", metrics or ["image_id"])
-worst_first = f2.toggle("Worst first", value=True)
-at_most = f3.number_input(f"{sort_by} at most", value=None, placeholder="any", disabled=not metrics)
-labels = f4.multiselect("Class", sorted(table["label"].dropna().unique()))
-splits = f5.multiselect("Split", sorted(table["split"].dropna().unique()))
-kinds = f6.multiselect("Error kind", ea.ERROR_KINDS)
-view = table[table["label"].isin(labels)] if labels else table
-view = view[view["split"].isin(splits)] if splits else view
-view = view[view[sort_by] <= at_most] if at_most is not None and metrics else view
-for kind in kinds:
-    view = view[view[kind]]
-view = view.sort_values(sort_by, ascending=worst_first, na_position="first")
+sort_by = f1.selectbox("Sort by", choices.sort_by, key="compare_sort_by", on_change=new_sort)
+worst_first = f2.toggle("Worst first", value=True, key="compare_worst_first", on_change=to_first_page)
+at_most = f3.number_input(
+    f"{sort_by} at most",
+    value=None,
+    placeholder="any",
+    disabled=not metrics,
+    key="compare_at_most",
+    on_change=to_first_page,
+)
+labels = f4.multiselect("Class", choices.labels, key="compare_labels", on_change=to_first_page)
+splits = f5.multiselect("Split", choices.splits, key="compare_splits", on_change=to_first_page)
+kinds = f6.multiselect("Error kind", choices.error_kinds, key="compare_error_kinds", on_change=to_first_page)
+view = filter_predictions(
+    table,
+    CompareFilter(
+        sort_by=sort_by,
+        worst_first=worst_first,
+        at_most=at_most if metrics else None,
+        labels=tuple(labels),
+        splits=tuple(splits),
+        error_kinds=tuple(kinds),
+    ),
+)
 
 images, by_class, by_length, errors = st.tabs(["Images", "By class", "By caption length", "Error kinds"])
 with images:
     pages = max(1, -(-len(view) // PAGE_SIZE))
-    page = st.number_input("Page", 1, pages, 1)
+    page = st.number_input("Page", 1, pages, 1, key=PAGE_KEY)
     st.caption(
         f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]"
     )

@@ -1,10 +1,9 @@
 """Runs: every evaluation and training run with its corpus metrics side by side."""
 
-import plotly.express as px
 import streamlit as st
 
-from rsic_core.runs import tables
-from rsic_core.scoring.metrics import ALL_METRICS
+from rsic_core.runs import plots, tables
+from rsic_core.scoring.scale import SCALE_NOTE, as_percent, metric_columns
 from ui import runs_cache
 
 st.title("Runs")
@@ -17,14 +16,11 @@ if not found:
     st.stop()
 
 table = tables.runs_table(found)
-metrics = [m for m in ALL_METRICS if m in table.columns]
-scale = st.toggle("Scores x100 (as papers print them)", value=True)
-shown = table.copy()
-if scale:
-    shown[metrics] = shown[metrics] * 100
-columns = ["run", "folder", "kind", "model", "adapter", "data", "lora_r", "lora_alpha", "split", "images", *metrics]
+metrics = metric_columns(table.columns)
+percent = st.toggle(f"Scores {SCALE_NOTE} (as papers print them)", value=True, key="runs_percent")
+shown = as_percent(table) if percent else table
 # LoRA columns only once a training run exists; split and images always, beside the scores
-columns = [c for c in columns if c in ("split", "images") or shown[c].notna().any()]
+columns = [c for c in (*tables.RUN_COLUMNS, *metrics) if c in ("split", "images") or shown[c].notna().any()]
 if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 st.dataframe(
@@ -32,21 +28,13 @@ st.dataframe(
 )
 
 chosen = st.multiselect(
-    "Metrics in the chart", metrics, default=[m for m in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr") if m in metrics]
+    "Metrics in the chart",
+    metrics,
+    default=[m for m in ("BLEU-4", "METEOR", "ROUGE-L", "CIDEr") if m in metrics],
+    key="runs_chart_metrics",
 )
 if chosen:
-    long = shown.melt(id_vars=["folder"], value_vars=chosen, var_name="metric", value_name="score")
-    st.plotly_chart(
-        px.bar(
-            long,
-            x="metric",
-            y="score",
-            color="folder",
-            barmode="group",
-            labels={"score": "score (x100)" if scale else "score (0-1)"},
-        ),
-        width="stretch",
-    )
+    st.plotly_chart(plots.scores_figure(table, chosen, percent=percent), width="stretch")
 
 for run in found:
     notes = [*(run.metrics.get("notes") or []), *(f"{k}: {v}" for k, v in (run.metrics.get("skipped") or {}).items())]

@@ -59,16 +59,19 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     assert "BLEU-4 **0.000**  \nMETEOR **0.000**" in markdown(at)  # its per-image scores beside it
     assert len(at.get("image")) == 10 and len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) == 10
 
-    at.multiselect[0].set_value(["baseball field"]).run()  # class filter
+    at.multiselect(key="compare_labels").set_value(["baseball field"]).run()  # class filter
     text = markdown(at)
     assert ":green[baseball]" in text and ":orange[**two**]" in text
     assert any("3 field(s) predicted, the references say 2" in c.value for c in at.caption)
 
-    at.multiselect[0].set_value([]).run()
-    at.number_input[0].set_value(0.0).run()  # BLEU-1 at most 0: only the empty caption is left
+    at.multiselect(key="compare_labels").set_value([]).run()
+    at.number_input(key="compare_at_most").set_value(0.0).run()  # BLEU-1 at most 0: only the empty caption is left
     assert any("1 of 10 images" in c.value for c in at.caption)
-    at.number_input[0].set_value(None).run()
-    at.multiselect[2].set_value(["hallucinated object"]).run()
+    at.selectbox(key="compare_sort_by").set_value("CIDEr").run()  # another metric: the threshold starts empty
+    assert at.number_input(key="compare_at_most").value is None and any(
+        "10 of 10 images" in c.value for c in at.caption
+    )
+    at.multiselect(key="compare_error_kinds").set_value(["hallucinated object"]).run()
     assert any("3 of 10 images" in c.value for c in at.caption)
     assert ":red[~~boats~~]" in markdown(at)
     errors = at.dataframe[-2].value.set_index("error")
@@ -91,7 +94,7 @@ def test_efficiency_plots_cost_against_a_metric(runs_root):
     assert table.loc["lora-r8", "trainable (M)"] == pytest.approx(0.09)
     assert table.loc["zero-shot", "latency (ms/image)"] == pytest.approx(15)
     assert len(at.get("plotly_chart")) == 1
-    at.selectbox[0].set_value("latency (ms/image)").run()
+    at.selectbox(key="efficiency_cost").set_value("latency (ms/image)").run()
     assert not at.exception and len(at.get("plotly_chart")) == 1
     assert not at.warning  # both runs were scored on the same images
 
@@ -113,12 +116,13 @@ def test_efficiency_axes_start_at_zero_on_the_runs_page_scale(tmp_path, corpus_s
 
 def _rescope(folder, n_images: int, split: str) -> None:
     """Mark a written run as scored on another image set (as a smaller evaluation would be)."""
-    from rsic_core.runs import layout as runs
+    from rsic_core.runs.layout import RunLayout, write_json
 
-    metrics = json.loads((folder / runs.METRICS).read_text(encoding="utf-8"))
-    config = json.loads((folder / runs.CONFIG).read_text(encoding="utf-8"))
-    runs.write_json(folder, runs.METRICS, {**metrics, "n_images": n_images})
-    runs.write_json(folder, runs.CONFIG, {**config, "split": split})
+    layout = RunLayout(folder)
+    write_json(
+        folder, RunLayout.METRICS, {**json.loads(layout.metrics.read_text(encoding="utf-8")), "n_images": n_images}
+    )
+    layout.update_config(split=split)
 
 
 @pytest.mark.parametrize("page", ["pages/runs.py", "pages/efficiency.py"])

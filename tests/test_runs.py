@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from rsic_core.runs import layout as runs
-from rsic_core.runs import tables
+from rsic_core.runs import plots, tables
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus
+from rsic_core.scoring.scale import as_percent
 from rsic_core.training import jobs
 from tests.support.scoring import PREDICTIONS, REFERENCES, write_run
 
@@ -30,7 +31,7 @@ def test_a_written_run_reads_back_with_its_scores(tmp_path, corpus_scores):
     assert row["prediction"] == PREDICTIONS["harbor_2.jpg"] and list(row["references"]) == REFERENCES["harbor_2.jpg"]
     assert row["BLEU-4"] == pytest.approx(corpus_scores.per_image["harbor_2.jpg"]["BLEU-4"])
     # every line of predictions.jsonl is standard JSON (no NaN) with the documented keys
-    lines = (folder / runs.PREDICTIONS).read_text(encoding="utf-8").splitlines()
+    lines = RunLayout(folder).predictions.read_text(encoding="utf-8").splitlines()
     first = json.loads(lines[0])
     assert {"image_id", "split", "label", "prediction", "references", "scores"} <= set(first)
 
@@ -76,10 +77,11 @@ def test_run_folders_get_unique_safe_names(tmp_path):
 
 def _rescope(folder, n_images: int, split: str) -> None:
     """Mark a written run as scored on another image set (as a smaller evaluation would be)."""
-    metrics = json.loads((folder / runs.METRICS).read_text(encoding="utf-8"))
-    config = json.loads((folder / runs.CONFIG).read_text(encoding="utf-8"))
-    runs.write_json(folder, runs.METRICS, {**metrics, "n_images": n_images})
-    runs.write_json(folder, runs.CONFIG, {**config, "split": split})
+    layout = RunLayout(folder)
+    runs.write_json(
+        folder, RunLayout.METRICS, {**json.loads(layout.metrics.read_text(encoding="utf-8")), "n_images": n_images}
+    )
+    layout.update_config(split=split)
 
 
 def test_runs_scored_on_different_image_sets_are_named_in_a_warning(tmp_path, corpus_scores):
@@ -172,3 +174,33 @@ def test_a_running_run_whose_process_is_gone_died(tmp_path):
 def test_the_layout_and_jobs_load_no_heavy_package():
     code = "import sys, rsic_core.training.jobs; print(sorted({'torch', 'transformers', 'pandas'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_scores_print_x100_in_one_place(tmp_path, corpus_scores):
+    assert as_percent(0.4312) == pytest.approx(43.12) and as_percent(None) is None and math.isnan(as_percent(math.nan))
+    assert as_percent({"CIDEr": 0.9, "step": 20}) == {"CIDEr": pytest.approx(90.0), "step": 20}
+    write_run(tmp_path, "zero-shot", corpus_scores, efficiency={"params_total": 6_700_000})
+    table = tables.runs_table(runs.list_runs(tmp_path))
+    shown = as_percent(table)
+    assert shown.loc[0, "CIDEr"] == pytest.approx(100 * corpus_scores.corpus["CIDEr"])
+    assert shown.loc[0, "params (M)"] == table.loc[0, "params (M)"] == pytest.approx(6.7)  # costs keep their units
+    assert table.loc[0, "CIDEr"] == pytest.approx(corpus_scores.corpus["CIDEr"])  # the input is not changed
+    with pytest.raises(ValueError, match="SPICE"):
+        as_percent(table, ["SPICE"])
+
+
+def test_efficiency_figure_has_one_labelled_point_per_costed_run_from_zero(tmp_path, corpus_scores):
+    write_run(tmp_path, "zero-shot", corpus_scores, efficiency={"latency_s_per_image": 0.015})
+    write_run(tmp_path, "lora-r8", corpus_scores, adapter="adapters/r8", efficiency={"latency_s_per_image": 0.02})
+    write_run(tmp_path, "no-report", corpus_scores)  # no efficiency.json: not plotted
+    table = tables.runs_table(runs.list_runs(tmp_path))
+    figure = plots.efficiency_figure(table, "latency (ms/image)", "CIDEr")
+    (points,) = figure.data
+    assert sorted(points.text) == ["lora-r8", "zero-shot"] and sorted(points.x) == pytest.approx([15, 20])
+    assert list(points.y) == pytest.approx([100 * corpus_scores.corpus["CIDEr"]] * 2)  # the Runs page's x100
+    x, y = figure.layout.xaxis, figure.layout.yaxis
+    assert x.range[0] == 0 and x.range[1] > 20 and y.range[0] == 0 and y.range[1] > max(points.y)
+    assert "x100" in y.title.text and points.cliponaxis is False  # run names are not cut at the edges
+    with pytest.raises(ValueError, match="No run has both GFLOPs/image"):
+        plots.efficiency_figure(table, "GFLOPs/image", "CIDEr")
+    assert plots.axis_range([-2.0, 4.0])[0] < -2.0  # a negative value (a delta) stays inside the axis

@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from rsic_core.runs.layout import RunKind
 from rsic_core.runs.records import Run
 
+COST_COLUMNS = ("GFLOPs/image", "latency (ms/image)", "params (M)", "trainable (M)", "size (MB)", "peak memory (MB)")
+RUN_COLUMNS = ("run", "folder", "kind", "model", "adapter", "data", "lora_r", "lora_alpha", "split", "images")
+
 
 def runs_table(runs: Iterable[Run]):
     """One row per run: name, kind, model, adapter, data, split, LoRA rank and alpha (training runs),
