@@ -76,7 +76,7 @@ def test_killed_run_resumes_from_its_checkpoint_with_nothing_lost(tiny_model_dir
 
     run_dir = Path(config.output_dir)
     launch = tmp_path / "launch.json"
-    launch.write_text(json.dumps({k: v for k, v in config.__dict__.items()}))
+    launch.write_text(config.to_json_string())
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "rsic_core.cli", "train", "--config", str(launch)],
@@ -150,7 +150,7 @@ def test_config_file_with_command_line_overrides(tmp_path):
     file.write_text(json.dumps({"lora_r": 4, "learning_rate": 1e-4, "max_steps": 10}))
     (config,) = parse_config(["--config", str(file), "--max_steps", "20", "--gradient_checkpointing"])
     assert (config.lora_r, config.learning_rate, config.max_steps, config.gradient_checkpointing) == (4, 1e-4, 20, True)
-    assert (config.per_device_train_batch_size, config.gradient_accumulation_steps, config.report_to) == (4, 4, "none")
+    assert (config.per_device_train_batch_size, config.gradient_accumulation_steps, config.report_to) == (4, 4, [])
     file.write_text(json.dumps({"lora_rank": 4}))
     with pytest.raises(ValueError, match="lora_rank"):
         parse_config(["--config", str(file)])

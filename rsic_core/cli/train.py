@@ -1,12 +1,14 @@
 """``rsic train`` and ``rsic experiment``: LoRA runs, ablation grids and layer pruning.
 
-    rsic train [--config run.json|run.yaml] [--lora_r 8 --max_steps 200 ...]   # every TrainConfig field
-    rsic train --resume RUN_DIR                                                 # continue a killed run
-    rsic experiment grid [--config base.json] --grid_r 2,4,8 --grid_alpha 4,16,32 --grid_dropout 0,0.1 [TrainConfig fields]
-    rsic experiment prune [--config base.json] --prune_qformer 0,6 --prune_lm 0,16 [TrainConfig fields]
+    rsic train [--config run.json|run.yaml] [--lora-r 8 --max-steps 200 --adam-beta2 0.95 ...]   # every TrainConfig field
+    rsic train --resume RUN_DIR                                                                # continue a killed run
+    rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [TrainConfig fields]
+    rsic experiment prune [--config base.json] --prune-qformer 0,6 --prune-lm 0,16 [TrainConfig fields]
 
+Every field of :class:`rsic_core.training.config.TrainConfig` (the Trainer's own options
+included) is an option, spelled ``--lora-r`` or ``--lora_r`` (HfArgumentParser takes both).
 Options on the command line override the file. The same command runs on several processes:
-``torchrun --nproc_per_node 2 -m rsic_core.cli train --output_dir RUN ...`` (or ``accelerate launch``).
+``torchrun --nproc_per_node 2 -m rsic_core.cli train --output-dir RUN ...`` (or ``accelerate launch``).
 """
 
 from __future__ import annotations
@@ -48,13 +50,13 @@ def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
     """
     from transformers import HfArgumentParser
 
-    from rsic_core.training.trainer import TrainConfig
+    from rsic_core.training.config import TrainConfig, current_names
 
     parser = HfArgumentParser((TrainConfig, *extra), prog=prog)
     parser.add_argument("--config", default=None, help="JSON or YAML file of field values (options override it).")
     known, _ = parser.parse_known_args(argv)
     if known.config:
-        data = _read_config_file(Path(known.config))
+        data = current_names(_read_config_file(Path(known.config)))
         fields = {a.dest for a in parser._actions}
         unknown = sorted(set(data) - fields)
         if unknown:

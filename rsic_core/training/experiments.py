@@ -1,7 +1,7 @@
 """Experiments made of training runs: the LoRA ablation grid and layer pruning.
 
-    rsic experiment grid --model demo --grid_r 2,4,8 --grid_alpha 4,16,32 --grid_dropout 0,0.1 --max_steps 100
-    rsic experiment prune --model M --prune_qformer 0,6 --prune_lm 0,16 --max_steps 100
+    rsic experiment grid --model demo --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 --max-steps 100
+    rsic experiment prune --model M --prune-qformer 0,6 --prune-lm 0,16 --max-steps 100
 
 Every cell is an ordinary training run (its own run folder under the runs directory, on the Runs
 and Compare pages), plus one zero-shot evaluation of the base model; the experiment folder
@@ -19,8 +19,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from rsic_core.runs.layout import load_run, new_run_dir, write_json
-from rsic_core.training.trainer import TrainConfig, train
+from rsic_core.options import split_list
+from rsic_core.runs.layout import RunKind, RunLayout, load_run, new_run_dir, write_json
+from rsic_core.training.config import TrainConfig
+from rsic_core.training.trainer import train
 
 TABLE_METRICS = ("BLEU-4", "CIDEr", "Geo-Sim (mean)")
 
@@ -76,7 +78,7 @@ def run_grid(base: TrainConfig, grid: GridConfig, progress: Callable[[str], None
         )
     )
     variants = [(f"{base.name}-r{r}-a{a}-d{d:g}", dict(lora_r=r, lora_alpha=a, lora_dropout=d)) for r, a, d in cells]
-    return _run_variants("grid", base, variants, grid.grid_zero_shot, asdict(grid), progress)
+    return _run_variants(RunKind.GRID, base, variants, grid.grid_zero_shot, asdict(grid), progress)
 
 
 def run_prune(base: TrainConfig, prune: PruneConfig, progress: Callable[[str], None] | None = None) -> ExperimentResult:
@@ -92,7 +94,7 @@ def run_prune(base: TrainConfig, prune: PruneConfig, progress: Callable[[str], N
         for q, m in cells
     ]
     return _run_variants(
-        "prune", replace(base, eval_efficiency=True), variants, prune.prune_zero_shot, asdict(prune), progress
+        RunKind.PRUNE, replace(base, eval_efficiency=True), variants, prune.prune_zero_shot, asdict(prune), progress
     )
 
 
@@ -105,7 +107,7 @@ def zero_shot(base: TrainConfig, name: str | None = None) -> Path:
     from rsic_core.runs.evaluation import EvalConfig, evaluate
     from rsic_core.scoring.metrics import ScoreConfig
 
-    captioner = load_captioner(base.model, device=None if base.device == "auto" else base.device)
+    captioner = load_captioner(base.model, device=base.device_name)
     dataset = load_dataset(base.data or demo_dataset_dir())
     config = EvalConfig(
         eval_split=base.eval_split,
@@ -115,9 +117,9 @@ def zero_shot(base: TrainConfig, name: str | None = None) -> Path:
         caption=CaptionConfig(
             gen_num_beams=base.gen_num_beams,
             gen_max_new_tokens=base.gen_max_new_tokens,
-            batch_size=base.eval_batch_size,
+            batch_size=base.per_device_eval_batch_size,
         ),
-        scoring=ScoreConfig(score_metrics=tuple(m.strip() for m in base.eval_metrics.split(",") if m.strip())),
+        scoring=ScoreConfig(score_metrics=tuple(split_list(base.eval_metrics))),
     )
     return evaluate(captioner, dataset, base.eval_split, config)
 
@@ -131,7 +133,7 @@ def experiment_table(run_dirs: list[Path], zero_shot_dir: Path | None = None):
     for folder in ([zero_shot_dir] if zero_shot_dir else []) + list(run_dirs):
         run = load_run(folder, with_predictions=False)
         c, e, lora = run.config, run.efficiency, _lora(folder)
-        trained = c.get("kind") == "training"
+        trained = c.get("kind") == RunKind.TRAINING
         row = {
             "run": "zero-shot" if folder == zero_shot_dir else run.name,
             "r": c.get("lora_r") if trained else None,
@@ -166,15 +168,16 @@ def experiment_table(run_dirs: list[Path], zero_shot_dir: Path | None = None):
 
 
 def _run_variants(
-    kind: str, base: TrainConfig, variants: list[tuple[str, dict]], with_zero_shot: bool, settings: dict, progress
+    kind: RunKind, base: TrainConfig, variants: list[tuple[str, dict]], with_zero_shot: bool, settings: dict, progress
 ) -> ExperimentResult:
     say = progress or (lambda message: None)
     if base.output_dir or base.resume:
         raise ValueError("an experiment makes one run folder per cell; leave output_dir and resume empty")
     folder = new_run_dir(f"{kind}-{base.name}")
+    layout = RunLayout(folder)
     record = {
         "kind": kind,
-        "base": asdict(base),
+        "base": base.to_dict(),
         "settings": settings,
         "runs": [],
         "zero_shot": None,
@@ -193,11 +196,11 @@ def _run_variants(
         _note_seconds(run_dir, time.time() - started)
         run_dirs.append(run_dir)
         record["runs"].append(str(run_dir))
-        write_json(folder, "experiment.json", record)  # partial results survive an interrupted grid
+        write_json(folder, layout.experiment_file.name, record)  # partial results survive an interrupted grid
     table = experiment_table(run_dirs, zero)
-    write_json(folder, "experiment.json", record)
-    table.to_csv(folder / "table.csv", index=False)
-    (folder / "table.md").write_text(markdown_table(table.drop(columns=["path"])), encoding="utf-8")
+    write_json(folder, layout.experiment_file.name, record)
+    table.to_csv(layout.table_csv, index=False)
+    layout.table_md.write_text(markdown_table(table.drop(columns=["path"])), encoding="utf-8")
     return ExperimentResult(folder, table, ([zero] if zero else []) + run_dirs)
 
 
@@ -216,15 +219,12 @@ def markdown_table(table, digits: int = 2) -> str:
 
 
 def _note_seconds(run_dir: Path, seconds: float) -> None:
-    file = Path(run_dir) / "config.json"
-    config = json.loads(file.read_text(encoding="utf-8"))
-    config["train_seconds"] = round(seconds, 1)
-    write_json(Path(run_dir), "config.json", config)
+    RunLayout(run_dir).update_config(train_seconds=round(seconds, 1))
 
 
 def _lora(folder: Path) -> dict:
     try:
-        return json.loads((Path(folder) / "lora.json").read_text(encoding="utf-8"))
+        return json.loads(RunLayout(folder).lora_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
 
@@ -235,7 +235,7 @@ def _scaled(value, factor):
 
 def _ints(text: str, name: str, minimum: int = 1) -> list[int]:
     try:
-        values = [int(v) for v in str(text).split(",") if v.strip()]
+        values = [int(v) for v in split_list(text)]
     except ValueError:
         raise ValueError(f"{name} must be comma-separated whole numbers (got {text!r})") from None
     if not values or min(values) < minimum:
@@ -245,7 +245,7 @@ def _ints(text: str, name: str, minimum: int = 1) -> list[int]:
 
 def _floats(text: str, name: str) -> list[float]:
     try:
-        values = [float(v) for v in str(text).split(",") if v.strip()]
+        values = [float(v) for v in split_list(text)]
     except ValueError:
         raise ValueError(f"{name} must be comma-separated numbers (got {text!r})") from None
     if not values:
