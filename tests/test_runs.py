@@ -147,7 +147,7 @@ def test_run_layout_knows_the_training_files(tmp_path):
     assert all(path == tmp_path / name for path, name in names.items())
     assert layout.val_step_dir(20) == tmp_path / "val" / "step-20"
     assert layout.rank_file(1) == tmp_path / "ranks" / "rank-1.json"
-    assert (runs.CONFIG, jobs.STATUS, jobs.STEP_LOG) == ("config.json", "status.json", "train_log.jsonl")  # old names
+    assert (RunLayout.CONFIG, jobs.STEP_LOG) == ("config.json", "train_log.jsonl")  # names for code that joins them
 
 
 def test_kinds_and_statuses_keep_the_strings_older_runs_have_on_disk(tmp_path):

@@ -194,15 +194,6 @@ class RunLayout:
         return status
 
 
-# the older spelling of four names, kept while code still imports them (new code: RunLayout)
-CONFIG, PREDICTIONS, METRICS, EFFICIENCY = (
-    RunLayout.CONFIG,
-    RunLayout.PREDICTIONS,
-    RunLayout.METRICS,
-    RunLayout.EFFICIENCY,
-)
-
-
 def read_json_object(file: str | Path) -> dict:
     """A JSON file holding an object ({} when the file does not exist).
 

@@ -30,8 +30,8 @@ from pathlib import Path
 from rsic_core.paths import runs_dir
 from rsic_core.runs.layout import RunLayout, RunStatus, new_run_dir, write_json
 
-# the older spelling of the file names and active states, kept while code imports them (new code: RunLayout, RunStatus)
-STATUS, STEP_LOG, VAL_LOG, PROCESS_LOG = RunLayout.STATUS, RunLayout.STEP_LOG, RunLayout.VAL_LOG, RunLayout.PROCESS_LOG
+# older spellings, kept while the Train page, its cache and tests use them (new code: RunLayout, RunStatus.active)
+STEP_LOG, VAL_LOG = RunLayout.STEP_LOG, RunLayout.VAL_LOG
 ACTIVE = tuple(s for s in RunStatus if s.active)
 
 
