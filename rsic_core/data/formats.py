@@ -47,7 +47,6 @@ UCM_CLASSES = (
     "storagetanks",
     "tenniscourt",
 )
-_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 
 
 @dataclass
@@ -56,11 +55,6 @@ class Parsed:
     image_dir: Path
     records: list[ImageRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-def tokenize(caption: str) -> list[str]:
-    """Lowercased words, punctuation dropped (the ``tokens`` field of the Karpathy layout)."""
-    return _WORD.findall(caption.lower())
 
 
 def find_column(header: list[str], names: tuple[str, ...]) -> str | None:

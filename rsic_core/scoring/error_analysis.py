@@ -2,7 +2,8 @@
 
 Per image (:func:`analyze`):
 
-- matching words: content words (not :data:`STOPWORDS`) of the prediction that some reference uses;
+- matching words: content words (:func:`rsic_core.text.words.is_content_word`: no function words) of
+  the prediction that some reference uses;
 - missing words: content words that most references use (at least half of them, and at least
   two when there are several) but the prediction does not;
 - error kinds, on the objects of remote-sensing scenes (:data:`OBJECTS`, plural and synonyms
@@ -24,6 +25,26 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rsic_core.text.words import NUMBER_VALUES, STOPWORDS, count_words, is_content_word, words
+
+__all__ = [  # words and STOPWORDS come from rsic_core.text.words, named here for the pages that use them
+    "ERROR_KINDS",
+    "LENGTH_BINS",
+    "OBJECTS",
+    "STOPWORDS",
+    "ImageErrors",
+    "analyze",
+    "analyze_run",
+    "breakdown",
+    "counts_in",
+    "error_counts",
+    "hallucinated_objects",
+    "length_bin",
+    "object_of",
+    "word_marks",
+    "words",
+]
+
 ERROR_KINDS = ("wrong count", "missing object", "hallucinated object")
 LENGTH_BINS = (
     (0, 0, "empty"),
@@ -33,13 +54,6 @@ LENGTH_BINS = (
     (16, 10**6, "16+ words"),
 )
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-STOPWORDS = frozenset(
-    "a an the of in on at to and or is are was were be been being it its this that these those there here with by "
-    "for from as into onto near next some many much few several each other another which who what while where "
-    "when than then also very not no lots lot piece pieces kind side sides both one".split()
-)
-NUMBERS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 # Object nouns of remote-sensing captions; each line one object, synonyms after the first word.
 _OBJECT_GROUPS = """
 plane airplane aircraft airliner jet
@@ -99,11 +113,6 @@ class ImageErrors:
     details: list[str] = field(default_factory=list)  # one plain sentence per error found
 
 
-def words(text: str) -> list[str]:
-    """Lowercase words and numbers of ``text`` (punctuation dropped, any script kept)."""
-    return _WORD.findall(text.lower())
-
-
 def object_of(word: str) -> str | None:
     """The object a word names (plural and synonyms folded), or None."""
     for form in (word, word[:-1] if word.endswith("s") else None, word[:-2] if word.endswith("es") else None):
@@ -116,7 +125,7 @@ def counts_in(tokens: Sequence[str]) -> dict[str, int]:
     """Objects with an explicit number before them: "two big white planes" -> {"plane": 2}; "three baseball fields" -> {"field": 3}."""
     found = {}
     for k, tok in enumerate(tokens):
-        n = NUMBERS.get(tok, int(tok) if tok.isdigit() else None)
+        n = NUMBER_VALUES.get(tok, int(tok) if tok.isdigit() else None)
         if n is None:
             continue
         obj = None
@@ -141,13 +150,13 @@ def analyze(prediction: str, references: Sequence[str]) -> ImageErrors:
     pred = words(prediction)
     refs = [words(r) for r in references]
     ref_vocab = set().union(*refs) if refs else set()
-    out = ImageErrors(matching=list(dict.fromkeys(w for w in pred if w in ref_vocab and w not in STOPWORDS)))
+    out = ImageErrors(matching=list(dict.fromkeys(w for w in pred if w in ref_vocab and is_content_word(w))))
     if not refs:
         return out
     need = max(1, min(2, len(refs)), (len(refs) + 1) // 2)  # "most references"
     doc_freq = Counter(w for r in refs for w in set(r))
     pred_set = set(pred)
-    out.missing = [w for w, n in doc_freq.most_common() if n >= need and w not in pred_set and w not in STOPWORDS]
+    out.missing = [w for w, n in doc_freq.most_common() if n >= need and w not in pred_set and is_content_word(w)]
 
     pred_objects = {o for w in pred if (o := object_of(w))}
     ref_objects = [{o for w in r if (o := object_of(w))} for r in refs]
@@ -190,7 +199,7 @@ def analyze_run(frame):
     found = [
         analyze(p or "", list(r) if r is not None else []) for p, r in zip(frame["prediction"], frame["references"])
     ]
-    frame["words"] = [len(words(p or "")) for p in frame["prediction"]]
+    frame["words"] = [count_words(p or "") for p in frame["prediction"]]
     frame["length"] = [length_bin(n) for n in frame["words"]]
     frame["matching"] = [f.matching for f in found]
     frame["missing"] = [f.missing for f in found]
@@ -242,7 +251,7 @@ def word_marks(
         w = words(piece)
         word = w[0] if w else ""
         obj = object_of(word) if word else None
-        content = word and word not in STOPWORDS
+        content = word and is_content_word(word)
         mark = (
             "flagged"
             if obj and obj in flag

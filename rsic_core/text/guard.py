@@ -18,15 +18,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-_NUMBER_WORDS = set(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred thousand million minus".split()
-)
-_TOKEN = re.compile(r"\S+")
-_PUNCT = re.compile(r"^[^\w]+$")
+from rsic_core.text.words import NUMBER_WORDS, letter_words, pieces
+
+_ID_WORDS = frozenset(NUMBER_WORDS) | {"minus"}  # cluster ids written as words: "minus one", "twenty-two"
 _ID_LIKE = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$|^(?=[a-z_]*\d)[a-z_]*\d+[a-z_]*$|^<[^>]*>$", re.I)
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 MIN_VOCABULARY = 10  # fewer distinct words than this over many captions: collapsed
 MAX_TOP_WORD_SHARE = 0.4  # one word above this share of all words: collapsed
@@ -71,13 +66,9 @@ class GuardReport:
             raise ValueError("captions are not natural language, refusing to use them.\n" + self.summary())
 
 
-def _tokens(caption: str) -> list[str]:
-    return [t for t in _TOKEN.findall(caption.lower()) if not _PUNCT.match(t)]
-
-
 def _is_number_word(token: str) -> bool:
     parts = [p for p in token.split("-") if p]
-    return bool(parts) and all(p in _NUMBER_WORDS for p in parts)
+    return bool(parts) and all(p in _ID_WORDS for p in parts)
 
 
 def _is_id_like(tokens: list[str]) -> bool:
@@ -94,8 +85,8 @@ def _is_spaced(caption: str) -> bool:
 
 
 def _shares_words(caption: str, source: str) -> bool:
-    words = set(_WORD.findall(caption.lower()))
-    return not words or bool(words & set(_WORD.findall(source.lower())))
+    words = set(letter_words(caption))
+    return not words or not words.isdisjoint(letter_words(source))
 
 
 def check_natural_language(
@@ -125,7 +116,7 @@ def check_natural_language(
     if not captions:
         report.failures.append(GuardIssue("empty", 0, [], "there are no captions at all."))
         return report
-    tokens = [_tokens(c) for c in captions]
+    tokens = [pieces(c) for c in captions]
     flagged = {
         "empty": [c for c, t in zip(captions, tokens) if not t],
         "id_like": [c for c, t in zip(captions, tokens) if t and _is_id_like(t)],

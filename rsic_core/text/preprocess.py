@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-import re
 import time
 from dataclasses import asdict, dataclass, field, fields
 
@@ -33,10 +32,9 @@ from rsic_core.paths import rsic_home
 from rsic_core.text.guard import GuardReport, check_natural_language
 from rsic_core.text.subwords import SentencePieceResult
 from rsic_core.text.synonyms import SynonymResult
+from rsic_core.text.words import count_words
 
-CACHE_VERSION = 4  # bump when the output of a step changes for the same inputs
-_WORD = re.compile(r"[A-Za-z0-9]")
-_SPACES = re.compile(r"\s+")
+CACHE_VERSION = 5  # bump when the output of a step changes for the same inputs, or a pickled class moves
 
 
 @dataclass
@@ -135,14 +133,9 @@ class PreprocessResult:
         }
 
 
-def count_words(caption: str) -> int:
-    """Words in a caption; punctuation such as a final ``.`` does not count."""
-    return sum(1 for token in caption.split() if _WORD.search(token))
-
-
 def clean_caption(caption: str) -> str:
     """Lowercase, drop non-ASCII characters, collapse whitespace."""
-    return _SPACES.sub(" ", caption.lower().encode("ascii", "ignore").decode()).strip()
+    return " ".join(caption.lower().encode("ascii", "ignore").decode().split())
 
 
 def cache_key(captions: list[str], config: PreprocessConfig) -> str:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rsic_core.text import words
+
 STAGE_COLORS = {"before": "#8c8c8c", "after": "#1f77b4"}
 
 
@@ -51,9 +53,7 @@ def counts_figure(counts):
 
 def word_count(caption: str) -> int:
     """Words of a caption as the length filter counts them (punctuation excluded)."""
-    from rsic_core.text.preprocess import count_words
-
-    return count_words(caption)
+    return words.count_words(caption)
 
 
 def length_frame(stages: dict[str, list[str]]):
@@ -80,14 +80,18 @@ def length_histogram(lengths, min_words: int | None = None, max_words: int | Non
 
 
 def top_tokens(captions: list[str], n: int = 20, skip_function_words: bool = True):
-    """The ``n`` most frequent words with their count and share of all words."""
+    """The ``n`` most frequent words with their count and share of all words.
+
+    Args:
+        captions: the captions whose letter words are counted.
+        n (20): rows wanted.
+        skip_function_words (True): list content words only (no function words, no lone letters).
+    """
     import pandas as pd
 
-    from rsic_core.text.synonyms import STOPWORDS, word_counts
-
-    counts = word_counts(captions)
+    counts = words.word_counts(captions)
     total = sum(counts.values()) or 1
-    top = [(w, k) for w, k in counts.most_common() if not (skip_function_words and w in STOPWORDS)][:n]
+    top = [(w, k) for w, k in counts.most_common() if not skip_function_words or words.is_content_word(w)][:n]
     return pd.DataFrame([(w, k, k / total) for w, k in top], columns=["token", "count", "share"])
 
 
@@ -119,10 +123,8 @@ def top_tokens_figure(tables: dict[str, object]):
 
 
 def vocabulary_size(captions: list[str]) -> int:
-    """Distinct lowercase words."""
-    from rsic_core.text.synonyms import word_counts
-
-    return len(word_counts(captions))
+    """Distinct letter words (function words included), as :func:`rsic_core.text.words.word_counts` counts them."""
+    return len(words.word_counts(captions))
 
 
 def vocabulary_table(stages: dict[str, list[str]]):

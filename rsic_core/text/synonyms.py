@@ -3,7 +3,7 @@
 The RISC study embedded the caption vocabulary with a sentence-transformer, clustered it with
 DBSCAN and replaced words by their cluster; done wrong, the captions became cluster ids. Here:
 
-1. count the words of the captions (lowercase letters; function words left out);
+1. count the letter words of the captions (:mod:`rsic_core.text.words`; function words left out);
 2. embed each word (the packaged all-MiniLM-L6-v2 by default, any sentence-transformer by name);
 3. cluster with DBSCAN (eps 0.5, min_samples 5, cosine by default);
 4. inside each cluster, walk the words from the most to the least frequent; a word becomes a
@@ -21,7 +21,6 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,15 +28,8 @@ import numpy as np
 
 from rsic_core.paths import rsic_home
 from rsic_core.text import wordnet as wordnet_module
+from rsic_core.text.words import is_content_word, letter_words, replace_words, word_counts
 
-_WORD = re.compile(r"[a-z]+")
-_LETTERS = re.compile(r"[A-Za-z]+")
-# Function words never merged: a merge of these changes grammar, not vocabulary.
-STOPWORDS = frozenset(
-    "a an the of in on at to and or is are was were be been being it its this that these those there "
-    "here with by for from as into onto near next some many much few several each other another "
-    "which who what while where when than then also very not no nor can has have having do does".split()
-)
 MAPPING_COLUMNS = [
     "variant",
     "canonical",
@@ -72,17 +64,14 @@ class SynonymResult:
         return int(len(set(self.labels.tolist()) - {-1}))
 
 
-def word_counts(captions: list[str]) -> Counter:
-    """Lowercase words of the captions and their counts."""
-    counts: Counter = Counter()
-    for caption in captions:
-        counts.update(_WORD.findall(caption.lower()))
-    return counts
-
-
 def vocabulary(counts: Counter, min_count: int = 1) -> list[str]:
-    """Words worth clustering: not function words, at least two letters, most frequent first."""
-    return [w for w, n in counts.most_common() if n >= min_count and len(w) > 1 and w not in STOPWORDS]
+    """Words worth clustering: content words (see :func:`~rsic_core.text.words.is_content_word`), most frequent first.
+
+    Args:
+        counts: letter words and their counts (:func:`~rsic_core.text.words.word_counts`).
+        min_count (1): words rarer than this are left out.
+    """
+    return [w for w, n in counts.most_common() if n >= min_count and is_content_word(w)]
 
 
 def embed_words(
@@ -281,10 +270,7 @@ def rewrite(captions: list[str], mapping: dict[str, str]) -> list[str]:
     if not lowered:
         return list(captions)
 
-    def swap(match: re.Match) -> str:
-        return lowered.get(match.group(0).lower(), match.group(0))
-
-    return [c if lowered.keys().isdisjoint(_WORD.findall(c.lower())) else _LETTERS.sub(swap, c) for c in captions]
+    return [c if lowered.keys().isdisjoint(letter_words(c)) else replace_words(c, lowered) for c in captions]
 
 
 def word_examples(before: list[str], after: list[str], word: str, limit: int = 10):
@@ -292,7 +278,7 @@ def word_examples(before: list[str], after: list[str], word: str, limit: int = 1
     import pandas as pd
 
     word = word.lower()
-    rows = [(b, a) for b, a in zip(before, after) if word in _WORD.findall(b.lower())][:limit]
+    rows = [(b, a) for b, a in zip(before, after) if word in letter_words(b)][:limit]
     return pd.DataFrame(rows, columns=["before", "after"])
 
 

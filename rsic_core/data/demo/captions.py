@@ -7,8 +7,9 @@ it does not apply); :func:`rsic_core.data.demo.dataset.write_captions` picks fiv
 from __future__ import annotations
 
 from rsic_core.data.demo.scenes import OPPOSITE, pick, relation
+from rsic_core.text.words import NUMBER_WORDS as _ALL_NUMBER_WORDS
 
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six")
+NUMBER_WORDS = _ALL_NUMBER_WORDS[:7]  # zero..six: a demo scene counts 1 to 6 objects
 _AT = {"top": "at the top", "bottom": "at the bottom", "left": "on the left", "right": "on the right"}
 _AWAY = {"top": "below", "bottom": "above", "left": "on the right of", "right": "on the left of"}
 _SPAN = {"horizontal": ("the left", "the right"), "vertical": ("the top", "the bottom")}

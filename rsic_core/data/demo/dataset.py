@@ -43,6 +43,7 @@ from rsic_core.data.demo import scenes as demo_scenes
 from rsic_core.data.demo.canvas import SIZE
 from rsic_core.data.demo.captions import NUMBER_WORDS
 from rsic_core.paths import rsic_home
+from rsic_core.text.words import tokens
 
 DEMO_SEED = 0
 DEMO_IMAGES = 1200  # train 960 / val 120 / test 120
@@ -55,7 +56,6 @@ __all__ = [
     "generate_demo_dataset",
     "render_scene",
     "sample_scene",
-    "tokenize",
     "write_captions",
 ]
 
@@ -135,7 +135,7 @@ def generate_demo_dataset(
     for imgid, ((filename, raws, scene), split) in enumerate(zip(entries, splits)):
         sentids = list(range(5 * imgid, 5 * imgid + 5))
         sentences = [
-            {"raw": raw, "tokens": tokenize(raw), "imgid": imgid, "sentid": sid} for raw, sid in zip(raws, sentids)
+            {"raw": raw, "tokens": tokens(raw), "imgid": imgid, "sentid": sid} for raw, sid in zip(raws, sentids)
         ]
         images.append(
             {
@@ -155,11 +155,6 @@ def generate_demo_dataset(
 def class_of_filename(filename: str) -> str:
     """``storagetanks_3.jpg`` -> ``storagetanks``: the stem before its last underscore."""
     return Path(filename).stem.rpartition("_")[0]
-
-
-def tokenize(raw: str) -> list[str]:
-    """Lowercased words of a caption without punctuation, as in the Karpathy ``tokens`` field."""
-    return "".join(ch if ch.isalnum() else " " for ch in raw.lower()).split()
 
 
 def sample_scene(class_name: str, rng: np.random.Generator, count: int | None = None) -> dict:
