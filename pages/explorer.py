@@ -14,11 +14,14 @@ st.title("Dataset explorer")
 dataset = state.dataset_or_stop()
 
 ALL = "(all)"
-f1, f2, f3, f4 = st.columns([1, 1, 1, 2])
-split = f1.selectbox("Split", [ALL, *dataset.split_counts()])
-label = f2.selectbox("Class", [ALL, *dataset.labels()], disabled=not dataset.labels())
-source = f3.selectbox("Source", [ALL, *dataset.sources()], disabled=not dataset.sources())
-keyword = f4.text_input("Caption contains", placeholder="e.g. plane")
+splits, labels, sources = [ALL, *dataset.split_counts()], [ALL, *dataset.labels()], [ALL, *dataset.sources()]
+f1, f2, f3, f4 = st.columns([1, 1, 1, 2])  # a filter starts afresh when another dataset brings other choices
+split = f1.selectbox("Split", splits, key=state.widget_key("explorer_split", splits))
+label = f2.selectbox("Class", labels, disabled=not dataset.labels(), key=state.widget_key("explorer_label", labels))
+source = f3.selectbox(
+    "Source", sources, disabled=not dataset.sources(), key=state.widget_key("explorer_source", sources)
+)
+keyword = f4.text_input("Caption contains", placeholder="e.g. plane", key="explorer_keyword")
 
 records = dataset.select(
     split=None if split == ALL else split,
@@ -28,7 +31,9 @@ records = dataset.select(
 )
 pages = max(1, math.ceil(len(records) / PAGE_SIZE))
 p1, p2 = st.columns([1, 4])
-page = p1.number_input("Page", min_value=1, max_value=pages, value=1, step=1)
+page = p1.number_input(
+    "Page", min_value=1, max_value=pages, value=1, step=1, key=state.widget_key("explorer_page", pages)
+)
 p2.write(f"\n{len(records)} of {len(dataset)} images match; page {page} of {pages}.")
 
 if dataset.problems:
@@ -55,7 +60,7 @@ if selected:
                 + (f" · source **{record.source}**" if record.source else "")
             )
             right.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(record.captions, 1)) or "_no captions_")
-            if right.button("Close"):
+            if right.button("Close", key="explorer_close"):
                 del st.session_state["explorer_selected"]
                 st.rerun()
 

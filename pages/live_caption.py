@@ -35,29 +35,37 @@ with st.sidebar:
         value="demo",
         help="'demo' (the offline demo model), a model folder, "
         "or a Hugging Face id already in the local cache, e.g. google/paligemma2-3b-pt-224",
+        key="live_model",
     )
-    adapter = st.text_input("LoRA adapter folder (optional)", value="")
-    beams = st.slider("Beams", 1, 5, 1, help="1 = greedy; 5 as in the RSIC studies")
-    max_tokens = st.slider("Max new tokens", 5, 60, 30)
+    adapter = st.text_input("LoRA adapter folder (optional)", value="", key="live_adapter")
+    beams = st.slider("Beams", 1, 5, 1, help="1 = greedy; 5 as in the RSIC studies", key="live_beams")
+    max_tokens = st.slider("Max new tokens", 5, 60, 30, key="live_max_tokens")
     prompt = st.text_input(
         "Prompt (optional)",
         value="",
         help="Empty: the family's own ('caption en' for PaliGemma). "
         "The demo model also knows 'describe en' (detailed captions).",
+        key="live_prompt",
     )
 
 uploads = st.file_uploader(
     f"Images ({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)})",
     type=[e.lstrip(".") for e in IMAGE_EXTENSIONS],
     accept_multiple_files=True,
+    key="live_uploads",
 )
 picked = []
 try:
     dataset = state.current_dataset()
     split_col, class_col = st.columns(2)
-    splits = list(dataset.split_counts())
-    split = split_col.selectbox("Split", splits, index=splits.index("test") if "test" in splits else 0)
-    label = class_col.selectbox("Class", [ALL_CLASSES] + dataset.labels())
+    splits, labels = list(dataset.split_counts()), [ALL_CLASSES] + dataset.labels()  # see state.widget_key
+    split = split_col.selectbox(
+        "Split",
+        splits,
+        index=splits.index("test") if "test" in splits else 0,
+        key=state.widget_key("live_split", splits),
+    )
+    label = class_col.selectbox("Class", labels, key=state.widget_key("live_class", labels))
     records = dataset.select(split=split, label=None if label == ALL_CLASSES else label)
     by_id = {r.image_id: r for r in records}
     picked = [
@@ -65,7 +73,7 @@ try:
         for i in st.multiselect(
             f"...or images from the loaded dataset ({len(by_id)} match; type to search)",
             list(by_id),
-            key=f"picked_{split}_{label}",
+            key=state.widget_key("live_picked", split, label),  # another split or class starts an empty pick
         )
     ]
 except (FileNotFoundError, ValueError) as e:

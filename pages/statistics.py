@@ -12,9 +12,9 @@ st.caption(f"{dataset.name}: {len(dataset)} images, {dataset.num_captions} capti
 
 with st.expander("Preprocessing settings", expanded=False):
     c1, c2, c3 = st.columns(3)
-    min_words = c1.number_input("Min words", 1, 100, 5)
-    max_words = c2.number_input("Max words", 1, 200, 20)
-    use_synonyms = c3.toggle("Synonym mapping", value=True)
+    min_words = c1.number_input("Min words", 1, 100, 5, key="statistics_min_words")
+    max_words = c2.number_input("Max words", 1, 200, 20, key="statistics_max_words")
+    use_synonyms = c3.toggle("Synonym mapping", value=True, key="statistics_synonyms")
 try:
     config = PreprocessConfig(len_min_words=int(min_words), len_max_words=int(max_words), synonyms=use_synonyms)
     result = preprocess_cache.preprocessed(state.dataset_path(), config)

@@ -11,8 +11,8 @@ st.title("Synonym clusters")
 dataset = state.dataset_or_stop()
 config = PreprocessConfig()
 c1, c2 = st.columns(2)
-eps = c1.slider("DBSCAN eps (cosine distance)", 0.05, 1.0, config.syn_eps, 0.05)
-min_samples = c2.slider("DBSCAN min_samples", 1, 30, config.syn_min_samples)
+eps = c1.slider("DBSCAN eps (cosine distance)", 0.05, 1.0, config.syn_eps, 0.05, key="synonyms_eps")
+min_samples = c2.slider("DBSCAN min_samples", 1, 30, config.syn_min_samples, key="synonyms_min_samples")
 try:
     base = preprocess_cache.preprocessed(state.dataset_path(), config)
     result = preprocess_cache.reclustered(state.dataset_path(), config, eps, min_samples)
@@ -29,16 +29,16 @@ m = st.columns(4)
 m[0].metric(
     "Words clustered",
     len(result.words),
-    help="Content words of the kept captions; function words (a, the, of...) are not clustered, "
-    "so this is smaller than the vocabulary on Caption statistics.",
+    help="Content words of the kept captions: the vocabulary 'after length filter' on Caption statistics "
+    "less its function words (a, the, of, beside...) and lone letters, which are not clustered.",
 )
 m[1].metric("Clusters", result.n_clusters)
 m[2].metric("Noise words", int((result.labels == -1).sum()))
 m[3].metric("Merges applied", len(applied))
 
 st.subheader("Mapping table")
-search = st.text_input("Search a word", placeholder="e.g. building").strip().lower()
-only_applied = st.toggle("Applied merges only", value=False)
+search = st.text_input("Search a word", placeholder="e.g. building", key="synonyms_search").strip().lower()
+only_applied = st.toggle("Applied merges only", value=False, key="synonyms_applied_only")
 table = result.mapping
 if search:
     table = table[table["variant"].str.contains(search) | table["canonical"].str.contains(search)]
@@ -48,7 +48,8 @@ st.dataframe(table, hide_index=True, width="stretch", height=320)
 
 if result.embeddings.shape[1]:
     xy = preprocess_cache.projection(result.embeddings)
-    chosen = st.selectbox("Word", options=sorted(applied) or result.words, index=0)
+    options = sorted(applied) or result.words  # another eps brings other words: the choice starts afresh
+    chosen = st.selectbox("Word", options=options, index=0, key=state.widget_key("synonyms_word", options))
     st.plotly_chart(
         cs.cluster_projection_figure(result.words, result.counts, result.labels, xy, chosen), width="stretch"
     )

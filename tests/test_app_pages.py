@@ -12,6 +12,11 @@ APP = str(ROOT / "app.py")
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 
 
+def keyed(widgets, name: str):
+    """The widget keyed ``name`` (or ``name:<digest>``, see ``ui.state.widget_key``) among ``widgets``."""
+    return next(w for w in widgets if w.key == name or str(w.key).startswith(f"{name}:"))
+
+
 def open_page(page: str | None = None, **state) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     for key, value in state.items():
@@ -43,16 +48,20 @@ def test_explorer_filters_and_detail(demo_dir):
     assert len(at.get("image")) == 24, "the first gallery page shows 24 thumbnails"
     assert len([b for b in at.button if b.label == "Details"]) == 24
 
-    split = at.selectbox[0]
-    split.set_value("test").run()
+    keyed(at.number_input, "explorer_page").set_value(2).run()
+    assert any("page 2 of 5" in m.value for m in at.markdown)
+    keyed(at.selectbox, "explorer_split").set_value("train").run()  # the page count changed: back to page 1
+    assert any("96 of 120 images match; page 1 of 4" in m.value for m in at.markdown)
+
+    keyed(at.selectbox, "explorer_split").set_value("test").run()
     details = [b for b in at.button if b.label == "Details"]
     assert len(details) == 12  # the demo's 120 images split 96/12/12
 
-    at.text_input[-1].set_value("zzzz-no-such-word").run()
+    at.text_input(key="explorer_keyword").set_value("zzzz-no-such-word").run()
     assert not [b for b in at.button if b.label == "Details"]
     assert any("0 of 120 images match" in m.value for m in at.markdown)
 
-    at.text_input[-1].set_value("").run()
+    at.text_input(key="explorer_keyword").set_value("").run()
     first = [b for b in at.button if b.label == "Details"][0]
     first.click().run()
     assert not at.exception

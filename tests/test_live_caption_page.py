@@ -12,6 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = "pages/live_caption.py"
 
 
+def keyed(widgets, name: str):
+    """The widget keyed ``name`` (or ``name:<digest>``, see ``ui.state.widget_key``) among ``widgets``."""
+    return next(w for w in widgets if w.key == name or str(w.key).startswith(f"{name}:"))
+
+
 def open_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.run()
@@ -29,7 +34,7 @@ def png_bytes(colour=(40, 90, 200), size=(96, 96)) -> bytes:
 def test_dataset_images_get_captions_naming_their_scene(demo_dir):
     at = open_page()
     assert not at.exception and "Upload images" in " ".join(i.value for i in at.info)
-    picker = at.multiselect[0]
+    picker = keyed(at.multiselect, "live_picked")
     chosen = [o for o in picker.options if o.startswith(("harbor", "forest"))][:2]
     picker.set_value(chosen).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -42,7 +47,7 @@ def test_dataset_images_get_captions_naming_their_scene(demo_dir):
 
 def test_a_corrupt_upload_is_refused_with_a_message_and_the_rest_is_captioned(demo_dir):
     at = open_page()
-    at.file_uploader[0].set_value(
+    at.file_uploader(key="live_uploads").set_value(
         [("scene.png", png_bytes(), "image/png"), ("broken.jpg", b"\xff\xd8 not a jpeg", "image/jpeg")]
     ).run()
     assert not at.exception, [e.message for e in at.exception]
@@ -53,27 +58,28 @@ def test_a_corrupt_upload_is_refused_with_a_message_and_the_rest_is_captioned(de
 
 def test_beam_search_and_a_missing_model_are_handled(demo_dir):
     at = open_page()
-    [s for s in at.slider if s.label == "Beams"][0].set_value(5)
-    at.multiselect[0].set_value(at.multiselect[0].options[:1]).run()
+    at.slider(key="live_beams").set_value(5)
+    picker = keyed(at.multiselect, "live_picked")
+    picker.set_value(picker.options[:1]).run()
     assert not at.exception and any(" ms · beams 5" in c.value for c in at.caption)
-    [t for t in at.text_input if t.label == "Model"][0].set_value("nobody/no-such-model").run()
+    at.text_input(key="live_model").set_value("nobody/no-such-model").run()
     assert not at.exception
     assert "nobody/no-such-model" in " ".join(e.value for e in at.error)
 
 
 def test_every_class_can_be_picked_and_a_large_pick_is_capped(demo_dir):
     at = open_page()
-    assert (
-        "bmp" in at.file_uploader[0].label and "webp" in at.file_uploader[0].label
-    )  # the label names what is accepted
-    classes = [s for s in at.selectbox if s.label == "Class"][0]
+    uploader = at.file_uploader(key="live_uploads")
+    assert "bmp" in uploader.label and "webp" in uploader.label  # the label names what is accepted
+    classes = keyed(at.selectbox, "live_class")
     assert {"harbor", "river"} <= set(classes.options)
     classes.set_value("river").run()
-    picker = at.multiselect[0]
+    picker = keyed(at.multiselect, "live_picked")
     assert picker.options and all(o.startswith("river") for o in picker.options)
-    [s for s in at.selectbox if s.label == "Class"][0].set_value("All classes")
-    [s for s in at.selectbox if s.label == "Split"][0].set_value("train").run()  # 96 images in the test dataset
-    at.multiselect[0].set_value(at.multiselect[0].options[:14]).run()
+    keyed(at.selectbox, "live_class").set_value("All classes")
+    keyed(at.selectbox, "live_split").set_value("train").run()  # 96 images in the test dataset
+    picker = keyed(at.multiselect, "live_picked")
+    picker.set_value(picker.options[:14]).run()
     assert not at.exception, [e.message for e in at.exception]
     assert "first 12 of the 14" in " ".join(i.value for i in at.info)
     assert len([m for m in at.markdown if m.value.startswith("### ")]) == 12

@@ -85,9 +85,25 @@ def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
     metrics = {m.label: m.value for m in app.metric}
     assert int(metrics["Words clustered"]) > 20
     assert len(app.get("plotly_chart")) == 1  # the UMAP map
-    app.slider[0].set_value(0.1).run()
+    app.slider(key="synonyms_eps").set_value(0.1).run()
     assert not app.exception
     tighter = {m.label: m.value for m in app.metric}
     assert (tighter["Noise words"], tighter["Merges applied"]) != (metrics["Noise words"], metrics["Merges applied"])
-    app.text_input[0].input("zzzz-no-such-word").run()
+    app.text_input(key="synonyms_search").input("zzzz-no-such-word").run()
     assert app.dataframe[0].value.empty
+
+
+def test_words_clustered_are_the_content_words_of_the_statistics_vocabulary(app, demo):
+    from rsic_core.text import words
+    from rsic_core.text.preprocess import PreprocessConfig, preprocess
+
+    app.switch_page("pages/statistics.py").run()
+    table = next(d.value for d in app.dataframe if "vocabulary" in d.value.columns).set_index("stage")
+    app.switch_page("pages/synonyms.py").run()
+    clustered = int({m.label: m.value for m in app.metric}["Words clustered"])
+
+    captions = cs.captions_of(demo)
+    kept = cs.result_stages(captions, preprocess(captions, PreprocessConfig()))["after length filter"]
+    vocabulary = words.word_counts(kept)
+    assert table.loc["after length filter", "vocabulary"] == len(vocabulary)
+    assert clustered == sum(map(words.is_content_word, vocabulary)) < len(vocabulary)  # what the metric's help says

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from rsic_core.data import datasets
@@ -15,6 +17,23 @@ def dataset_path() -> str:
     if DATASET_KEY not in st.session_state:
         st.session_state[DATASET_KEY] = ""
     return st.session_state[DATASET_KEY] or resources.demo_dataset_path()
+
+
+def widget_key(name: str, *depends) -> str:
+    """The key of a widget: ``name``, plus a digest of the values its options or default are built from.
+
+    Streamlit knows a keyed widget by its key alone, so a keyed selectbox whose options come from
+    the dataset would keep its old value when another dataset is loaded; an unkeyed one started
+    afresh. Passing those values as ``depends`` keeps that: the key changes with them. Tests find
+    the widget by ``name`` (the part before the colon).
+
+    Args:
+        name: the stable part, ``<page>_<widget>`` (e.g. ``explorer_split``).
+        *depends: what the widget is built from (its options, its default, its bounds).
+    """
+    if not depends:
+        return name
+    return f"{name}:{hashlib.sha1(repr(depends).encode()).hexdigest()[:10]}"
 
 
 def is_demo() -> bool:
@@ -63,5 +82,5 @@ def dataset_sidebar() -> None:
             except (FileNotFoundError, ValueError) as e:
                 st.error(str(e))
         if st.session_state[DATASET_KEY]:
-            st.button("Back to the demo dataset", on_click=_back_to_demo)
+            st.button("Back to the demo dataset", key="dataset_back_to_demo", on_click=_back_to_demo)
         st.caption("Demo dataset (offline, generated)" if is_demo() else f"`{st.session_state[DATASET_KEY]}`")
