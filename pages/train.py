@@ -7,37 +7,22 @@ from rsic_core.training import jobs
 from ui import state, train_cache
 
 st.title("Train a LoRA adapter")
-defaults = train_cache.default_config()
+
+
+def widget(column, f: train_cache.FormField):
+    """The input of one TrainConfig field (its label, help, default and choices come from the field)."""
+    if f.widget == "select":
+        return column.selectbox(f.label, f.choices, help=f.help)
+    if f.widget == "checkbox":
+        return column.checkbox(f.label, f.default, help=f.help)
+    if f.widget == "number":
+        return column.number_input(f.label, value=f.default, help=f.help, **f.bounds)
+    return column.text_input(f.label, f.default, help=f.help)
+
+
 with st.form("train_form", enter_to_submit=False):  # Enter in a field must not start a run
-    c1, c2, c3, c4 = st.columns(4)
-    config = {
-        "model": c1.text_input(
-            "Model", defaults["model"], help="Folder or Hugging Face id; 'demo' = the offline demo model."
-        ),
-        "name": c2.text_input("Run name", defaults["name"]),
-        "lora_targets": c3.text_input(
-            "LoRA targets", defaults["lora_targets"], help="default, all-linear, language-only or q_proj,v_proj"
-        ),
-        "precision": c4.selectbox(
-            "Precision", ["auto", "bf16", "fp16", "fp32"], help="auto: bf16/fp16 on GPU, fp32 on CPU"
-        ),
-        "lora_r": c1.number_input("LoRA rank r", 1, 256, defaults["lora_r"]),
-        "lora_alpha": c2.number_input("LoRA alpha", 1, 512, defaults["lora_alpha"]),
-        "lora_dropout": c3.number_input("LoRA dropout", 0.0, 0.9, defaults["lora_dropout"], 0.05),
-        "learning_rate": c4.number_input("Learning rate", 1e-7, 1.0, defaults["learning_rate"], format="%.1e"),
-        "per_device_train_batch_size": c1.number_input(
-            "Batch per device", 1, 512, defaults["per_device_train_batch_size"]
-        ),
-        "gradient_accumulation_steps": c2.number_input(
-            "Gradient accumulation", 1, 256, defaults["gradient_accumulation_steps"]
-        ),
-        "max_steps": c3.number_input("Max steps (-1: use epochs)", -1, 10**6, defaults["max_steps"]),
-        "num_train_epochs": c4.number_input("Epochs", 0.0, 100.0, defaults["num_train_epochs"]),
-        "eval_steps": c1.number_input("Validate every N steps (0: never)", 0, 10**6, defaults["eval_steps"]),
-        "eval_limit": c2.number_input("Validation images", 1, 10**5, defaults["eval_limit"]),
-        "seed": c3.number_input("Seed", 0, 2**31 - 1, defaults["seed"]),
-        "report_to": c4.selectbox("Report to", ["none", "tensorboard", "wandb", "mlflow"]),
-    }
+    columns = st.columns(4)
+    config = {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")
 if started:
     try:

@@ -92,3 +92,16 @@ def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path,
     jobs.write_status(run_dir, "cancelled", "cancelled at step 4")
     at.run()
     assert _status_table(at)[run_dir.name][0] == "cancelled"
+
+
+def test_the_form_is_made_of_train_config_fields():
+    """Labels, help texts, defaults and choices come from TrainConfig's fields (the CLI shows the same)."""
+    from rsic_core.training.config import PRECISIONS, TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    at = _open_train_page()
+    rate = next(n for n in at.number_input if n.label == "Learning rate")
+    assert rate.help == fields["learning_rate"].metadata["help"] and rate.value == fields["learning_rate"].default
+    precision = next(s for s in at.selectbox if s.label == "Precision")
+    assert list(precision.options) == list(PRECISIONS) and precision.help == fields["precision"].metadata["help"]
+    assert next(t for t in at.text_input if t.label == "Model").help == fields["model"].metadata["help"]

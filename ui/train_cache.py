@@ -6,36 +6,74 @@ reading a few small JSON files is cheap.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from rsic_core.training import jobs
 
-FORM_FIELDS = (
-    "model",
-    "name",
-    "lora_targets",
-    "lora_r",
-    "lora_alpha",
-    "lora_dropout",
-    "learning_rate",
-    "per_device_train_batch_size",
-    "gradient_accumulation_steps",
-    "max_steps",
-    "num_train_epochs",
-    "eval_steps",
-    "eval_limit",
-    "seed",
-)
+
+def _trackers() -> list[str]:
+    """none, then the trackers installed here (the Trainer's own list)."""
+    from transformers.integrations import get_available_reporting_integrations
+
+    return ["none", *get_available_reporting_integrations()]
 
 
-def default_config() -> dict:
-    """The form's defaults: TrainConfig's own (LoRA r 8, AdamW 5e-5, batch 4 x accumulation 4)."""
-    from rsic_core.training.trainer import TrainConfig  # light: torch and transformers load lazily
+# The form: TrainConfig fields in the order shown, with a label where the field name does not read
+# well and bounds for number inputs. Help texts, defaults and choices come from the fields themselves.
+FORM_FIELDS = {
+    "model": {},
+    "name": {"label": "Run name"},
+    "lora_targets": {"label": "LoRA targets"},
+    "precision": {},
+    "lora_r": {"label": "LoRA rank r", "min_value": 1, "max_value": 256},
+    "lora_alpha": {"label": "LoRA alpha", "min_value": 1, "max_value": 512},
+    "lora_dropout": {"label": "LoRA dropout", "min_value": 0.0, "max_value": 0.9, "step": 0.05},
+    "learning_rate": {"min_value": 1e-7, "max_value": 1.0, "format": "%.1e"},
+    "per_device_train_batch_size": {"label": "Batch per device", "min_value": 1, "max_value": 512},
+    "gradient_accumulation_steps": {"label": "Gradient accumulation", "min_value": 1, "max_value": 256},
+    "max_steps": {"label": "Max steps (-1: use epochs)", "min_value": -1, "max_value": 10**6},
+    "num_train_epochs": {"label": "Epochs", "min_value": 0.0, "max_value": 100.0},
+    "eval_steps": {"label": "Validate every N steps (0: never)", "min_value": 0, "max_value": 10**6},
+    "eval_limit": {"label": "Validation images", "min_value": 1, "max_value": 10**5},
+    "seed": {"min_value": 0, "max_value": 2**31 - 1},
+    "report_to": {"choices": _trackers},
+}
 
-    return {k: v for k, v in asdict(TrainConfig()).items() if k in FORM_FIELDS}
+
+@dataclass
+class FormField:
+    """One widget of the Train form, described by a TrainConfig field."""
+
+    name: str  # the field, the key of the config the form returns
+    label: str
+    widget: str  # text, number, select or checkbox
+    default: object
+    help: str | None = None
+    choices: list = field(default_factory=list)  # select: the options, the default first
+    bounds: dict = field(default_factory=dict)  # number: min_value, max_value, step, format
+
+
+def form_fields() -> list[FormField]:
+    """The Train form, from TrainConfig's fields (imports transformers: the config is the Trainer's)."""
+    from rsic_core.training.config import TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    form = []
+    for name, spec in FORM_FIELDS.items():
+        f, spec = fields[name], dict(spec)
+        label = spec.pop("label", name.replace("_", " ").capitalize())
+        choices = spec.pop("choices", None) or f.metadata.get("choices") or []
+        choices = list(choices() if callable(choices) else choices)
+        if choices:
+            widget = "select"
+            choices = [f.default, *(c for c in choices if c != f.default)]
+        else:
+            widget = {bool: "checkbox", int: "number", float: "number"}.get(type(f.default), "text")
+        form.append(FormField(name, label, widget, f.default, f.metadata.get("help"), choices, spec))
+    return form
 
 
 def run_view(run_dir: str | Path) -> dict:

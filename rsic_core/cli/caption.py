@@ -1,24 +1,30 @@
 """``rsic caption`` and ``rsic demo-model``: caption images with a model, rebuild the demo model.
 
-rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --out preds.jsonl
+rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --gen-num-beams 5 --out preds.jsonl
 rsic demo-model train --out assets/demo_model
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
+
+from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
 
 
 def register(subparsers) -> None:
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.training.demo_model import DemoModelConfig
 
-    p = subparsers.add_parser("caption", help="caption images with a model (writes JSONL)")
+    p = subparsers.add_parser(
+        "caption",
+        help="caption images with a model (writes JSONL)",
+        epilog=alias_epilog(CaptionConfig),
+        formatter_class=HelpFormatter,
+    )
     p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
     p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
     p.add_argument("--adapter", help="LoRA adapter folder to apply")
@@ -36,26 +42,6 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
     add_dataclass_arguments(p, DemoModelConfig)
     p.set_defaults(func=_train_demo)
-
-
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--field-name`` option per field of the dataclass ``cls``, with its help and default."""
-    group = parser.add_argument_group(cls.__name__)
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        option = "--" + f.name.replace("_", "-")
-        help_text = f"{f.metadata.get('help', '')} (default {default})"
-        if isinstance(default, tuple):
-            group.add_argument(option, dest=f.name, nargs="*", default=default, help=help_text)
-        else:
-            kind = type(default) if default is not None else str
-            group.add_argument(option, dest=f.name, type=kind, default=default, help=help_text)
-
-
-def dataclass_from_args(cls, args: argparse.Namespace):
-    return cls(
-        **{f.name: (tuple(v) if isinstance(v := getattr(args, f.name), list) else v) for f in dataclasses.fields(cls)}
-    )
 
 
 def progress_printer(unit: str = "", stream=None):

@@ -1,7 +1,11 @@
 """``rsic evaluate`` and ``rsic score``: evaluation runs and scoring of predictions.
 
-rsic evaluate --model M [--adapter DIR] --data PATH --split test [--limit N] [--out DIR]
+rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N] [--gen-num-beams 5] [--out DIR]
 rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR]
+
+The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
+(``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
+``--beams``, ``--max-new-tokens`` and ``--no-efficiency`` still work.
 """
 
 from __future__ import annotations
@@ -10,27 +14,33 @@ import argparse
 import json
 import sys
 
+from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.options import split_list
+
 SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all of them)"
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("evaluate", help="caption a dataset split, score it and write a run folder")
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.runs.evaluation import EvalConfig
+
+    p = subparsers.add_parser(
+        "evaluate",
+        help="caption a dataset split, score it and write a run folder",
+        epilog=alias_epilog(EvalConfig, CaptionConfig),
+        formatter_class=HelpFormatter,
+    )
     p.add_argument(
         "--model", default="demo", help="model folder or Hugging Face id in the local cache (default: the demo model)"
     )
     p.add_argument("--adapter", help="LoRA adapter folder to merge (omit for the zero-shot baseline)")
     p.add_argument("--data", required=True, help="dataset folder or annotation file")
-    p.add_argument("--split", default="test", help="split to evaluate (default test)")
-    p.add_argument("--limit", type=int, help="only the first N images of the split")
     p.add_argument("--out", help="run folder to write (default: a new folder under the runs folder)")
-    p.add_argument("--name", help="run name shown in the app (default: model-adapter-split)")
     p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when available)")
     p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
-    p.add_argument("--beams", type=int, default=1, help="beam width (default 1: greedy; the studies used 5)")
-    p.add_argument("--max-new-tokens", type=int, default=30, help="longest caption in tokens (default 30)")
-    p.add_argument("--batch-size", type=int, default=8, help="images per generate call (default 8)")
+    add_dataclass_arguments(p, EvalConfig)
+    add_dataclass_arguments(p, CaptionConfig)
     _scoring_arguments(p)
-    p.add_argument("--no-efficiency", action="store_true", help="skip the efficiency report")
     p.set_defaults(func=_evaluate)
 
     p = subparsers.add_parser(
@@ -56,7 +66,7 @@ def _score_config(args):
 
     config = ScoreConfig(score_spice=args.spice, geo_sim_embedder=args.embedder)
     if args.metrics:
-        config.score_metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+        config.score_metrics = tuple(split_list(args.metrics))
     return config
 
 
@@ -72,30 +82,29 @@ def _print_scores(corpus: dict, meta: dict, folder) -> None:
     print(f"run folder: {folder}")
 
 
+def eval_config(args: argparse.Namespace):
+    """The :class:`rsic_core.runs.evaluation.EvalConfig` the options of ``rsic evaluate`` describe."""
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.runs.evaluation import EvalConfig
+
+    caption = dataclass_from_args(CaptionConfig, args)
+    return dataclass_from_args(EvalConfig, args, caption=caption, scoring=_score_config(args))
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from rsic_core.cli.caption import progress_printer
     from rsic_core.data.datasets import load_dataset
-    from rsic_core.models.inference import CaptionConfig
     from rsic_core.models.registry import load_captioner
-    from rsic_core.runs.evaluation import EvalConfig, evaluate
+    from rsic_core.runs.evaluation import evaluate
     from rsic_core.runs.layout import load_run
 
     dataset = load_dataset(args.data)  # before the model: a wrong path fails in a second
-    config = EvalConfig(
-        eval_split=args.split,
-        eval_limit=args.limit,
-        eval_name=args.name,
-        eval_efficiency=not args.no_efficiency,
-        caption=CaptionConfig(
-            gen_num_beams=args.beams, gen_max_new_tokens=args.max_new_tokens, batch_size=args.batch_size
-        ),
-        scoring=_score_config(args),
-    )
+    config = eval_config(args)
     print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
 
     folder = evaluate(
-        captioner, dataset, args.split, config, out=args.out, progress=progress_printer("images captioned")
+        captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images captioned")
     )
     run = load_run(folder, with_predictions=False)
     if run.metrics.get("error"):

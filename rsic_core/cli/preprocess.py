@@ -1,7 +1,9 @@
 """``rsic preprocess``: length filter, SentencePiece, synonym mapping and cleaning of a dataset.
 
-    rsic preprocess PATH --out DIR [--min-words 5 --max-words 20 --vocab-size 2000
-                                    --no-sentencepiece --no-synonyms --eps 0.5 --min-samples 5 ...]
+    rsic preprocess PATH --out DIR [--len-min-words 5 --len-max-words 20 --sp-vocab-size 2000
+                                    --no-sentencepiece --no-synonyms --syn-eps 0.5 --syn-min-samples 5 ...]
+
+One option per ``PreprocessConfig`` field (the older short spellings such as ``--min-words`` still work).
 
 Writes ``DIR/dataset_<name>_processed.json`` (Karpathy layout, the same images, natural-language
 captions), ``DIR/preprocess_report.json``, ``DIR/synonym_mapping.csv`` and, when SentencePiece
@@ -15,47 +17,31 @@ import json
 import sys
 import time
 
-
-def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One option per ``PreprocessConfig`` field (``--no-<switch>`` for the switches)."""
-    from rsic_core.text.preprocess import config_fields
-
-    for f in config_fields():
-        flag = "--" + f.name.replace("_", "-")
-        aliases = f.metadata.get("aliases", [])
-        help_text = f.metadata.get("help", "")
-        if f.type in (bool, "bool"):
-            parser.add_argument(
-                f"--no-{f.name.replace('_', '-')}",
-                dest=f.name,
-                action="store_false",
-                default=None,
-                help=f"skip: {help_text}",
-            )
-        else:
-            kind = {"int": int, "float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__)
-            parser.add_argument(
-                *aliases, flag, dest=f.name, type=kind, default=None, help=f"{help_text} (default {f.default!r})"
-            )
+from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog
 
 
 def register(subparsers) -> None:
+    from rsic_core.text.preprocess import PreprocessConfig
+
     p = subparsers.add_parser(
         "preprocess",
         help="filter, re-tokenise, map synonyms and clean the captions of a dataset",
         description="Length filter, SentencePiece, synonym clustering checked by WordNet, cleaning; "
         "writes a Karpathy JSON with natural-language captions, a report and the mapping table.",
+        epilog=alias_epilog(PreprocessConfig),
+        formatter_class=HelpFormatter,
     )
     p.add_argument("path", help="dataset folder or annotation file (format detected)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--image-dir", help="folder the image names are relative to (found from the layout)")
     p.add_argument("--config", help="JSON file of PreprocessConfig fields; options given here override it")
     p.add_argument("--no-cache", action="store_true", help="recompute even when the same run is cached")
-    _add_config_arguments(p)
+    add_dataclass_arguments(p, PreprocessConfig, unset=True)  # the --config file fills what is not given
     p.set_defaults(func=_preprocess)
 
 
-def _config_from_args(args: argparse.Namespace):
+def preprocess_config(args: argparse.Namespace):
+    """The PreprocessConfig of the options, laid over the --config file."""
     from rsic_core.text.preprocess import PreprocessConfig, config_fields
 
     values = {}
@@ -77,7 +63,7 @@ def _preprocess(args: argparse.Namespace) -> int:
     from rsic_core.text.preprocess import preprocess
 
     start = time.perf_counter()
-    config = _config_from_args(args)
+    config = preprocess_config(args)
     dataset = load_dataset(args.path, image_dir=args.image_dir)
     captions = [c for r in dataset.records for c in r.captions]
     if not captions:

@@ -25,8 +25,12 @@ from rsic_core.models.base import Captioner
 class CaptionConfig:
     """How captions are generated."""
 
-    gen_num_beams: int = field(default=1, metadata={"help": "Beam width; 1 = greedy, 5 as in the RSIC studies."})
-    gen_max_new_tokens: int = field(default=30, metadata={"help": "Longest caption, in tokens."})
+    gen_num_beams: int = field(
+        default=1, metadata={"help": "Beam width; 1 = greedy, 5 as in the RSIC studies.", "aliases": ["--beams"]}
+    )
+    gen_max_new_tokens: int = field(
+        default=30, metadata={"help": "Longest caption, in tokens.", "aliases": ["--max-new-tokens"]}
+    )
     gen_min_new_tokens: int = field(
         default=0, metadata={"help": "Shortest caption, in tokens (benchmarks fix the length)."}
     )

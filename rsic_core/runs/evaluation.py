@@ -28,13 +28,18 @@ from rsic_core.scoring.metrics import ScoreConfig, Scores, score
 class EvalConfig:
     """What to evaluate and how."""
 
-    eval_split: str = field(default="test", metadata={"help": "dataset split to caption and score"})
-    eval_limit: int | None = field(
-        default=None, metadata={"help": "only the first N images of the split (quick checks)"}
+    eval_split: str = field(
+        default="test", metadata={"help": "dataset split to caption and score", "aliases": ["--split"]}
     )
-    eval_name: str | None = field(default=None, metadata={"help": "run name (default: model name, adapter, split)"})
+    eval_limit: int | None = field(
+        default=None, metadata={"help": "only the first N images of the split (quick checks)", "aliases": ["--limit"]}
+    )
+    eval_name: str | None = field(
+        default=None, metadata={"help": "run name (default: model name, adapter, split)", "aliases": ["--name"]}
+    )
     eval_efficiency: bool = field(
-        default=True, metadata={"help": "measure parameters, GFLOPs, latency, memory and size"}
+        default=True,
+        metadata={"help": "measure parameters, GFLOPs, latency, memory and size", "aliases": ["--efficiency"]},
     )
     eval_efficiency_images: int = field(
         default=4, metadata={"help": "images in the batch timed for the efficiency report"}

@@ -1,0 +1,151 @@
+"""Options as users give them: every Trainer option reaches the Trainer, spellings agree across commands,
+older run folders and spellings keep working, a reused run folder with other options is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rsic_core.cli import build_parser, main
+from rsic_core.options import split_list
+from rsic_core.training import jobs
+
+QUICK = [
+    "--train-limit", "4", "--captions-per-image", "1", "--per-device-train-batch-size", "2",
+    "--gradient-accumulation-steps", "1", "--max-steps", "3", "--save-steps", "3", "--predict-limit", "-1",
+]  # fmt: skip
+
+
+def _files(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")}
+
+
+def test_trainer_options_from_the_command_line_and_yaml_reach_the_trainer(tiny_model_dir, tmp_path, capsys):
+    import torch
+
+    run_dir = tmp_path / "run"
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("lr_scheduler_type: constant\nlearning_rate: 1e-3\nadam_epsilon: 1.0e-6\n")
+    command = ["train", "--config", str(yaml_file), "--model", str(tiny_model_dir), "--output-dir", str(run_dir)]
+    command += [*QUICK, "--adam-beta2", "0.95", "--device", "cpu", "--dataloader_pin_memory", "false"]
+    assert main(command) == 0, capsys.readouterr().err
+
+    saved = json.loads((run_dir / "config.json").read_text())  # plain JSON, every field
+    assert (saved["adam_beta2"], saved["adam_epsilon"], saved["lr_scheduler_type"]) == (0.95, 1e-6, "constant")
+    assert saved["train_device"] == "cpu" and saved["dataloader_pin_memory"] is False and saved["lora_r"] == 8
+    group = torch.load(run_dir / "checkpoints" / "checkpoint-3" / "optimizer.pt")["param_groups"][0]
+    assert tuple(group["betas"]) == (0.9, 0.95) and group["eps"] == 1e-6  # the optimizer the Trainer built
+    rates = [row["learning_rate"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
+    assert rates == [1e-3] * 3  # the constant schedule from the YAML file, not the default linear decay
+
+    # The same command again is not refused: it continues the run from its last checkpoint ...
+    assert main(command) == 0
+    steps = [row["step"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
+    assert steps[:3] == [1, 2, 3] and len(set(steps)) == len(steps)  # no step logged twice
+    # ... other options on the same folder are refused, and the folder is left as it was.
+    before = _files(run_dir)
+    capsys.readouterr()
+    assert main([*command, "--lora-r", "4", "--adam_beta2", "0.9"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("rsic: error:"), err
+    assert "lora_r 8 there, 4 now" in err and "adam_beta2" in err and f"rsic train --resume {run_dir}" in err
+    assert _files(run_dir) == before
+
+
+def test_rsic_train_help_lists_the_project_and_trainer_fields(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    for option in ("--lora-r", "--adam-beta2", "--lr-scheduler-kwargs", "--torch-compile", "--report-to"):
+        assert option in out, option
+
+
+def test_old_config_json_without_new_keys_loads(tmp_path):
+    from rsic_core.training.config import load_train_config
+
+    old = {  # a run written before TrainConfig took the Trainer's fields
+        "model": "demo",
+        "lora_r": 4,
+        "device": "cpu",
+        "eval_batch_size": 8,
+        "gradient_checkpointing": False,
+        "report_to": "none",
+        "kind": "training",
+        "adapter": None,
+    }
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config = load_train_config(tmp_path)
+    assert (config.lora_r, config.train_device, config.per_device_eval_batch_size) == (4, "cpu", 8)
+    assert config.adam_beta2 == 0.999 and config.save_steps == 50 and config.report_to == []
+
+
+def test_yaml_and_python_take_the_trainer_options_too(tmp_path):
+    from rsic_core.cli.train import parse_config
+    from rsic_core.training.config import TrainConfig
+
+    file = tmp_path / "run.yaml"
+    file.write_text("lr_scheduler_kwargs: {num_cycles: 2}\nreport_to: [none]\ndevice: cpu\ntorch_compile: false\n")
+    (config,) = parse_config(["--config", str(file), "--lora_alpha", "32"])
+    assert config.lr_scheduler_kwargs == {"num_cycles": 2} and config.train_device == "cpu"
+    assert (config.lora_alpha, config.report_to, config.torch_compile) == (32, [], False)
+    direct = TrainConfig(adam_beta2=0.95, lora_require_towers="language, qformer", report_to="none")
+    assert direct.adam_beta2 == 0.95 and direct.report_to == [] and direct.output_dir == ""
+
+
+def _parse(*argv: str):
+    return build_parser().parse_args(list(argv))
+
+
+def test_every_command_takes_the_field_spelling_with_dashes_or_underscores_and_the_old_one():
+    from rsic_core.cli.arguments import dataclass_from_args
+    from rsic_core.cli.evaluate import eval_config
+    from rsic_core.cli.preprocess import preprocess_config
+    from rsic_core.cli.train import parse_config
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.training.experiments import GridConfig
+
+    data = ("evaluate", "--data", "d")
+    old = eval_config(_parse(*data, "--split", "val", "--limit", "3", "--name", "n", "--beams", "5",
+                             "--max-new-tokens", "7", "--no-efficiency", "--metrics", "bleu, cider"))  # fmt: skip
+    new = eval_config(_parse(*data, "--eval-split", "val", "--eval-limit", "3", "--eval-name", "n",
+                             "--gen-num-beams", "5", "--gen-max-new-tokens", "7", "--no-eval-efficiency",
+                             "--metrics", "bleu,cider"))  # fmt: skip
+    assert old == new
+    assert (new.eval_split, new.eval_limit, new.caption.gen_num_beams, new.eval_efficiency) == ("val", 3, 5, False)
+    assert new.scoring.score_metrics == ("bleu", "cider")
+    assert eval_config(_parse(*data, "--eval_split", "val", "--eval-efficiency", "false")) == eval_config(
+        _parse(*data, "--split", "val", "--no-efficiency")
+    )
+
+    for spelling in ("--gen-num-beams", "--gen_num_beams", "--beams"):
+        args = _parse("caption", "a.jpg", spelling, "3", "--batch_size", "2")
+        assert dataclass_from_args(CaptionConfig, args) == CaptionConfig(gen_num_beams=3, batch_size=2), spelling
+
+    for spelling in ("--len-min-words", "--len_min_words", "--min-words"):
+        config = preprocess_config(_parse("preprocess", "p", "--out", "o", spelling, "3", "--no-sentencepiece"))
+        assert (config.len_min_words, config.sentencepiece, config.synonyms) == (3, False, True), spelling
+
+    (dashes,) = parse_config(["--lora-r", "4", "--max-steps", "3", "--device", "cpu"])
+    (underscores,) = parse_config(["--lora_r", "4", "--max_steps", "3", "--train_device", "cpu"])
+    assert dashes.changed_options(underscores) == {} and dashes.lora_r == 4
+    _, grid = parse_config(["--grid-r", "2,4", "--grid_alpha", "8"], GridConfig, prog="rsic experiment grid")
+    assert (grid.grid_r, grid.grid_alpha) == ("2,4", "8")
+
+
+def test_help_lists_the_field_spelling_and_names_the_old_ones_as_deprecated(capsys):
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    out = capsys.readouterr().out
+    options, epilog = out.split("Older spellings")
+    assert "--gen-num-beams" in options and "--eval-split" in options
+    assert "--beams" not in options and "--split " not in options
+    assert "deprecated" in epilog and "--beams (--gen-num-beams)" in epilog and "--split (--eval-split)" in epilog
+
+
+def test_comma_lists_are_parsed_one_way():
+    assert split_list("bleu, cider,") == ["bleu", "cider"]
+    assert split_list(["2,4", " 8 "]) == ["2", "4", "8"]
+    assert split_list(None) == [] and split_list("") == []
