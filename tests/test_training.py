@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from rsic_core.training.trainer import TrainConfig, jobs, last_complete_checkpoint, load_train_config, train
+from rsic_core.training.config import TrainConfig, load_train_config
+from rsic_core.training.trainer import jobs, last_complete_checkpoint, train
 from tests.support.training import quick_config, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""What the Train page shows of a run: its status, loss log and validation scores as tables.
+"""The Train page's form (made of TrainConfig fields) and what it shows of a run: status, loss log, scores.
 
 Nothing here is cached across reruns on purpose: a running run's files change every step, and
 reading a few small JSON files is cheap.

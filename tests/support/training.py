@@ -10,7 +10,7 @@ from PIL import Image
 
 def quick_config(model_dir: Path, tmp_path: Path, **overrides):
     """A few steps on a handful of demo images, no METEOR/Geo-Sim, no efficiency report."""
-    from rsic_core.training.trainer import TrainConfig
+    from rsic_core.training.config import TrainConfig
 
     values = dict(
         model=str(model_dir),
