@@ -19,8 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rsic_core.training.config import TrainConfig  # noqa: E402
 from rsic_core.training.experiments import experiment_table, markdown_table, zero_shot  # noqa: E402
-from rsic_core.training.trainer import TrainConfig, train  # noqa: E402
+from rsic_core.training.trainer import train  # noqa: E402
 
 
 def main() -> None:
@@ -50,7 +51,7 @@ def main() -> None:
         save_steps=max(args.max_steps, 1),
         eval_metrics="bleu,cider,geo_sim",
         eval_efficiency=False,
-        eval_batch_size=32,
+        per_device_eval_batch_size=32,
     )
     started = time.perf_counter()
     zero = zero_shot(base, name="demo-zero-shot")

@@ -43,7 +43,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from rsic_core.data.demo.dataset import demo_dataset_dir
-    from rsic_core.training.trainer import TrainConfig
+    from rsic_core.training.config import TrainConfig
 
     config = TrainConfig(
         model="demo",
@@ -55,7 +55,7 @@ def main() -> None:
         save_steps=10**6,
         predict_limit=-1,
         learning_rate=1e-4,
-        gradient_checkpointing=args.gradient_checkpointing,
+        activation_checkpointing=args.gradient_checkpointing,
         attn_implementation=args.attn,
         optim=args.optim,
         logits_only_labels=args.logits_only_labels,

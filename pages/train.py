@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from rsic_core.scoring.scale import SCALE_NOTE
 from rsic_core.training import jobs
 from ui import state, train_cache
 
@@ -54,7 +55,7 @@ def live(run_dir: str) -> None:
     if not view["log"].empty:
         st.line_chart(view["log"], x="step", y="loss", height=260)
     if not view["validation"].empty:
-        st.markdown("Validation scores (x100)")
+        st.markdown(f"Validation scores ({SCALE_NOTE})")
         st.dataframe(view["validation"], hide_index=True)
     st.subheader("Training runs")  # inside the fragment: states follow status.json without a page reload
     st.dataframe(pd.DataFrame(train_cache.runs_overview(jobs.training_runs())), hide_index=True)

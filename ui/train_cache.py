@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsic_core.scoring.scale import as_percent
 from rsic_core.training import jobs
 
 
@@ -85,7 +86,7 @@ def run_view(run_dir: str | Path) -> dict:
     validation = pd.DataFrame(jobs.read_jsonl(run_dir / jobs.VAL_LOG))
     if not validation.empty:
         scores = [c for c in validation.columns if c not in ("step", "seconds", "error")]
-        validation[scores] = validation[scores] * 100
+        validation = as_percent(validation, scores)
     state = jobs.state_of(run_dir)
     message = status.get("message", "")
     if state == "died":

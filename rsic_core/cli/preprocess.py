@@ -86,6 +86,7 @@ def _preprocess(args: argparse.Namespace) -> int:
 def write_outputs(dataset, result, out) -> list:
     """Write the processed Karpathy JSON, the report, the mapping table and the SentencePiece model."""
     from rsic_core.text.synonyms import MAPPING_COLUMNS
+    from rsic_core.text.words import tokens
 
     per_image: list[list[str]] = [[] for _ in dataset.records]
     owner = [i for i, r in enumerate(dataset.records) for _ in r.captions]
@@ -93,7 +94,7 @@ def write_outputs(dataset, result, out) -> list:
         per_image[owner[index]].append(caption)
     images, sentid = [], 0
     for imgid, (record, kept) in enumerate(zip(dataset.records, per_image)):
-        sentences = [{"raw": c, "tokens": c.split(), "imgid": imgid, "sentid": sentid + k} for k, c in enumerate(kept)]
+        sentences = [{"raw": c, "tokens": tokens(c), "imgid": imgid, "sentid": sentid + k} for k, c in enumerate(kept)]
         entry = {
             "filename": record.image_id,
             "imgid": imgid,

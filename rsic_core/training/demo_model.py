@@ -145,6 +145,7 @@ def evaluate_demo_model(captioner: Captioner, dataset_dir: str | Path, split: st
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.inference import CaptionConfig, caption_images
     from rsic_core.scoring.metrics import ScoreConfig, score
+    from rsic_core.scoring.scale import as_percent
 
     records = load_dataset(dataset_dir).select(split=split)
     references = {r.image_id: r.captions for r in records}
@@ -154,8 +155,8 @@ def evaluate_demo_model(captioner: Captioner, dataset_dir: str | Path, split: st
         predictions = {r.image_id: res.caption for r, res in zip(records, results)}
         corpus = score(predictions, references, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
         scores[prompt] = {
-            "BLEU-4": round(corpus["BLEU-4"] * 100, 1),
-            "CIDEr": round(corpus["CIDEr"] * 100, 1),
+            "BLEU-4": round(as_percent(corpus["BLEU-4"]), 1),
+            "CIDEr": round(as_percent(corpus["CIDEr"]), 1),
             "example": f"{records[0].image_id}: {results[0].caption}",
         }
     scores["n_images"] = len(records)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, load_run, new_run_dir, write_json
+from rsic_core.scoring.scale import as_percent
 from rsic_core.training.config import TrainConfig
 from rsic_core.training.trainer import train
 
@@ -145,9 +146,9 @@ def experiment_table(run_dirs: list[Path], zero_shot_dir: Path | None = None):
         }
         for metric in TABLE_METRICS:
             value = run.corpus.get(metric)
-            row[metric] = None if value is None else 100 * value
+            row[metric] = as_percent(value)
             if base and metric in base and value is not None:
-                row[f"Δ {metric}"] = 100 * (value - base[metric])
+                row[f"Δ {metric}"] = as_percent(value - base[metric])
         row.update(
             {
                 "params (M)": _scaled(e.get("params_total"), 1e-6),

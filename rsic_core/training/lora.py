@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rsic_core.options import split_list
+
 
 def resolve_targets(family, spec: str | list | tuple | None) -> str | list[str]:
     """peft ``target_modules`` for ``spec``.
@@ -39,7 +41,7 @@ def resolve_targets(family, spec: str | list | tuple | None) -> str | list[str]:
             return list(preset) if isinstance(preset, (list, tuple)) else preset
         if spec == "all-linear":
             return spec
-        names = [s.strip() for s in spec.split(",") if s.strip()]
+        names = split_list(spec)
     if not names:
         raise ValueError(
             "lora_targets is empty; give a preset (default, all-linear) or module names like q_proj,v_proj"
