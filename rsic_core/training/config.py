@@ -289,5 +289,5 @@ def _refuse_other_options(run_dir: Path, config: TrainConfig) -> None:
         listed = "; ".join(f"{name} {old!r} there, {new!r} now" for name, (old, new) in changed.items())
         raise ValueError(
             f"{run_dir} holds a run started with other options ({listed}): continue it with its own "
-            f"config with `rsic train --resume {run_dir}`, or give another --output_dir"
+            f"config with `rsic train --resume {run_dir}`, or give another --output-dir"
         )
