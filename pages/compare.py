@@ -2,9 +2,8 @@
 
 import streamlit as st
 
-from rsic_core.runs import layout as runs
 from rsic_core.runs.compare import CompareFilter, filter_choices, filter_predictions
-from rsic_core.runs.evaluation import EvalConfig, evaluate
+from rsic_core.runs.evaluation import EvalConfig, evaluate, split_records
 from rsic_core.scoring import error_analysis as ea
 from ui import models_cache, resources, runs_cache, state
 
@@ -38,15 +37,16 @@ if not found:
     )
     if st.button("Evaluate the demo model on the test split", type="primary"):
         dataset = state.dataset_or_stop()
-        bar = st.progress(0.0, text="Captioning the test split...")
         try:
+            split_records(dataset, "test")  # before the model: a split without images is refused at once
+            bar = st.progress(0.0, text="Captioning the test split...")
             evaluate(
                 models_cache.captioner("demo"),
                 dataset,
                 "test",
                 EvalConfig(eval_name="demo-zero-shot"),
-                out=runs.new_run_dir("demo-zero-shot", root),
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"),
+                root=root,
             )
         except (FileNotFoundError, ValueError) as e:
             st.error(str(e))

@@ -3,7 +3,11 @@ older run folders and spellings keep working, a reused run folder with other opt
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -40,18 +44,59 @@ def test_trainer_options_from_the_command_line_and_yaml_reach_the_trainer(tiny_m
     rates = [row["learning_rate"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
     assert rates == [1e-3] * 3  # the constant schedule from the YAML file, not the default linear decay
 
-    # The same command again is not refused: it continues the run from its last checkpoint ...
-    assert main(command) == 0
-    steps = [row["step"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
-    assert steps[:3] == [1, 2, 3] and len(set(steps)) == len(steps)  # no step logged twice
-    # ... other options on the same folder are refused, and the folder is left as it was.
+    # The same command on the finished run is refused (resuming it added a step at learning rate 0) ...
     before = _files(run_dir)
     capsys.readouterr()
-    assert main([*command, "--lora-r", "4", "--adam_beta2", "0.9"]) == 2
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip()
+    assert "already finished at step 3; nothing to resume" in err and "--overwrite" in err and "\n" not in err
+    assert _files(run_dir) == before
+    # ... --overwrite trains there afresh; a run cancelled midway (the Train page's Cancel) ...
+    longer = [*command, "--max-steps", "8"]
+    with _cancel_after_the_first_step(run_dir):
+        assert main([*longer, "--overwrite"]) == 0
+    status = jobs.read_status(run_dir)
+    assert status["state"] == "cancelled" and status["step"] < 8, status
+    # ... refuses other options on the same folder, leaving it as it was ...
+    before = _files(run_dir)
+    capsys.readouterr()
+    assert main([*longer, "--lora-r", "4", "--adam_beta2", "0.9"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and err.startswith("rsic: error:"), err
     assert "lora_r 8 there, 4 now" in err and "adam_beta2" in err and f"rsic train --resume {run_dir}" in err
     assert _files(run_dir) == before
+    # ... and the same command (without --overwrite) continues it from its last checkpoint.
+    assert main(longer) == 0
+    steps = [row["step"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
+    assert steps == list(range(1, 9))  # no step logged twice, none missing
+    assert jobs.read_status(run_dir)["state"] == "completed"
+
+
+@contextlib.contextmanager
+def _cancel_after_the_first_step(run_dir: Path):
+    """Send this process SIGTERM (the Train page's Cancel) once the run in it has logged a step.
+
+    A stray signal is harmless here: while the block runs, SIGTERM is ignored unless the run's own
+    cancel handler has taken it (it restores this one when training ends).
+    """
+    done = threading.Event()
+
+    def watch():
+        while not done.wait(0.02):
+            status = jobs.read_status(run_dir)
+            if status.get("state") == "running" and str(status.get("message", "")).startswith("step "):
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_rsic_train_help_lists_the_project_and_trainer_fields(capsys):

@@ -1,7 +1,7 @@
 """``rsic evaluate`` and ``rsic score``: evaluation runs and scoring of predictions.
 
 rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N] [--gen-num-beams 5] [--out DIR]
-rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR]
+rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR [--overwrite]]
 
 The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
 (``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
@@ -48,6 +48,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("predictions", help="run folder, or JSONL with image_id, prediction and references per line")
     p.add_argument("--out", help="folder for the scored run (default: the run folder itself, or a new run folder)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="--out may hold another run: replace its predictions, scores and config (refused without it)",
+    )
     _scoring_arguments(p)
     p.add_argument("--json", action="store_true", help="print the corpus scores as JSON")
     p.set_defaults(func=_score)
@@ -95,11 +100,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     from rsic_core.cli.caption import progress_printer
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.registry import load_captioner
-    from rsic_core.runs.evaluation import evaluate
+    from rsic_core.runs.evaluation import evaluate, split_records
     from rsic_core.runs.layout import load_run
 
-    dataset = load_dataset(args.data)  # before the model: a wrong path fails in a second
+    dataset = load_dataset(args.data)  # before the model: a wrong path or an empty split fails in a second
     config = eval_config(args)
+    split_records(dataset, config.eval_split, config.eval_limit)
     print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
 
@@ -128,7 +134,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _score(args: argparse.Namespace) -> int:
     from rsic_core.runs.evaluation import rescore
 
-    folder, scores = rescore(args.predictions, _score_config(args), out=args.out)
+    folder, scores = rescore(args.predictions, _score_config(args), out=args.out, overwrite=args.overwrite)
     if args.json:
         print(
             json.dumps(

@@ -2,6 +2,7 @@
 
     rsic train [--config run.json|run.yaml] [--lora-r 8 --max-steps 200 --adam-beta2 0.95 ...]   # every TrainConfig field
     rsic train --resume RUN_DIR                                                                # continue a killed run
+    rsic train --output-dir RUN_DIR --overwrite                   # replace a finished run (or an evaluation) there
     rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [TrainConfig fields]
     rsic experiment prune [--config base.json] --prune-qformer 0,6 --prune-lm 0,16 [TrainConfig fields]
 
@@ -72,15 +73,33 @@ def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
 
 
 def _read_config_file(file: Path) -> dict:
+    """The field values of a JSON or YAML config file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not valid JSON/YAML (the message names its line) or not a mapping.
+    """
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such config file")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{file}: not a UTF-8 text file") from None
     if file.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ValueError(f"{file}: not valid YAML{where} ({problem})") from None
     else:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{file}: not valid JSON at line {e.lineno} ({e.msg})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{file}: expected a mapping of field names to values")
     return data

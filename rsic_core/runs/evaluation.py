@@ -8,7 +8,10 @@ measures the model's cost, and leaves a run folder (see :mod:`rsic_core.runs.lay
 
 A zero-shot baseline is a run of a model without adapter. The predictions are written before
 scoring, so a scoring failure (e.g. no Java) loses no captions: ``metrics.json`` then holds the
-error and :func:`rescore` can score the run again later.
+error and :func:`rescore` can score the run again later. A split with no readable image is
+refused before any folder is written, and a run that fails before its predictions are written
+leaves nothing behind. :func:`rescore` never replaces another run's predictions unless asked
+(``overwrite``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from rsic_core.models.inference import CaptionConfig, caption_images, generate_captions
 from rsic_core.runs import layout as runs
 from rsic_core.runs.layout import RunKind, RunLayout
+from rsic_core.runs.records import read_prediction_file
 from rsic_core.scoring.metrics import ScoreConfig, Scores, score
 
 
@@ -48,6 +52,13 @@ class EvalConfig:
     caption: CaptionConfig = field(default_factory=CaptionConfig, metadata={"help": "generation settings"})
     scoring: ScoreConfig = field(default_factory=ScoreConfig, metadata={"help": "metrics to compute"})
 
+    def __post_init__(self):
+        if self.eval_limit is not None and self.eval_limit < 0:
+            raise ValueError(f"eval_limit must be a number of images, 0 or more (got {self.eval_limit})")
+        for name in ("eval_efficiency_images", "eval_efficiency_repeats"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
+
 
 def evaluate(
     captioner,
@@ -57,6 +68,7 @@ def evaluate(
     out: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     extra_config: dict | None = None,
+    root: str | Path | None = None,
 ) -> Path:
     """Caption ``split`` of ``dataset`` with ``captioner``, score it and write a run folder.
 
@@ -65,23 +77,22 @@ def evaluate(
         dataset: a :class:`rsic_core.data.datasets.CaptionDataset`.
         split (``config.eval_split``, "test"): the split to evaluate.
         config (defaults): see :class:`EvalConfig`.
-        out (a new folder under :func:`rsic_core.paths.runs_dir`): the run folder to write.
+        out (a new folder under ``root``): the run folder to write.
         progress (None): ``callable(done, total)`` while captioning.
         extra_config (None): more keys for ``config.json`` (e.g. the training step of a callback).
+        root (:func:`rsic_core.paths.runs_dir`): the runs folder a new run folder goes under.
 
     Returns:
         The run folder.
 
     Raises:
-        ValueError: the split has no image, or ``out`` already holds a run.
+        ValueError: the split has no image, none of its images can be read, or ``out`` already
+            holds a run. A failure before the predictions are written leaves no run behind.
     """
     config = config or EvalConfig()
     split = split or config.eval_split
-    records = dataset.select(split=split)[: config.eval_limit or None]
-    if not records:
-        splits = ", ".join(dataset.split_counts()) or "none"
-        raise ValueError(f"{dataset.name}: no images in split {split!r} (splits: {splits})")
-    folder = _run_folder(out, config.eval_name or _default_name(captioner, split))
+    records = split_records(dataset, split, config.eval_limit)
+    folder, created = _run_folder(out, config.eval_name or _default_name(captioner, split), root)
     layout = RunLayout(folder)
     settings = {
         "name": config.eval_name or folder.name,
@@ -99,27 +110,15 @@ def evaluate(
         **asdict(config),
         **(extra_config or {}),
     }
-    layout.write_config(settings)
-
-    start = time.perf_counter()
-    results = caption_images(
-        captioner, [r.path for r in records], config.caption, progress, names=[r.image_id for r in records]
-    )
-    settings["caption_seconds"] = time.perf_counter() - start
-    rows = [
-        runs.PredictionRow(
-            image_id=r.image_id,
-            prediction=res.caption,
-            references=list(r.captions),
-            split=r.split,
-            label=r.label,
-            path=str(r.path),
-            seconds=res.seconds,
-            error=res.error,
-        )
-        for r, res in zip(records, results)
-    ]
-    runs.write_predictions(folder, rows)
+    try:
+        layout.write_config(settings)
+        start = time.perf_counter()
+        rows = _caption_rows(captioner, dataset, split, records, config, progress)
+        settings["caption_seconds"] = time.perf_counter() - start
+        runs.write_predictions(folder, rows)
+    except BaseException:  # nothing of value yet: leave no half run behind
+        _discard(folder, created)
+        raise
     try:
         runs.write_scores(
             folder,
@@ -133,6 +132,50 @@ def evaluate(
     settings["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     layout.write_config(settings)
     return folder
+
+
+def split_records(dataset, split: str, limit: int | None = None) -> list:
+    """The records of ``split`` (its first ``limit``) an evaluation captions, checked before any work.
+
+    Raises:
+        ValueError: the split has no image, or none of its image files is there (e.g. a
+            captions-only annotation file): such a run would be all zeros.
+    """
+    records = dataset.select(split=split)[: limit or None]
+    if not records:
+        splits = ", ".join(dataset.split_counts()) or "none"
+        raise ValueError(f"{dataset.name}: no images in split {split!r} (splits: {splits})")
+    if not any(r.has_image for r in records):
+        raise ValueError(
+            f"{dataset.name}: none of the {len(records)} image files of split {split!r} is there "
+            f"(e.g. {records[0].path}), so there is nothing to caption; put the images beside the annotation file"
+        )
+    return records
+
+
+def _caption_rows(captioner, dataset, split: str, records, config: EvalConfig, progress) -> list:
+    """One prediction row per record; refused when no image at all could be read."""
+    results = caption_images(
+        captioner, [r.path for r in records], config.caption, progress, names=[r.image_id for r in records]
+    )
+    if all(res.error for res in results):
+        raise ValueError(
+            f"{dataset.name}: none of the {len(records)} images of split {split!r} could be read "
+            f"({results[0].error}); no run was written"
+        )
+    return [
+        runs.PredictionRow(
+            image_id=r.image_id,
+            prediction=res.caption,
+            references=list(r.captions),
+            split=r.split,
+            label=r.label,
+            path=str(r.path),
+            seconds=res.seconds,
+            error=res.error,
+        )
+        for r, res in zip(records, results)
+    ]
 
 
 def efficiency_of(captioner, records, config: EvalConfig | None = None) -> dict:
@@ -166,34 +209,72 @@ def efficiency_of(captioner, records, config: EvalConfig | None = None) -> dict:
     return report
 
 
-def rescore(path: str | Path, config: ScoreConfig | None = None, out: str | Path | None = None) -> tuple[Path, Scores]:
+def rescore(
+    path: str | Path, config: ScoreConfig | None = None, out: str | Path | None = None, overwrite: bool = False
+) -> tuple[Path, Scores]:
     """Score the predictions of a run folder (in place) or of a ``predictions.jsonl`` file.
+
+    A run folder is read as the project wrote it (leniently: a line that cannot be read becomes a
+    note); a file is checked row by row (:func:`rsic_core.runs.records.read_prediction_file`) and
+    the first row that would be scored wrong is refused.
 
     Args:
         path: a run folder or a ``predictions.jsonl`` (rows with ``prediction`` and ``references``).
         config (all metrics but SPICE): see :class:`rsic_core.scoring.metrics.ScoreConfig`.
         out (the run folder itself; for a bare file, a new run folder): where to write the scores.
             Metrics scored before and not asked for now are kept (corpus and per image).
+        overwrite (False): ``out`` may hold another run, whose predictions, scores and config are
+            then replaced (its efficiency report, which described another model, is removed).
 
     Returns:
         (the folder written, the scores).
+
+    Raises:
+        FileNotFoundError: no predictions file.
+        ValueError: a row of the file is not one image's prediction and references, or ``out``
+            holds another run and ``overwrite`` is not set (nothing is written).
     """
     path = Path(path)
     file = RunLayout(path).predictions if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no predictions file")
-    rows, problems = runs.read_predictions(file)
+    if path.is_dir():
+        rows, problems = runs.read_predictions(file)
+    else:
+        rows, problems = read_prediction_file(file), []
     if not rows:
         raise ValueError(f"{file}: no prediction could be read" + (f" ({problems[0]})" if problems else ""))
+    replaced = _check_out(file, out, overwrite)
     scores = score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config)
     scores.notes += problems
     _keep_other_metrics(scores, rows, RunLayout(file.parent).metrics)
-    folder = Path(out) if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(out).expanduser() if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
+    runs.make_folder(folder, "--out")
+    layout = RunLayout(folder)
+    if replaced:
+        layout.efficiency.unlink(missing_ok=True)
     runs.write_scores(folder, rows, scores)
-    if not (layout := RunLayout(folder)).config_file.is_file():
+    if replaced or not layout.config_file.is_file():
         layout.write_config({"name": folder.name, "kind": RunKind.SCORED_FILE, "data": str(file)})
     return folder, scores
+
+
+def _check_out(file: Path, out, overwrite: bool) -> bool:
+    """Whether scoring ``file`` into ``out`` replaces another run there (refused unless ``overwrite``)."""
+    if not out:
+        return False
+    folder = Path(out).expanduser()
+    layout = RunLayout(folder)
+    if layout.kind is None or (folder.exists() and layout.predictions.resolve() == file.resolve()):
+        return False  # a new folder, or the scored run itself (scored again in place)
+    if layout.foreign:
+        raise ValueError(f"{folder} holds a config.json that is not a run of this project; give another --out")
+    if not overwrite:
+        raise ValueError(
+            f"{folder} already holds a run ({layout.kind}); give another --out, "
+            "or --overwrite to replace its predictions and scores"
+        )
+    return True
 
 
 def _keep_other_metrics(scores: Scores, rows, metrics_file: Path) -> None:
@@ -217,12 +298,24 @@ def _default_name(captioner, split: str) -> str:
     return f"{model}-{Path(adapter).name if adapter else 'zero-shot'}-{split}"
 
 
-def _run_folder(out, name: str) -> Path:
+def _run_folder(out, name: str, root=None) -> tuple[Path, bool]:
+    """The run folder to write, and whether this call created it."""
     if out is None:
-        return runs.new_run_dir(name)
+        return runs.new_run_dir(name, root), True
     folder = Path(out).expanduser()
     layout = RunLayout(folder)
     if layout.config_file.exists() or layout.predictions.exists():
         raise ValueError(f"{folder}: already holds a run; choose a new --out folder")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    created = not folder.exists()
+    runs.make_folder(folder, "--out")
+    return folder, created
+
+
+def _discard(folder: Path, created: bool) -> None:
+    """Remove what a failed evaluation wrote: the folder it created, or its config.json."""
+    import shutil
+
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        RunLayout(folder).config_file.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -84,6 +85,9 @@ class RunStatus(_StrEnum):
     def active(self) -> bool:
         """Queued or running: the run's process should be alive."""
         return self in (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+UNKNOWN_KIND = "unknown"  # RunLayout.kind of files no kind can be read from
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,27 @@ class RunLayout:
         """Whether the folder holds a run (a config, predictions or scores)."""
         return any(f.is_file() for f in (self.config_file, self.metrics, self.predictions))
 
+    @property
+    def kind(self) -> str | None:
+        """The kind of run the folder holds (a :class:`RunKind` value), None when it holds none.
+
+        ``"unknown"`` for files no kind can be read from: predictions or scores without a config
+        (an old run), or a ``config.json`` without a run kind (likely not a run at all, e.g. a model).
+        """
+        for file in (self.config_file, self.experiment_file):
+            if file.is_file():
+                try:
+                    kind = read_json_object(file).get("kind")
+                except (OSError, ValueError):
+                    kind = None
+                return kind if kind in {k.value for k in RunKind} else UNKNOWN_KIND
+        return UNKNOWN_KIND if self.is_run else None
+
+    @property
+    def foreign(self) -> bool:
+        """A ``config.json`` that no run of this project wrote (nothing may replace it)."""
+        return self.config_file.is_file() and self.kind == UNKNOWN_KIND
+
     def read_config(self) -> dict:
         """``config.json`` ({} when the run has none).
 
@@ -227,13 +252,35 @@ def new_run_dir(name: str, root: str | Path | None = None) -> Path:
     raise ValueError(f"{root}: could not create a new run folder for {name!r}")
 
 
+def make_folder(folder: str | Path, option: str = "the run folder") -> Path:
+    """Create ``folder`` and its parents (nothing happens when it is already a folder).
+
+    Args:
+        folder: the folder to create.
+        option ("the run folder"): how the user gave it (e.g. ``--out``), for the message.
+
+    Raises:
+        ValueError: ``folder``, or a folder above it, is a file; or it cannot be created.
+    """
+    folder = Path(folder).expanduser()
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"{blocking} is a file, not a folder: give a folder for {option}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(f"{folder}: cannot create this folder for {option} ({e.strerror or e})") from None
+    return folder
+
+
 def write_json(folder: Path, filename: str, data: Mapping) -> Path:
     """Write ``data`` as JSON (NaN as null) atomically."""
-    return _atomic_write(Path(folder) / filename, json.dumps(_nan_to_none(data), indent=2, ensure_ascii=False))
+    return _atomic_write(Path(folder) / filename, _dumps(_nan_to_none(data), indent=2))
 
 
 def write_predictions(folder: Path, rows: Iterable[PredictionRow]) -> Path:
-    text = "".join(json.dumps(_nan_to_none(asdict(r)), ensure_ascii=False) + "\n" for r in rows)
+    """Write ``predictions.jsonl``, one JSON object per row (atomically)."""
+    text = "".join(_dumps(_nan_to_none(asdict(r))) + "\n" for r in rows)
     return _atomic_write(RunLayout(folder).predictions, text)
 
 
@@ -298,8 +345,31 @@ def _nan_to_none(value):
     return value
 
 
+def _dumps(value, indent: int | None = None) -> str:
+    """JSON text that UTF-8 can always encode.
+
+    Text is kept readable (``ensure_ascii=False``) unless it holds a lone surrogate (``"\\ud800"``
+    in a JSON dataset reads as one): then that text is written with escapes, which read back as
+    the very same string, so one odd character never makes a run lose its files.
+    """
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, indent=indent, ensure_ascii=True)
+    return text
+
+
 def _atomic_write(file: Path, text: str) -> Path:
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, file)
+    """Write ``text`` to a temporary file beside ``file``, then rename it over ``file``.
+
+    A failed write (a full disk, an interrupt) leaves ``file`` as it was and no temporary file.
+    """
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return file

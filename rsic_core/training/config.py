@@ -13,12 +13,15 @@ writes its checkpoints to ``output_dir/checkpoints``.
 A run folder's ``config.json`` is :meth:`TrainConfig.to_dict` (every field, plain JSON), written by
 :func:`prepare_run`; reading it back (:func:`load_train_config`) ignores unknown keys, gives
 missing ones their default and reads the names older runs used (``device``, ``eval_batch_size``).
-A folder that already holds a run is reused only with the options it was started with.
+A folder that already holds a training run is continued only with the options it was started
+with, and never once it finished; a folder holding another kind of run (an evaluation) is left
+alone. ``overwrite`` deletes such a folder's run and trains afresh.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,7 +30,7 @@ from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
 from rsic_core.options import split_list
-from rsic_core.runs.layout import RunKind, RunLayout, new_run_dir
+from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DEVICES = ("auto", "cpu", "cuda")
@@ -36,7 +39,10 @@ CHECKPOINTING = next(
     n for n in ("activation_checkpointing", "gradient_checkpointing") if n in TrainingArguments.__dataclass_fields__
 )
 _OLD_NAMES = {"device": "train_device", "eval_batch_size": "per_device_eval_batch_size"}  # keys of older config.json
-_NOT_COMPARED = ("output_dir", "resume")  # where a run lives, not how it trains
+_NOT_COMPARED = ("output_dir", "resume", "overwrite")  # where a run lives, not how it trains
+_LIMITS = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1}  # lowest allowed
+_LIMITS |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}
+_TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml"}  # pip names where they differ
 
 
 def _trainer_field(name: str, default, help: str | None = None):
@@ -90,6 +96,13 @@ class TrainConfig(TrainingArguments):
     name: str = field(default="lora", metadata={"help": "Run name (the folder is <timestamp>-<name>)."})
     resume: str = field(
         default="", metadata={"help": "A run folder to continue from its last checkpoint, with its own config."}
+    )
+    overwrite: bool = field(
+        default=False,
+        metadata={
+            "help": "output_dir may hold a finished run or a run of another kind (e.g. an evaluation): delete "
+            "it and train afresh. Without it such a folder is refused and left as it is."
+        },
     )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     val_split: str = field(default="val", metadata={"help": "Split of the periodic validation."})
@@ -157,6 +170,7 @@ class TrainConfig(TrainingArguments):
     def __post_init__(self):
         self._check()
         self.report_to = split_list(self.report_to) or "none"  # the Trainer takes a list
+        _check_trackers(self.report_to)
         device = self._choose_device()
         self.use_cpu = device == "cpu"
         self._choose_precision(device)
@@ -180,6 +194,9 @@ class TrainConfig(TrainingArguments):
             raise ValueError("give max_steps > 0 or num_train_epochs > 0")
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be positive (got {self.learning_rate})")
+        for name, lowest in _LIMITS.items():
+            if int(getattr(self, name)) < lowest:
+                raise ValueError(f"{name} must be {lowest} or more (got {getattr(self, name)})")
 
     def _choose_device(self) -> str:
         """cpu or cuda: ``train_device``, auto meaning CUDA where there is a GPU (the Trainer's use_cpu forces cpu)."""
@@ -231,6 +248,22 @@ class TrainConfig(TrainingArguments):
         return {k: (ours.get(k), v) for k, v in theirs.items() if ours.get(k) != v}
 
 
+def _check_trackers(report_to) -> None:
+    """Every tracker named in ``report_to`` is one the Trainer knows and is installed here."""
+    from transformers.integrations import get_available_reporting_integrations
+    from transformers.integrations.integration_utils import INTEGRATION_TO_CALLBACK
+
+    names = [n for n in ([report_to] if isinstance(report_to, str) else report_to) if n not in ("none", "all")]
+    for name in names:
+        if name not in INTEGRATION_TO_CALLBACK:
+            raise ValueError(
+                f"report_to {name!r} is not a tracker the Trainer knows (none, all, {', '.join(INTEGRATION_TO_CALLBACK)})"
+            )
+        if name not in get_available_reporting_integrations() and name not in ("flyte", "kubeflow"):
+            package = _TRACKER_PACKAGES.get(name, name)
+            raise ValueError(f"{name} is not installed: pip install {package}, or --report-to none")
+
+
 def current_names(values: Mapping) -> dict:
     """Field values with the names older versions wrote renamed, and the placeholders ``to_dict`` writes for tokens left out."""
     renamed = {_OLD_NAMES.get(k, k): v for k, v in values.items()}
@@ -255,21 +288,38 @@ def load_train_config(run_dir: str | Path, **overrides) -> TrainConfig:
 def prepare_run(config: TrainConfig) -> Path:
     """Create (or reopen) the run folder and write its config.json; returns the folder.
 
+    A folder holding a training run started with the same options is reopened (the run continues);
+    one holding a finished run, or a run of another kind, is refused unless ``config.overwrite``,
+    which deletes it first. Refused folders are left exactly as they are.
+
     Raises:
         FileNotFoundError: ``resume`` names a folder without config.json.
-        ValueError: ``output_dir`` holds a run started with other options (the folder is left as it is).
+        ValueError: ``resume`` names a finished run or not a training run; ``output_dir`` is a file,
+            holds a run started with other options, a finished run or another kind of run, or a
+            run whose process is still running.
     """
     if config.resume:
         run_dir = Path(config.resume).expanduser()
         if not RunLayout(run_dir).config_file.is_file():
             raise FileNotFoundError(f"{run_dir}: no config.json here, nothing to resume")
+        _refuse_to_continue(run_dir, "--resume")
         return run_dir
     run_dir = Path(config.output_dir).expanduser() if config.output_dir else new_run_dir(config.name)
+    make_folder(run_dir, "--output-dir")
     layout = RunLayout(run_dir)
-    if layout.config_file.is_file():
-        _refuse_other_options(run_dir, config)
-        return run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if layout.kind is not None:
+        if layout.foreign:
+            raise ValueError(
+                f"{run_dir} holds a config.json that no run of this project wrote (a model folder?); "
+                "give another --output-dir"
+            )
+        if config.overwrite:
+            _refuse_if_running(run_dir)
+            _clear(run_dir)
+        else:
+            _refuse_to_continue(run_dir, "--output-dir")
+            _refuse_other_options(run_dir, config)
+            return run_dir
     layout.write_config(
         {
             **config.to_dict(),
@@ -280,6 +330,48 @@ def prepare_run(config: TrainConfig) -> Path:
         }
     )
     return run_dir
+
+
+def _refuse_to_continue(run_dir: Path, option: str) -> None:
+    """A run folder can be continued only when it holds an unfinished training run that is not running."""
+    layout, resume = RunLayout(run_dir), option == "--resume"
+    if layout.kind != RunKind.TRAINING:
+        advice = (
+            "nothing to resume"
+            if resume
+            else "give another --output-dir, or --overwrite to delete it and train there afresh"
+        )
+        raise ValueError(f"{run_dir} holds a run of kind {layout.kind}, not a training run; {advice}")
+    status = layout.read_status()
+    if RunStatus.of(status.get("state")) == RunStatus.COMPLETED:
+        advice = (
+            f"train it afresh with `rsic train --output-dir {run_dir} --overwrite`"
+            if resume
+            else "give another --output-dir, or --overwrite to delete it and train afresh"
+        )
+        raise ValueError(
+            f"{run_dir}: the run already finished at step {status.get('step', '?')}; nothing to resume ({advice})"
+        )
+    _refuse_if_running(run_dir)
+
+
+def _refuse_if_running(run_dir: Path) -> None:
+    from rsic_core.training import jobs
+
+    pid = jobs.read_status(run_dir).get("pid")
+    if jobs.is_alive(run_dir) and pid != os.getpid():
+        raise ValueError(f"{run_dir}: the run is still running (process {pid}); wait for it or cancel it first")
+
+
+def _clear(run_dir: Path) -> None:
+    """Delete what a run folder holds (``overwrite``), keeping the folder itself."""
+    import shutil
+
+    for item in run_dir.iterdir():
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 def _refuse_other_options(run_dir: Path, config: TrainConfig) -> None:

@@ -17,8 +17,12 @@ A run folder (under :func:`rsic_core.paths.runs_dir` unless ``output_dir`` is gi
 
 A run killed at any moment continues from its last checkpoint with ``rsic train --resume RUN``
 (or the same command again): the Trainer restores weights, optimizer, scheduler, RNG and data
-position, and the step log is cut back to the checkpoint so no step appears twice. An
-``output_dir`` that holds a run started with other options is refused (nothing there changes).
+position, and the step and validation logs are cut back to the checkpoint (to step 0 when it was
+killed before its first one) so no step appears twice. An ``output_dir`` that holds a run started
+with other options, a finished run or another kind of run is refused (nothing there changes)
+unless ``overwrite``; a finished run is not resumed. A start that fails before its first step
+(a wrong model path) removes the folder it made under the runs directory; a folder named with
+``output_dir`` (the Train page's) keeps ``status.json`` saying why it failed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Callable
@@ -58,6 +63,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     """
     from rsic_core.training import callbacks as cb
 
+    made_here = not (config.resume or config.output_dir)  # a new folder under the runs directory
     run_dir = _shared_run_dir(config)
     layout = RunLayout(run_dir)
     if config.resume or config.output_dir:  # the folder's own config rules (resume keeps what it ran with)
@@ -69,10 +75,8 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     try:
         session = _TrainingSession(config, run_dir, progress, captioner)
         checkpoint = last_complete_checkpoint(layout.checkpoints_dir)
-        if checkpoint and main:
-            step = int(Path(checkpoint).name.rsplit("-", 1)[-1])
-            jobs.truncate_jsonl(layout.step_log, step)
-            jobs.truncate_jsonl(layout.val_log, step)
+        if main:  # steps after the checkpoint (all of them without one) are redone: they leave the logs
+            trim_to_step(layout, int(Path(checkpoint).name.rsplit("-", 1)[-1]) if checkpoint else 0)
         trainer = session.trainer(cancel)
         trainer.train(resume_from_checkpoint=checkpoint)
         if not main:
@@ -87,7 +91,9 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         jobs.write_status(run_dir, RunStatus.COMPLETED, f"{step} steps", step=step)
         return run_dir
     except BaseException as e:
-        if main:
+        if main and made_here and not _has_progress(layout):
+            shutil.rmtree(run_dir, ignore_errors=True)  # a failed start (a typo) leaves no folder in runs/
+        elif main:
             message = str(e) if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: {e}"
             jobs.write_status(run_dir, RunStatus.FAILED, message)
             layout.error_file.write_text(traceback.format_exc(), encoding="utf-8")
@@ -96,14 +102,29 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         cancel.uninstall()
 
 
+def trim_to_step(layout: RunLayout, step: int) -> None:
+    """Forget what a run logged after ``step`` (the step it resumes from): log lines and validation folders."""
+    for log in (layout.step_log, layout.val_log, layout.skipped_images):
+        jobs.truncate_jsonl(log, step)
+    if layout.val_dir.is_dir():
+        for folder in layout.val_dir.glob("step-*"):
+            if not folder.name.removeprefix("step-").isdigit() or int(folder.name.removeprefix("step-")) > step:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _has_progress(layout: RunLayout) -> bool:
+    """Whether a run got as far as a training step (a log line or a checkpoint): worth keeping when it fails."""
+    return bool(jobs.read_jsonl(layout.step_log)) or (
+        layout.checkpoints_dir.is_dir() and any(layout.checkpoints_dir.iterdir())
+    )
+
+
 def last_complete_checkpoint(folder: Path) -> str | None:
     """The newest checkpoint whose trainer state was fully written; half-written newer ones are removed.
 
     A run killed while saving leaves a checkpoint folder without (or with a truncated)
     ``trainer_state.json``, the last file the Trainer writes.
     """
-    import shutil
-
     from transformers.trainer_utils import get_last_checkpoint
 
     while Path(folder).is_dir():
@@ -240,8 +261,6 @@ class _TrainingSession:
 
     def finish(self, trainer) -> None:
         """Final adapter, then captions, scores and efficiency on the evaluation split."""
-        import shutil
-
         adapter = self.save_adapter()
         self.captioner.adapter = str(adapter)
         self.layout.update_config(
