@@ -49,11 +49,16 @@ if selected:
     if record:
         with st.container(border=True):
             left, right = st.columns([1, 2])
-            thumb = resources.thumbnail(str(record.path), 448)
-            if thumb:
-                left.image(thumb, width="stretch")
+            bands = st.session_state.get("explorer_bands", "")  # the widget below, as last set
+            view = resources.image_view(str(record.path), 448, bands)
+            if view.data:
+                left.image(view.data, width="stretch")
             else:
-                left.error(f"{record.path}: image missing or unreadable")
+                left.error(view.error)
+            if view.note:  # a 16-bit or multi-band raster: what was shown, and a choice of bands
+                left.caption(view.note)
+            if view.note or bands:
+                left.text_input("Bands to show (1-based, e.g. 4,3,2)", key="explorer_bands")
             right.subheader(record.image_id)
             right.write(
                 f"split **{record.split}** · class **{record.label or 'unknown'}**"

@@ -23,3 +23,13 @@ def runs_dir() -> Path:
     folder = Path(os.environ.get("RSIC_RUNS", rsic_home() / "runs")).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def data_roots() -> list[Path]:
+    """Folders the app may read datasets from (the sidebar refuses paths outside them).
+
+    ``RSIC_DATA_ROOTS`` (folders separated by ``os.pathsep``, ``:`` on Linux) replaces the default,
+    the user's home folder; ``RSIC_HOME`` (the demo dataset, preprocessed outputs) is always one.
+    """
+    configured = [Path(p).expanduser() for p in os.environ.get("RSIC_DATA_ROOTS", "").split(os.pathsep) if p.strip()]
+    return list(dict.fromkeys([*(configured or [Path.home()]), rsic_home()]))

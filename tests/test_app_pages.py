@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,71 @@ def test_a_malformed_annotation_file_is_one_sentence_on_every_page(page, tmp_pat
     assert not at.exception, [e.message for e in at.exception]
     if page in ("pages/home.py", "pages/explorer.py", "pages/statistics.py", "pages/synonyms.py"):
         assert any("not valid JSON (line 1, column 13)" in e.value for e in at.error)
+
+
+def _sidebar_script():
+    """The sidebar alone (AppTest drives its button here; under st.navigation it does not re-run it)."""
+    import streamlit as st
+
+    from ui.state import DATASET_KEY, dataset_sidebar
+
+    dataset_sidebar()
+    st.write(f"loaded: [{st.session_state[DATASET_KEY]}]")
+
+
+def _load_in_sidebar(at: AppTest, path) -> AppTest:
+    at.sidebar.text_input(key="dataset_path_input").set_value(str(path))
+    return at.sidebar.button(key="dataset_load").click().run()
+
+
+def test_the_sidebar_takes_datasets_only_under_the_data_roots(tmp_path, monkeypatch):
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    for folder in (allowed / "mine", elsewhere):
+        folder.mkdir(parents=True)
+        (folder / "captions.csv").write_text("image,caption,split\na.png,a red roof,train\n")
+    (allowed / "link").symlink_to(elsewhere, target_is_directory=True)  # inside by name, outside in fact
+    (allowed / "settings.json").write_text('{"api_key": "s3cr3t-token", "hosts": ["db.internal"]}')
+    monkeypatch.setenv("RSIC_DATA_ROOTS", str(allowed))
+
+    at = AppTest.from_function(_sidebar_script, default_timeout=60).run()
+    for refused in (elsewhere, allowed / "link", allowed / ".." / "elsewhere", "/etc/passwd"):
+        _load_in_sidebar(at, refused)
+        assert [e.value for e in at.sidebar.error] == [
+            f"{refused} is outside the folders datasets are read from ({allowed}, {Path(os.environ['RSIC_HOME']).resolve()}); "
+            "to add a folder, start the app with RSIC_DATA_ROOTS set to the folders to allow, separated by ':' "
+            "(it replaces the home folder; RSIC_HOME stays allowed)"
+        ]
+        assert any(m.value == "loaded: []" for m in at.markdown), "the demo dataset stays loaded"
+
+    _load_in_sidebar(at, allowed / "settings.json")
+    [error] = [e.value for e in at.sidebar.error]
+    assert "not a captioning dataset" in error and "s3cr3t" not in error and "api_key" not in error
+
+    _load_in_sidebar(at, allowed / "mine")
+    assert not at.sidebar.error and any(m.value == f"loaded: [{allowed / 'mine'}]" for m in at.markdown)
+
+
+def test_the_explorer_shows_sixteen_bit_bands_and_says_how(tmp_path):
+    import warnings
+
+    import numpy as np
+    import rasterio
+
+    root = tmp_path / "geo"
+    (root / "images").mkdir(parents=True)
+    bands = np.random.default_rng(0).integers(100, 4000, size=(4, 32, 32)).astype(np.uint16)
+    profile = {"driver": "GTiff", "count": 4, "height": 32, "width": 32, "dtype": "uint16"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(root / "images" / "farm_1.tif", "w", **profile) as dst:
+            dst.write(bands)
+    (root / "captions.csv").write_text("image,caption,split\nimages/farm_1.tif,a green field,train\n")
+
+    at = open_page("pages/explorer.py", dataset_path=str(root), explorer_selected="images/farm_1.tif")
+    assert not at.exception, [e.message for e in at.exception]
+    notes = [c.value for c in at.caption if c.value.startswith("16-bit, 4 bands")]
+    assert notes == [notes[0]] and "showed bands 1,2,3 (the first three), stretched each band 2-98 %" in notes[0]
+    at.text_input(key="explorer_bands").set_value("4,3,2").run()
+    assert any("showed bands 4,3,2 (chosen)" in c.value for c in at.caption)
+    at.text_input(key="explorer_bands").set_value("7").run()
+    assert any("there is no band 7: the image has 4 bands" in e.value for e in at.error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from PIL import Image
@@ -59,3 +60,34 @@ def test_demo_command_writes_a_dataset_the_loader_reads(tmp_path):
     report = json.loads(check.stdout)
     assert check.returncode == 0 and report["num_images"] == 40 and report["problems"] == []
     assert len(report["labels"]) >= 10
+
+
+def test_validate_reads_geotiffs_refuses_paths_outside_and_deep_json(tmp_path):
+    import numpy as np
+    import rasterio
+
+    (tmp_path / "ds" / "images").mkdir(parents=True)
+    (tmp_path / "secret.jpg").write_bytes(b"private bytes")
+    bands = np.random.default_rng(0).integers(0, 4096, size=(4, 16, 16)).astype(np.uint16)
+    profile = {"driver": "GTiff", "count": 4, "height": 16, "width": 16, "dtype": "uint16"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(tmp_path / "ds" / "images" / "1.tif", "w", **profile) as dst:
+            dst.write(bands)
+    entries = [("1.tif", "train"), ("../../secret.jpg", "train")]
+    images = [{"filename": f, "split": s, "sentences": [{"raw": "a field"}]} for f, s in entries]
+    (tmp_path / "ds" / "dataset_t.json").write_text(json.dumps({"images": images}))
+
+    result = run("data", "validate", str(tmp_path / "ds"))
+
+    assert result.returncode == 1, result.stderr
+    assert "1 images, 1 captions" in result.stdout and "unreadable image files: 0" in result.stdout
+    assert "image ../../secret.jpg: image path leads outside the dataset folder" in result.stdout
+    assert "Traceback" not in result.stderr
+
+    (tmp_path / "dataset_deep.json").write_text('{"images": ' + "[" * 50_000 + "]" * 50_000 + "}")
+    deep = run("data", "validate", str(tmp_path / "dataset_deep.json"))
+    assert deep.returncode == 2 and deep.stdout == ""
+    assert deep.stderr.strip().splitlines() == [
+        f"rsic: error: {tmp_path / 'dataset_deep.json'}: JSON nested too deeply (over about 1000 levels) to be a dataset"
+    ]

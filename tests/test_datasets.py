@@ -253,3 +253,148 @@ def test_real_samples(shared_data):
     assert "looked in" in "\n".join(report.summary())
     with pytest.raises(ValueError, match=r"1\.tif \(image 1\.tif\): no such image file"):
         sydney.records[0].load_image()
+
+
+def test_image_paths_that_leave_the_dataset_folder_are_skipped_and_never_opened(tmp_path):
+    secret = tmp_path / "secret"
+    secret.mkdir()
+    _jpg(secret / "private.jpg")
+    root = tmp_path / "ds"
+    _jpg(root / "images" / "farm_1.jpg")
+    _jpg(root / "images" / "sub" / "farm_2.jpg")
+    (root / "images" / "link.jpg").symlink_to(secret / "private.jpg")  # a link leading out
+    (root / "images" / "inner.jpg").symlink_to(root / "images" / "farm_1.jpg")  # a link that stays inside
+    (root / "images" / "out").symlink_to(secret, target_is_directory=True)
+    names = [
+        "farm_1.jpg",
+        "sub/farm_2.jpg",
+        "sub/../farm_1.jpg",  # climbs, but stays inside
+        "inner.jpg",
+        "../../secret/private.jpg",
+        str(secret / "private.jpg"),  # absolute
+        "link.jpg",
+        "out/private.jpg",
+    ]
+    _karpathy(root, [(name, "train", FIVE) for name in names])
+
+    ds = load_dataset(root)
+
+    assert [r.image_id for r in ds.records] == names[:4] and all(r.has_image for r in ds.records)
+    outside = [p for p in ds.problems if "outside the dataset folder" in p.message]
+    assert [p.entry for p in outside] == [f"image {name}" for name in names[4:]]
+    assert all(p.message.endswith("not opened, entry skipped") for p in outside)
+    assert validate(ds).unreadable_images == {}
+
+
+def test_a_json_that_is_not_a_dataset_is_refused_without_quoting_it(tmp_path):
+    secrets = {"api_key": "s3cr3t-token", "hosts": ["db.internal"], "nested": {"password": "hunter2"}}
+    for name, content in {
+        "settings.json": secrets,
+        "lists.json": {"tokens": ["s3cr3t-token"], "names": [{"user": "hunter2"}]},
+        "images.json": {"images": ["s3cr3t-token", "hunter2"]},
+    }.items():
+        (tmp_path / name).write_text(json.dumps(content))
+        with pytest.raises(ValueError, match="not a captioning dataset") as error:
+            load_dataset(tmp_path / name)
+        assert (
+            "s3cr3t" not in str(error.value) and "hunter2" not in str(error.value) and "api_key" not in str(error.value)
+        )
+    (tmp_path / "rows.jsonl").write_text(json.dumps({"user": "hunter2"}) + "\n")
+    with pytest.raises(ValueError, match="not a captioning dataset") as error:
+        load_dataset(tmp_path / "rows.jsonl")
+    assert "hunter2" not in str(error.value)
+    with pytest.raises((ValueError, FileNotFoundError), match="not a captioning dataset") as error:
+        load_dataset(tmp_path)  # the folder of them
+    assert "hunter2" not in str(error.value) and "s3cr3t" not in str(error.value)
+
+
+def test_an_unclosed_quote_names_every_row_it_swallowed(tmp_path):
+    (tmp_path / "captions.csv").write_text(
+        "image,caption,split\n"
+        "a.png,a red roof,train\n"
+        'b.png,"a river,test\n'  # the quote is never closed: rows 3-6 become one field
+        "c.png,a bridge,train\n"
+        "d.png,a farm,val\n"
+        "e.png,a road,test\n"
+    )
+    ds = load_dataset(tmp_path)
+    assert [r.image_id for r in ds.records] == ["a.png"]
+    [quote] = [p for p in ds.problems if "quote" in p.message]
+    assert quote.entry == "rows 3-6" and "unclosed quote" in quote.message and "4 rows" in quote.message
+
+
+def test_a_quote_closed_rows_later_names_the_rows_read_as_one(tmp_path):
+    (tmp_path / "captions.csv").write_text(
+        'image,caption,split\na.png,a red roof,train\nb.png,"a river,test\nc.png,a "bridge",train\nd.png,a farm,val\n'
+    )
+    ds = load_dataset(tmp_path)
+    assert [r.image_id for r in ds.records] == ["a.png", "d.png"]
+    [joined] = [p for p in ds.problems if "quote" in p.message]
+    assert joined.entry == "rows 3-4" and "opened in row 3 closes only in row 4" in joined.message
+
+
+def test_a_multiline_caption_in_closed_quotes_is_one_row(tmp_path):
+    (tmp_path / "captions.csv").write_text('image,caption,split\na.png,"two lines\nof caption",train\nb.png,x,val\n')
+    _jpg(tmp_path / "a.png")
+    _jpg(tmp_path / "b.png")
+    ds = load_dataset(tmp_path)
+    assert ds.get("a.png").captions == ["two lines\nof caption"] and ds.get("b.png").split == "val"
+    assert ds.problems == []
+
+
+def test_latin1_and_bom_files_are_read_and_the_guess_is_said(tmp_path):
+    (tmp_path / "bom").mkdir()
+    _karpathy(tmp_path / "bom", [("a.jpg", "train", ["a café by the road"])])
+    file = tmp_path / "bom" / "dataset_rsicd.json"
+    file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes())
+    ds = load_dataset(file)
+    assert ds.records[0].captions == ["a café by the road"]
+    assert not [p for p in ds.problems if p.entry == "encoding"]
+
+    (tmp_path / "latin").mkdir()
+    (tmp_path / "latin" / "captions.csv").write_bytes(
+        "image,caption,split\na.png,a café by the road,train\n".encode("latin-1")
+    )
+    ds = load_dataset(tmp_path / "latin")
+    assert ds.records[0].captions == ["a café by the road"]
+    [guess] = [p for p in ds.problems if p.entry == "encoding"]
+    assert "not UTF-8" in guess.message and "read as Windows-1252, a guess" in guess.message
+
+    (tmp_path / "latin-json").mkdir()
+    _karpathy(tmp_path / "latin-json", [("a.jpg", "train", ["a café"])])
+    file = tmp_path / "latin-json" / "dataset_rsicd.json"
+    file.write_bytes(file.read_text().encode("utf-8").decode("unicode_escape").encode("latin-1"))
+    ds = load_dataset(file)
+    assert ds.records[0].captions == ["a café"] and any(p.entry == "encoding" for p in ds.problems)
+
+
+def test_a_missing_split_is_said_once_for_the_dataset(tmp_path):
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "captions.csv").write_text("image,caption\na.png,a roof\nb.png,a river\nc.png,a farm\n")
+    ds = load_dataset(tmp_path / "csv")
+    assert ds.split_counts() == {"train": 3}
+    assert [str(p) for p in ds.problems if p.entry == "split"] == [
+        f"{tmp_path / 'csv' / 'captions.csv'}: split: no 'split' column: all 3 images put in train"
+    ]
+    _karpathy(tmp_path / "json", [("a.jpg", "test", FIVE), ("b.jpg", "", FIVE), ("c.jpg", "", FIVE)])
+    ds = load_dataset(tmp_path / "json")
+    assert ds.split_counts() == {"train": 2, "test": 1}
+    assert [p.message for p in ds.problems if p.entry == "split"] == ["2 of 3 images have no 'split': put in train"]
+
+
+def test_deep_json_and_names_over_255_bytes_are_one_sentence(tmp_path):
+    (tmp_path / "dataset_deep.json").write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ValueError, match=r"dataset_deep\.json: JSON nested too deeply"):
+        load_dataset(tmp_path / "dataset_deep.json")
+    (tmp_path / "rows.jsonl").write_text(
+        json.dumps({"image": "a.png", "caption": "a roof"}) + "\n" + '{"image": ' + "[" * 100_000 + "\n"
+    )
+    ds = load_dataset(tmp_path / "rows.jsonl")
+    assert [p.message for p in ds.problems if p.entry == "line 2"] == ["JSON nested too deeply; skipped"]
+    long = tmp_path / ("a" * 300 + ".json")
+    with pytest.raises(FileNotFoundError, match=r"the file name is too long \(a name may have at most 255 bytes\)"):
+        load_dataset(long)
+    _karpathy(tmp_path / "named", [("b" * 300 + ".jpg", "train", FIVE)])
+    ds = load_dataset(tmp_path / "named")
+    assert [p.message for p in ds.problems] == ["image file is missing"]
+    assert load_dataset(tmp_path / "named", image_dir=tmp_path / ("c" * 300)).records[0].has_image is False

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 from rsic_core.data import datasets, validation
 from rsic_core.data.demo.dataset import demo_dataset_dir
-from rsic_core.data.thumbnails import thumbnail_bytes
+from rsic_core.data.thumbnails import make_thumbnail, thumbnail_bytes
 
 
 @st.cache_data(show_spinner=False)
@@ -61,3 +62,20 @@ def thumbnail(path: str, size: int = 192) -> bytes | None:
         return thumbnail_bytes(path, size)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class ImageView:
+    data: bytes | None  # JPEG, None when the image cannot be shown
+    note: str | None  # what was done to show it (16-bit, bands), None for an ordinary image
+    error: str | None  # why it cannot be shown
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def image_view(path: str, size: int = 448, bands: str = "") -> ImageView:
+    """One image shown large, with the bands asked for (``"4,3,2"``; empty: the default)."""
+    try:
+        thumb = make_thumbnail(path, size, bands=bands.strip() or None)
+    except ValueError as e:
+        return ImageView(None, None, str(e))
+    return ImageView(thumb.data, thumb.note, None)

@@ -6,7 +6,8 @@ import hashlib
 
 import streamlit as st
 
-from rsic_core.data import datasets
+from rsic_core.data import datasets, roots
+from rsic_core.paths import data_roots
 from ui import resources
 
 DATASET_KEY = "dataset_path"  # "" means the offline demo dataset
@@ -60,7 +61,7 @@ def _back_to_demo() -> None:
 
 
 def dataset_sidebar() -> None:
-    """Sidebar control: a dataset path, remembered for the session, or the demo."""
+    """Sidebar control: a dataset path under the data roots, remembered for the session, or the demo."""
     if DATASET_KEY not in st.session_state:
         st.session_state[DATASET_KEY] = ""
     with st.sidebar:
@@ -70,15 +71,17 @@ def dataset_sidebar() -> None:
             key="dataset_path_input",  # a fixed key: the widget keeps its identity across loads
             placeholder="empty = offline demo dataset",
             help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
-            "or a folder with a CSV/JSONL of image and caption columns.",
+            "or a folder with a CSV/JSONL of image and caption columns, under "
+            + ", ".join(f"`{r}`" for r in data_roots())
+            + " (set RSIC_DATA_ROOTS to allow other folders).",
         )
         use = st.button("Load", key="dataset_load")
         if use:
-            typed = typed.strip()
             try:
-                if typed:
-                    resources.load_dataset(typed)  # refuse what cannot be read, keep the last good one
-                st.session_state[DATASET_KEY] = typed
+                path = str(roots.dataset_under_roots(typed)) if typed.strip() else ""  # nothing outside is read
+                if path:
+                    resources.load_dataset(path)  # refuse what cannot be read, keep the last good one
+                st.session_state[DATASET_KEY] = path
             except (FileNotFoundError, ValueError) as e:
                 st.error(str(e))
         if st.session_state[DATASET_KEY]:

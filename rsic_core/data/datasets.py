@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rsic_core.data import formats
+from rsic_core.data import formats, textfiles
 from rsic_core.data.records import ImageRecord, Problem
 
 SPLITS = ("train", "val", "test")
@@ -110,11 +110,16 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
 
     Raises:
         FileNotFoundError: the path does not exist or holds no annotation file this project reads.
+        ValueError: ``path`` is a file that is not a dataset (the sentence never quotes its contents).
     """
     path = Path(path).expanduser()
-    if not path.exists():
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except OSError as e:  # e.g. a name over 255 bytes
+        raise FileNotFoundError(textfiles.os_error_sentence(path, e)) from None
+    if not exists:
         raise FileNotFoundError(f"{path}: no such file or folder")
-    if path.is_file():
+    if is_file:
         return _format_of_file(path), path
     candidates = sorted(path.glob("dataset_*.json")) + sorted(path.glob("*.json"))
     if (path / "captions.csv").is_file():
@@ -132,26 +137,43 @@ def detect_format(path: str | Path) -> tuple[str, Path]:
 
 
 def _format_of_file(file: Path) -> str:
+    """The format of ``file`` from its first bytes; ``ValueError`` (quoting nothing of it) if it is none."""
     suffix = file.suffix.lower()
-    if suffix == ".jsonl":
-        return "generic"
-    if suffix == ".csv":
+    if suffix not in (".json", ".jsonl", ".csv"):
+        raise ValueError(f"{file}: unknown annotation file type {suffix!r} (expected .json, .jsonl or .csv)")
+    try:
         with open(file, encoding="utf-8-sig", errors="replace") as f:
-            header = [h.strip().lower() for h in f.readline().split(",")]
+            head = f.read(65536)
+    except OSError as e:
+        raise ValueError(textfiles.os_error_sentence(file, e)) from None
+    if suffix == ".jsonl":
+        first = next((line for line in head.split("\n") if line.strip()), "")
+        try:
+            row = textfiles.json_line(first)
+        except ValueError:
+            row = None
+        if isinstance(row, dict) and formats.find_column(list(row), formats.IMAGE_COLUMNS):
+            if any(formats.is_caption_column(k) for k in row):
+                return "generic"
+        raise ValueError(f"{file}: {formats.NOT_A_DATASET} (the first line has no image and caption fields)")
+    if suffix == ".csv":
+        header = [h.strip().strip('"').lower() for h in head.split("\n", 1)[0].split(",")]
         if {"source", "split", "image", "caption_1"} <= set(header):
             return "risc"
-        if formats.find_column(header, formats.IMAGE_COLUMNS) is not None:
-            return "generic"
-        raise ValueError(f"{file}: CSV header has no image column ({', '.join(formats.IMAGE_COLUMNS)})")
-    if suffix == ".json":
-        with open(file, encoding="utf-8") as f:
-            head = f.read(4096).lstrip()
-        if not head.startswith("{"):
-            raise ValueError(f"{file}: not a JSON object")
-        if '"images"' in head or '"images"' in file.read_text(encoding="utf-8", errors="replace"):
-            return "karpathy"
+        if formats.find_column(header, formats.IMAGE_COLUMNS) is None:
+            raise ValueError(f"{file}: CSV header has no image column ({', '.join(formats.IMAGE_COLUMNS)})")
+        if not any(formats.is_caption_column(h) for h in header):
+            raise ValueError(f"{file}: CSV header has no caption column (caption, caption_1..., sentence, text, raw)")
+        return "generic"
+    head = head.lstrip()
+    if not head.startswith("{"):
+        raise ValueError(f"{file}: not a JSON object")
+    text = head if '"images"' in head or '"filename"' in head else file.read_text(encoding="utf-8", errors="replace")
+    if '"images"' in text:  # the reader checks the structure (and names a syntax error)
+        return "karpathy"
+    if '"filename"' in text:  # every NWPU entry has one
         return "nwpu"
-    raise ValueError(f"{file}: unknown annotation file type {suffix!r}")
+    raise ValueError(f"{file}: {formats.NOT_A_DATASET}")
 
 
 def load_dataset(
@@ -188,26 +210,55 @@ def load_dataset(
     }[fmt]
     parsed = reader(annotation, Path(image_dir).expanduser() if image_dir else None)
     problems = list(parsed.problems)
-    _mark_missing_images(parsed.records, annotation, problems)
+    records = _index_images(parsed.records, problems)
     return CaptionDataset(
         name=parsed.name,
         format=fmt,
         root=annotation.parent,
         annotation_file=annotation,
         image_dir=parsed.image_dir,
-        records=parsed.records,
+        records=records,
         problems=problems,
     )
 
 
-def _mark_missing_images(records: list[ImageRecord], annotation: Path, problems: list[Problem]) -> None:
-    """Set ``has_image`` from one listing per folder instead of a stat per file."""
-    listings: dict[tuple[Path, str], set[str]] = {}
+def _index_images(records: list[ImageRecord], problems: list[Problem]) -> list[ImageRecord]:
+    """Set ``has_image`` from one listing per folder, and drop the records whose path leaves their folder.
+
+    A path leaves the image folder when it is absolute, climbs out with ``..`` or goes through a
+    symbolic link that points elsewhere: such a file is never opened (a dataset must not show
+    ``/etc/passwd`` or another user's files), and its entry is skipped with a problem. Plain names
+    cost no system call beyond the listing; only subfolders and links are resolved.
+    """
+    listings: dict[tuple[Path, str], dict[str, bool]] = {}
+    inside: dict[tuple[Path, str], bool] = {}
+    bases: dict[Path, Path | None] = {}
+    kept = []
     for r in records:
         subdir, _, name = r.file.rpartition("/")
         key = (r.folder, subdir)
         if key not in listings:
             listings[key] = formats.list_files(r.folder / subdir if subdir else r.folder)
+            inside[key] = not subdir or _stays_inside(r.folder, subdir, bases)
+        leaves = Path(r.file).is_absolute() or not inside[key]
+        if leaves or (listings[key].get(name) and not _stays_inside(r.folder, r.file, bases)):
+            problems.append(Problem(str(r.path), f"image {r.image_id}", _OUTSIDE.format(folder=r.folder)))
+            continue
         r.has_image = name in listings[key]
         if not r.has_image:
             problems.append(Problem(str(r.path), f"image {r.image_id}", "image file is missing"))
+        kept.append(r)
+    return kept
+
+
+_OUTSIDE = "image path leads outside the dataset folder ({folder}); not opened, entry skipped"
+
+
+def _stays_inside(folder: Path, relative: str, bases: dict[Path, Path | None]) -> bool:
+    """Whether ``folder / relative``, symbolic links followed, is still under ``folder`` (followed too)."""
+    try:
+        if folder not in bases:
+            bases[folder] = folder.resolve()
+        return (folder / relative).resolve().is_relative_to(bases[folder])
+    except (OSError, RuntimeError):  # a symbolic link loop, a name too long
+        return False

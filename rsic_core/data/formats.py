@@ -11,17 +11,22 @@ Sydney-captions), NWPU-Captions JSON, RISC ``captions.csv``, and a generic CSV/J
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rsic_core.data import textfiles
 from rsic_core.data.records import ImageRecord, Problem
 
 IMAGE_COLUMNS = ("image", "filename", "file", "file_name", "image_path", "path")
 CAPTION_COLUMNS = ("caption", "captions", "sentence", "sentences", "text", "raw")
+CAPTION_PATTERN = re.compile(r"(caption|sentence|raw)_?\d+")  # caption_1, sentence2, raw_3...
+NOT_A_DATASET = (
+    "not a captioning dataset: expected the Karpathy layout (an 'images' list of entries with 'filename' "
+    "and 'sentences'), NWPU-Captions (class name -> list of images with 'filename' and 'raw'), RISC "
+    "captions.csv, or a CSV/JSONL with image and caption columns"
+)
 LABEL_COLUMNS = ("label", "class", "category", "scene")
 # UC Merced land-use classes in alphabetical order: UCM-captions names image N.tif, class (N-1)//100.
 UCM_CLASSES = (
@@ -62,23 +67,38 @@ def find_column(header: list[str], names: tuple[str, ...]) -> str | None:
     return next((lowered[n] for n in names if n in lowered), None)
 
 
-def list_files(folder: Path) -> set[str]:
-    """Names of the files in ``folder`` (empty if it does not exist)."""
+def is_caption_column(name: str) -> bool:
+    lowered = name.strip().lower()
+    return lowered in CAPTION_COLUMNS or CAPTION_PATTERN.fullmatch(lowered) is not None
+
+
+def list_files(folder: Path) -> dict[str, bool]:
+    """Names of the entries in ``folder``, each with whether it is a symbolic link (empty if unreadable)."""
     try:
         with os.scandir(folder) as it:
-            return {e.name for e in it}
-    except (FileNotFoundError, NotADirectoryError):
-        return set()
+            return {e.name: e.is_symlink() for e in it}
+    except OSError:  # missing, not a folder, name too long, no permission
+        return {}
 
 
-def _read_json(file: Path):
+def _is_file(path: Path) -> bool:
     try:
-        with open(file, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{file}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from e
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        return path.is_file()
+    except OSError:  # a name over 255 bytes
+        return False
+
+
+def _count_missing_split(file: Path, missing: int, total: int, problems: list[Problem], column: bool = True) -> None:
+    """One problem for the whole dataset when images have no split (they go to train)."""
+    if not missing:
+        return
+    if not column:
+        message = f"no 'split' column: all {total} images put in train"
+    elif missing == total:
+        message = f"no image has a 'split': all {total} images put in train"
+    else:
+        message = f"{missing} of {total} images have no 'split': put in train"
+    problems.append(Problem(str(file), "split", message))
 
 
 def _clean_captions(raw: list, file: Path, entry: str, problems: list[Problem]) -> list[str]:
@@ -117,23 +137,27 @@ def _find_image_dir(root: Path, names: list[str], name: str) -> Path:
     ]
     probe = [n for n in names[:20] if n]
     for folder in dict.fromkeys(candidates):
-        if folder.is_dir() and probe and any((folder / n).is_file() for n in probe):
+        if folder.is_dir() and probe and any(_is_file(folder / n) for n in probe):
             return folder
     return root / "images" if (root / "images").is_dir() else root
 
 
 def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
     """RSICD / UCM-captions / Sydney-captions: ``{"images": [{filename, split, sentences}]}``."""
-    data = _read_json(file)
+    problems: list[Problem] = []
+    data = textfiles.read_json(file, problems)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise ValueError(f"{file}: expected a JSON object with an 'images' list (Karpathy layout)")
-    name = str(data.get("dataset") or file.parent.name)
     entries = data["images"]
     filenames = [e.get("filename") if isinstance(e, dict) else None for e in entries]
+    if entries and not any(isinstance(f, str) and f for f in filenames):
+        raise ValueError(f"{file}: {NOT_A_DATASET}")  # never show the strings of a file that is not a dataset
+    name = str(data.get("dataset") or file.parent.name)
     folder = image_dir or _find_image_dir(file.parent, filenames, name)
     is_ucm = "ucm" in name.lower() or "merced" in name.lower()
-    out = Parsed(name=name, image_dir=folder)
+    out = Parsed(name=name, image_dir=folder, problems=problems)
     seen: set[str] = set()
+    no_split = 0
     for i, entry in enumerate(entries):
         where = f"images[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("filename"), str) or not entry["filename"]:
@@ -154,6 +178,7 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
         if label is None and is_ucm and Path(filename).stem.isdigit():
             index = (int(Path(filename).stem) - 1) // 100
             label = UCM_CLASSES[index] if 0 <= index < len(UCM_CLASSES) else None
+        no_split += not entry.get("split")
         out.records.append(
             ImageRecord(
                 image_id=filename,
@@ -166,20 +191,20 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
         )
         if not raw and isinstance(sentences, list):
             out.problems.append(Problem(str(file), where, "no captions; image kept without references"))
+    _count_missing_split(file, no_split, len(out.records), out.problems)
     return out
 
 
 def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
     """NWPU-Captions: ``{class: [{filename, split, raw, raw_1..raw_4}]}``, images in ``NWPU_images/<class>/``."""
-    data = _read_json(file)
-    if not isinstance(data, dict):
-        raise ValueError(f"{file}: expected a JSON object keyed by class name (NWPU-Captions layout)")
+    problems: list[Problem] = []
+    data = textfiles.read_json(file, problems)
+    if not _looks_like_nwpu(data):  # never show the keys and strings of a file that is not a dataset
+        raise ValueError(f"{file}: {NOT_A_DATASET}")
     root = image_dir or (file.parent / "NWPU_images")
-    out = Parsed(name="NWPU-Captions", image_dir=root)
+    out = Parsed(name="NWPU-Captions", image_dir=root, problems=problems)
+    no_split = 0
     for label, entries in data.items():
-        if not isinstance(entries, list):
-            out.problems.append(Problem(str(file), f"class {label!r}", "value is not a list of images; skipped"))
-            continue
         for i, entry in enumerate(entries):
             where = f"{label}[{i}]"
             if not isinstance(entry, dict) or not entry.get("filename"):
@@ -189,6 +214,7 @@ def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
             where = f"{label}[{i}] ({filename})"
             keys = ["raw"] + [f"raw_{k}" for k in range(1, 10) if f"raw_{k}" in entry]
             raw = [entry.get(k) for k in keys if k in entry]
+            no_split += not entry.get("split")
             out.records.append(
                 ImageRecord(
                     image_id=f"{label}/{filename}",
@@ -200,77 +226,73 @@ def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
                     source="NWPU",
                 )
             )
+    _count_missing_split(file, no_split, len(out.records), out.problems)
     return out
+
+
+def _looks_like_nwpu(data) -> bool:
+    """A JSON object whose every value is a list of images, at least one with 'filename' and a caption."""
+    if not isinstance(data, dict) or not data or not all(isinstance(v, list) for v in data.values()):
+        return False
+    return any(
+        isinstance(e, dict) and e.get("filename") and any(k == "raw" or k.startswith("raw_") for k in e)
+        for entries in data.values()
+        for e in entries
+    )
 
 
 def read_risc(file: Path, image_dir: Path | None) -> Parsed:
     """RISC: ``captions.csv`` with ``source,split,image,caption_1..caption_5``; images in ``resized/``."""
     folder = image_dir or (file.parent / "resized")
     out = Parsed(name="RISC", image_dir=folder)
-    with open(file, encoding="utf-8-sig", errors="replace", newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip().lower() for h in next(reader, [])]
-        col = {h: i for i, h in enumerate(header)}
-        caption_cols = [col[h] for h in header if h.startswith("caption")]
-        for row_number, row in enumerate(reader, 2):
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            where = f"row {row_number}"
-            if len(row) != len(header):
-                out.problems.append(
-                    Problem(str(file), where, f"expected {len(header)} columns, found {len(row)}; skipped")
-                )
-                continue
-            image = row[col["image"]].strip()
-            if not image:
-                out.problems.append(Problem(str(file), where, "empty 'image' field; skipped"))
-                continue
-            raw = [row[c] for c in caption_cols]
-            source = row[col["source"]].strip() or None
-            out.records.append(
-                ImageRecord(
-                    image_id=image,
-                    folder=folder,
-                    file=image,
-                    split=row[col["split"]].strip() or "train",
-                    captions=_clean_captions(raw, file, f"{where} ({image})", out.problems),
-                    source=source,
-                )
+    rows = textfiles.csv_rows(file, textfiles.read_text(file, out.problems), out.problems)
+    header = [h.strip().lower() for h in next(rows)[1]]
+    col = {h: i for i, h in enumerate(header)}
+    caption_cols = [col[h] for h in header if h.startswith("caption")]
+    no_split = 0
+    for where, row in rows:
+        image = row[col["image"]].strip()
+        if not image:
+            out.problems.append(Problem(str(file), where, "empty 'image' field; skipped"))
+            continue
+        raw = [row[c] for c in caption_cols]
+        source = row[col["source"]].strip() or None
+        no_split += not row[col["split"]].strip()
+        out.records.append(
+            ImageRecord(
+                image_id=image,
+                folder=folder,
+                file=image,
+                split=row[col["split"]].strip() or "train",
+                captions=_clean_captions(raw, file, f"{where} ({image})", out.problems),
+                source=source,
             )
+        )
+    _count_missing_split(file, no_split, len(out.records), out.problems)
     return out
 
 
 def _generic_rows(file: Path, problems: list[Problem]):
     """Yield (entry name, dict row) from a CSV (header row) or a JSONL file."""
+    text = textfiles.read_text(file, problems)
     if file.suffix.lower() == ".jsonl":
-        with open(file, encoding="utf-8", errors="replace") as f:
-            for line_number, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    problems.append(Problem(str(file), f"line {line_number}", f"not valid JSON ({e.msg}); skipped"))
-                    continue
-                if not isinstance(row, dict):
-                    problems.append(Problem(str(file), f"line {line_number}", "not a JSON object; skipped"))
-                    continue
-                yield f"line {line_number}", row
+        for line_number, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 is valid in JSON
+            if not line.strip():
+                continue
+            try:
+                row = textfiles.json_line(line)
+            except ValueError as e:
+                problems.append(Problem(str(file), f"line {line_number}", f"{e}; skipped"))
+                continue
+            if not isinstance(row, dict):
+                problems.append(Problem(str(file), f"line {line_number}", "not a JSON object; skipped"))
+                continue
+            yield f"line {line_number}", row
         return
-    with open(file, encoding="utf-8-sig", errors="replace", newline="") as f:
-        reader = csv.reader(f)
-        header = [h.strip() for h in next(reader, [])]
-        for row_number, row in enumerate(reader, 2):
-            if not row or not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                problems.append(
-                    Problem(
-                        str(file), f"row {row_number}", f"expected {len(header)} columns, found {len(row)}; skipped"
-                    )
-                )
-                continue
-            yield f"row {row_number}", dict(zip(header, row))
+    rows = textfiles.csv_rows(file, text, problems)
+    header = [h.strip() for h in next(rows)[1]]
+    for where, row in rows:
+        yield where, dict(zip(header, row))
 
 
 def read_generic(file: Path, image_dir: Path | None) -> Parsed:
@@ -283,6 +305,7 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
     folder = image_dir or file.parent
     out = Parsed(name=file.parent.name, image_dir=folder)
     by_image: dict[str, ImageRecord] = {}
+    no_split, split_column = set(), False
     for where, row in _generic_rows(file, out.problems):
         keys = list(row)
         image_key = find_column(keys, IMAGE_COLUMNS)
@@ -294,8 +317,7 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
             continue
         raw: list = []
         for key in keys:
-            lowered = key.strip().lower()
-            if lowered in CAPTION_COLUMNS or re.fullmatch(r"(caption|sentence|raw)_?\d+", lowered):
+            if is_caption_column(key):
                 value = row[key]
                 raw.extend(value if isinstance(value, list) else [value])
         if not raw:
@@ -306,14 +328,20 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
         if image in by_image:
             by_image[image].captions.extend(captions)
             continue
+        split_key = find_column(keys, ("split",))
+        split_column |= split_key is not None
+        split = str(row.get(split_key or "") or "").strip()
+        if not split:
+            no_split.add(image)
         by_image[image] = ImageRecord(
             image_id=image,
             folder=folder,
             file=image,
-            split=str(row.get(find_column(keys, ("split",)) or "") or "train").strip(),
+            split=split or "train",
             captions=captions,
             label=(str(row[label_key]).strip() or None) if label_key else _label_from_filename(image),
             source=(str(row.get(find_column(keys, ("source",)) or "") or "").strip() or None),
         )
     out.records = list(by_image.values())
+    _count_missing_split(file, len(no_split), len(out.records), out.problems, column=split_column)
     return out

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import io
 import re
 import warnings
@@ -174,15 +175,7 @@ def _read_bytes(source: Any, label: str, max_bytes: int) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
     elif isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise ValueError(f"{label}: no such image file")
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ValueError(
-                f"{label}: file is {size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:.0f} MB limit"
-            )
-        data = path.read_bytes()
+        data = _read_file(Path(source).expanduser(), label, max_bytes)
     elif hasattr(source, "getvalue"):
         data = source.getvalue()
     elif hasattr(source, "read"):
@@ -196,6 +189,21 @@ def _read_bytes(source: Any, label: str, max_bytes: int) -> bytes:
     if not data:
         raise ValueError(f"{label}: the file is empty")
     return data
+
+
+def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
+    try:
+        if not path.is_file():
+            raise ValueError(f"{label}: no such image file")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ValueError(
+                f"{label}: file is {size / 2**20:.0f} MB, larger than the {max_bytes / 2**20:.0f} MB limit"
+            )
+        return path.read_bytes()
+    except OSError as e:  # a name over 255 bytes, no permission
+        reason = "the file name is too long" if e.errno == errno.ENAMETOOLONG else e.strerror or str(e)
+        raise ValueError(f"{label}: cannot be read ({reason})") from None
 
 
 def check_pixels(size: tuple[int, int], label: str, max_pixels: int) -> None:
