@@ -168,3 +168,133 @@ def test_rsic_caption_reports_a_missing_model_in_one_line(image_files, capsys):
 
     assert main(["caption", str(image_files / "red.jpg"), "--model", "nobody/nothing"]) == 2
     assert "nobody/nothing" in capsys.readouterr().err
+
+
+def test_token_limits_are_capped_at_the_model_context_and_say_so(image_files):
+    from rsic_core.models.inference import fit_token_limits, prompt_length
+    from rsic_core.models.registry import build_tiny
+
+    captioner = build_tiny("paligemma", text={"max_position_embeddings": 40})
+    used = prompt_length(captioner)
+    real = captioner.family.encode(captioner.processor, colour_images()[:1])["input_ids"].shape[1]
+    assert used == real and 16 < used < 40  # 16 image tokens, BOS, "caption en" and the closing newline
+    config, note = fit_token_limits(captioner, CaptionConfig(gen_max_new_tokens=2000, gen_min_new_tokens=2000))
+    assert config.gen_max_new_tokens == config.gen_min_new_tokens == 40 - used
+    assert note == (
+        f"gen_max_new_tokens 2000 and gen_min_new_tokens 2000 capped at {40 - used}: "
+        f"the model's context holds 40 tokens and the prompt takes {used}"
+    )
+    assert fit_token_limits(captioner, CaptionConfig(gen_max_new_tokens=5)) == (
+        CaptionConfig(gen_max_new_tokens=5),
+        None,
+    )
+    results = caption_images(captioner, [str(image_files / "red.jpg")], CaptionConfig(gen_max_new_tokens=2000))
+    tokens = captioner.processor.tokenizer(results[0].caption, add_special_tokens=False)["input_ids"]
+    assert results[0].note.startswith(f"gen_max_new_tokens 2000 capped at {40 - used}") and len(tokens) <= 40 - used
+
+
+def test_a_shortest_caption_longer_than_the_longest_is_refused():
+    with pytest.raises(ValueError, match=r"gen_min_new_tokens \(2000\) is greater than gen_max_new_tokens \(30\)"):
+        CaptionConfig(gen_min_new_tokens=2000)
+    with pytest.raises(ValueError, match="gen_min_new_tokens must be 0 or more"):
+        CaptionConfig(gen_min_new_tokens=-1)
+
+
+def test_results_come_batch_by_batch_in_input_order(taught):
+    from rsic_core.models.inference import iter_captions
+
+    batches = list(iter_captions(taught, colour_images() + ["missing.png"], CaptionConfig(batch_size=2)))
+    assert [[r.name for r in batch] for batch in batches] == [["<image>", "<image>"], ["<image>", "missing.png"]]
+    assert [r.caption for batch in batches for r in batch][:3] == list(CAPTIONS.values())
+    assert batches[1][1].error == "missing.png: no such image file" and batches[1][1].note is None
+
+
+def test_eight_parallel_captioners_on_one_model_folder_do_not_collide(taught_model_dir, image_files):
+    """Eight threads, half sharing one loaded model (app sessions), half loading their own (commands)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shared = load_captioner(taught_model_dir)
+    images = [str(image_files / n) for n in ("red.jpg", "green.png", "blue.tif")]
+
+    def work(i: int) -> list[str]:
+        captioner = shared if i % 2 else load_captioner(taught_model_dir)
+        return [r.caption for r in caption_images(captioner, images * 2, CaptionConfig(batch_size=1 + i % 3))]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outputs = list(pool.map(work, range(8)))
+    assert outputs == [list(CAPTIONS.values()) * 2] * 8
+
+
+def test_rsic_caption_checks_out_before_loading_the_model(image_files, tmp_path, capsys):
+    """A folder or a path under a file is refused first (the model named here does not even exist)."""
+    from rsic_core.cli import main
+
+    (tmp_path / "notes.txt").write_text("my notes\n")
+    for out, expected in [
+        (tmp_path, "is a folder; name a file in it"),
+        (tmp_path / "notes.txt" / "x.jsonl", "notes.txt is a file, not a folder"),
+        (tmp_path / "notes.txt", "exists and is not a predictions file of rsic caption"),
+    ]:
+        code = main(["caption", str(image_files / "red.jpg"), "--model", "nobody/nothing", "--out", str(out)])
+        assert code == 2 and expected in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "my notes\n"
+
+
+def test_rsic_caption_replaces_its_own_predictions_whole_and_leaves_no_partial_file(
+    taught_model_dir, image_files, tmp_path, capsys
+):
+    from rsic_core.cli import main
+
+    out = tmp_path / "preds.jsonl"
+    out.write_text('{"image": "old.jpg", "caption": "an old caption"}\n')
+    args = ["caption", str(image_files / "red.jpg"), str(image_files / "blue.tif"), "--model", str(taught_model_dir)]
+    assert main([*args, "--out", str(out), "--batch-size", "1"]) == 0
+    assert [json.loads(line)["caption"] for line in out.read_text().splitlines()] == [CAPTIONS["red"], CAPTIONS["blue"]]
+    assert "(replacing the previous predictions)" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]
+
+
+def test_finished_lines_survive_an_interruption_and_the_output_is_untouched(tmp_path):
+    from rsic_core.cli.caption import StreamedLines
+
+    out = tmp_path / "preds.jsonl"
+    out.write_text("previous\n")
+    with pytest.raises(KeyboardInterrupt), StreamedLines(out) as sink:
+        sink.write(['{"image": "a.jpg"}', '{"image": "b.jpg"}'])
+        raise KeyboardInterrupt
+    assert out.read_text() == "previous\n"
+    assert sink.partial.read_text() == '{"image": "a.jpg"}\n{"image": "b.jpg"}\n'
+    with pytest.raises(FileExistsError):  # a second writer never shares the partial file
+        StreamedLines(out).__enter__()
+
+
+def test_a_full_disk_leaves_the_output_as_it_was_and_no_partial_file(tmp_path):
+    import errno
+
+    from rsic_core.cli.caption import StreamedLines
+
+    class FullDisk:
+        """A real file whose second write fails as on a full disk."""
+
+        def __init__(self, *args, **kwargs):
+            self.file, self.writes = open(*args, **kwargs), 0
+
+        def write(self, text):
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.file.write(text)
+
+        def __getattr__(self, name):
+            return getattr(self.file, name)
+
+    out = tmp_path / "preds.jsonl"
+    out.write_text("previous\n")
+    with pytest.raises(OSError, match=r"could not write .*preds.jsonl \(No space left on device\); nothing was"):
+        with StreamedLines(out, opener=FullDisk) as sink:
+            sink.write(["line 1", "line 2"])
+    assert out.read_text() == "previous\n" and sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]
+    new = tmp_path / "new.jsonl"
+    with pytest.raises(OSError), StreamedLines(new, opener=FullDisk) as sink:
+        sink.write(["line 1", "line 2"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]  # no 0-byte file, no partial

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, KeyError) as e:
+    except (ValueError, OSError, KeyError) as e:  # OSError: FileNotFoundError, a full disk, no permission...
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"rsic: error: {message}", file=sys.stderr)
         return 2

@@ -7,7 +7,9 @@ rsic demo-model train --out assets/demo_model
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -79,9 +81,10 @@ def collect_images(paths: list[str]) -> list[Path]:
 
 
 def _caption(args: argparse.Namespace) -> int:
-    from rsic_core.models.inference import CaptionConfig, caption_images
+    from rsic_core.models.inference import CaptionConfig, fit_token_limits, iter_captions
     from rsic_core.models.registry import load_captioner
 
+    out = check_output(args.out)  # before the model is loaded: a bad --out costs nothing
     images = collect_images(args.images)
     config = dataclass_from_args(CaptionConfig, args)
     started = time.perf_counter()
@@ -91,27 +94,157 @@ def _caption(args: argparse.Namespace) -> int:
         f"{time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
-
-    results = caption_images(captioner, [str(p) for p in images], config, progress=progress_printer("images"))
-    lines = [
-        json.dumps({"image": r.name, "caption": r.caption, "seconds": round(r.seconds, 4), "error": r.error})
-        for r in results
-    ]
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text("\n".join(lines) + "\n")
-    else:
-        print("\n".join(lines))
+    config, capped = fit_token_limits(captioner, config)
+    if capped:
+        print(f"rsic: note: {capped}", file=sys.stderr)
+    replacing = out is not None and out.exists()
+    sink = StreamedLines(out) if out else None
+    progress, results = progress_printer("images"), []
+    try:
+        with sink or contextlib.nullcontext():
+            for batch in iter_captions(captioner, [str(p) for p in images], config):
+                lines = [json.dumps(_line(r)) for r in batch]
+                if sink:
+                    sink.write(lines)
+                else:
+                    print("\n".join(lines), flush=True)
+                results += batch
+                progress(len(results), len(images))
+    except BaseException as e:
+        kept = (
+            f"; the lines of the {len(results)} images done are in {sink.partial}"
+            if sink and sink.partial.exists()
+            else ""
+        )
+        if isinstance(e, KeyboardInterrupt):
+            print(f"rsic: interrupted after {len(results)} of {len(images)} images{kept}", file=sys.stderr)
+            return 130
+        if kept:
+            print(f"rsic: stopped{kept}", file=sys.stderr)
+        raise
     failed = [r for r in results if not r.ok]
     for r in failed:
         print(f"rsic: error: {' '.join(r.error.split())}", file=sys.stderr)  # one line per failed image
     print(
         f"captioned {len(results) - len(failed)} of {len(results)} images"
         + (f", {len(failed)} failed" if failed else "")
-        + (f", wrote {args.out}" if args.out else ""),
+        + (f", wrote {args.out}" + (" (replacing the previous predictions)" if replacing else "") if out else ""),
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def _line(result) -> dict:
+    line = {"image": result.name, "caption": result.caption, "seconds": round(result.seconds, 4), "error": result.error}
+    if result.note:
+        line["note"] = result.note
+    return line
+
+
+def check_output(out: str | None) -> Path | None:
+    """The ``--out`` path, refused (one sentence) before any work when the predictions could not be written there.
+
+    Refused: a folder, a path under a file, a folder this user cannot write, something that is not a
+    regular file, an existing file that is not a predictions file of ``rsic caption`` (it would be
+    replaced), and a ``<out>.partial`` left by a run still going or stopped.
+    """
+    if not out:
+        return None
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise ValueError(f"--out {out} is a folder; name a file in it, e.g. {path / 'captions.jsonl'}")
+    folder = next(p for p in path.parents if p.exists())
+    if not folder.is_dir():
+        raise ValueError(f"--out {out} cannot be written: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out} cannot be written: no permission to write in {folder}")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"--out {out} is not a regular file")
+    if path.exists() and not is_predictions_file(path):
+        raise ValueError(
+            f"--out {out} exists and is not a predictions file of rsic caption; name another file or move it first"
+        )
+    partial = StreamedLines.partial_of(path)
+    if partial.exists():
+        raise ValueError(
+            f"{partial} exists: another rsic caption is writing {out}, or one was stopped and its finished "
+            "lines are there; move or remove it first"
+        )
+    return path
+
+
+def is_predictions_file(path: Path) -> bool:
+    """Whether ``path`` is empty or starts with a JSON line of ``rsic caption`` (``image`` and ``caption`` keys)."""
+    with open(path, "rb") as f:
+        first = f.readline(1 << 16).strip()
+    if not first:
+        return path.stat().st_size == 0
+    try:
+        line = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(line, dict) and {"image", "caption"} <= line.keys()
+
+
+class StreamedLines:
+    """Lines written to ``<out>.partial`` as they come, renamed over ``out`` when all are written.
+
+    ``out`` is only ever replaced whole (``os.replace`` of a flushed, fsynced file in the same
+    folder), so it holds either its old content or the complete new one. If writing fails (a full
+    disk), the partial file is removed and ``out`` is left as it was. If the work stops otherwise
+    (Ctrl-C, an error, the process killed), ``<out>.partial`` keeps every line written so far (each
+    batch is flushed), unless there is none.
+
+    Args:
+        out: the file to write.
+        opener (open): opens the partial file (tests pass one whose ``write`` fails).
+    """
+
+    def __init__(self, out: Path, opener=open):
+        self.out, self.partial, self.opener = Path(out), self.partial_of(out), opener
+        self.file, self.count = None, 0
+
+    @staticmethod
+    def partial_of(out: Path) -> Path:
+        return Path(out).with_name(Path(out).name + ".partial")
+
+    def __enter__(self) -> StreamedLines:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.file = self.opener(self.partial, "x", encoding="utf-8")  # "x": never two writers on one partial
+        return self
+
+    def write(self, lines: list[str]) -> None:
+        """Append ``lines`` and flush them to the partial file."""
+        try:
+            for line in lines:
+                self.file.write(line + "\n")
+            self.file.flush()
+        except OSError as e:
+            self._fail(e)
+        self.count += len(lines)
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if kind is not None:
+            with contextlib.suppress(OSError):
+                self.file.close()
+            if not self.count:
+                self.partial.unlink(missing_ok=True)
+            return False
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+            os.replace(self.partial, self.out)
+        except OSError as e:
+            self._fail(e)
+        return False
+
+    def _fail(self, error: OSError) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+        self.partial.unlink(missing_ok=True)
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise OSError(f"could not write {self.out} ({reason}); nothing was written and {self.out} is as it was")
 
 
 def _train_demo(args: argparse.Namespace) -> int:

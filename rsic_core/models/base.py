@@ -135,6 +135,16 @@ class Family:
         texts = processor.tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
         return [" ".join(t.split()) for t in texts]
 
+    def max_text_tokens(self, config) -> int | None:
+        """How many positions the language model holds (prompt, image tokens and caption together).
+
+        The default reads ``max_position_embeddings`` of ``config.text_config`` (or of ``config`` itself);
+        None when the config does not say. A family whose decoder states its context elsewhere overrides this.
+        """
+        text_config = getattr(config, "text_config", None) or config
+        value = getattr(text_config, "max_position_embeddings", None)
+        return int(value) if isinstance(value, int) and value > 0 else None
+
     def tower_of(self, module_name: str) -> str:
         """The tower a module belongs to ("other" when none of :attr:`towers` fits)."""
         name = module_name.removeprefix("base_model.model.")
@@ -203,14 +213,30 @@ class Captioner:
 
 
 def choose_device(device: str | None = None) -> str:
-    """``device`` if given, else CUDA when available, else CPU."""
+    """``device`` if given ("cpu", "cuda", "cuda:1", "mps", "meta"), else CUDA when available, else CPU.
+
+    Raises:
+        ValueError: one sentence for a device torch does not know, or one this machine does not have.
+    """
     import torch
 
-    if device and device != "auto":
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu")
+    if not device or device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        kind = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda, cuda:N, mps or auto") from None
+    if kind.type in ("cpu", "meta"):
         return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    backend = torch.backends.mps if kind.type == "mps" else getattr(torch, kind.type, None)
+    if kind.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu")
+    if backend is None or not hasattr(backend, "is_available") or not backend.is_available():
+        raise ValueError(f"device {device!r} is not available on this machine; use cpu, cuda, cuda:N, mps or auto")
+    count = torch.cuda.device_count() if kind.type == "cuda" else None
+    if count is not None and kind.index is not None and kind.index >= count:
+        raise ValueError(f"device {device!r} does not exist: this machine has {count} CUDA device(s), cuda:0 first")
+    return device
 
 
 DTYPES = {

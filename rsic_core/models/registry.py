@@ -23,14 +23,18 @@ from __future__ import annotations
 import os
 import re
 import socket
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlparse
 
+from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
 from rsic_core.models.families import blip, blip2, paligemma
 from rsic_core.models.tiny import DEFAULT_CORPUS, train_tokenizer
 from rsic_core.paths import DEMO_MODEL
+
+_LOADING = threading.Lock()  # one model load at a time in a process (app sessions, threads)
 
 FAMILIES: dict[str, Family] = {
     f.name: f for f in (paligemma.PaliGemma(), paligemma.PaliGemma2(), blip2.Blip2Opt(), blip.Blip())
@@ -98,33 +102,30 @@ def load_captioner(
         The :class:`~rsic_core.models.base.Captioner`, in eval mode on ``device``.
 
     Raises:
-        FileNotFoundError: the folder does not exist, or a hub id cannot be reached offline.
-        ValueError: the model is not of a supported family.
+        FileNotFoundError: the folder does not exist, lacks weights or processor files, or a hub id
+            cannot be reached offline.
+        ValueError: the model is not of a supported family, a part of the folder is broken or its
+            weights are pickled (see :mod:`rsic_core.models.loading`), the adapter does not fit the
+            model, or the device is unknown.
     """
-    import transformers
-
+    device = choose_device(device)
     name = str(name_or_path) if name_or_path not in (None, "", "demo") else str(DEMO_MODEL)
     source = resolve_model_source(name)
-    config = transformers.AutoConfig.from_pretrained(source)
-    family = family_of(config)
-    device = choose_device(device)
-    dtype = choose_dtype(device, dtype)
-    processor = transformers.AutoProcessor.from_pretrained(source)
-    processor.tokenizer.padding_side = "left"  # generation continues after the prompt
-    model = getattr(transformers, family.model_class).from_pretrained(source, dtype=dtype)
+    if Path(source).is_dir():
+        loading.check_model_folder(source)
     if adapter:
-        model = _merge_adapter(model, adapter)
-    model.to(device).eval()
+        loading.check_adapter_folder(adapter)  # before the slow part
+    config = loading.open_config(source)
+    family = family_of(config)
+    dtype = choose_dtype(device, dtype)
+    processor = loading.open_processor(source)
+    processor.tokenizer.padding_side = "left"  # generation continues after the prompt
+    with _LOADING:  # from_pretrained patches torch globally while it builds: two threads at once get meta tensors
+        model = loading.open_weights(family.model_class, source, dtype)
+        if adapter:
+            model = loading.merge_adapter(model, adapter, model_name=name)
+        model.to(device).eval()
     return Captioner(family, model, processor, name, device, dtype, str(adapter) if adapter else None)
-
-
-def _merge_adapter(model, adapter: str | Path):
-    from peft import PeftModel
-
-    folder = Path(adapter).expanduser()
-    if not (folder / "adapter_config.json").is_file():
-        raise FileNotFoundError(f"{folder}: not a LoRA adapter folder (no adapter_config.json)")
-    return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
 
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -1,0 +1,289 @@
+"""Bad inputs of the models and ``rsic caption``: broken model and adapter folders, pickles, devices, --out, token limits.
+
+Every model folder is a tiny PaliGemma saved with ``save_pretrained`` (built once per test session),
+then broken one way per case.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import pickle
+import shutil
+import tempfile
+from pathlib import Path
+
+from tests.bad_inputs import BadInput, Outcome, cli
+
+_BUILT: dict[str, Path] = {}
+
+
+def _saved(kind: str) -> Path:
+    """A tiny model ("model", "short": a 40-token context) or adapter ("adapter", "wide-adapter"), built once."""
+    if kind not in _BUILT:
+        from peft import LoraConfig, get_peft_model
+
+        from rsic_core.models.registry import build_tiny
+
+        folder = Path(tempfile.mkdtemp(prefix=f"rsic-bad-{kind}-"))
+        atexit.register(shutil.rmtree, folder, True)
+        if kind in ("model", "short"):
+            text = {"max_position_embeddings": 40} if kind == "short" else None
+            build_tiny("paligemma", text=text).save(folder)
+        else:
+            base = build_tiny("paligemma", text={"hidden_size": 64} if kind == "wide-adapter" else None)
+            get_peft_model(base.model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"])).save_pretrained(folder)
+        _BUILT[kind] = folder
+    return _BUILT[kind]
+
+
+def _copy(kind: str, tmp: Path, name: str | None = None) -> Path:
+    return Path(shutil.copytree(_saved(kind), tmp / (name or kind)))
+
+
+def _image(tmp: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (30, 120, 60)).save(tmp / "scene.png")
+    return tmp / "scene.png"
+
+
+def break_model_folder(folder: Path, breakage: str) -> None:
+    """Damage a saved model folder the way ``breakage`` (a key of :data:`MODEL_BREAKAGES`) says."""
+    config, weights = folder / "config.json", folder / "model.safetensors"
+    if breakage == "config.json not JSON":
+        config.write_text("{model_type: paligemma")
+    elif breakage == "config.json a list":
+        config.write_text("[1, 2]")
+    elif breakage == "config.json without model_type":
+        config.write_text("{}")
+    elif breakage == "config.json nested 100000 deep":
+        config.write_text("[" * 100_000 + "]" * 100_000)
+    elif breakage in ("config.json with a wrong value", "weights of other sizes"):
+        values = json.loads(config.read_text())
+        values["text_config"]["hidden_size"] = "wide" if breakage == "config.json with a wrong value" else 64
+        config.write_text(json.dumps(values))
+    elif breakage == "no config.json":
+        config.unlink()
+    elif breakage == "no weights":
+        weights.unlink()
+    elif breakage == "truncated weights":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif breakage == "pickled weights (pytorch_model.bin)":
+        weights.unlink()
+        (folder / "pytorch_model.bin").write_bytes(pickle.dumps({"weights": [1.0]}))
+    elif breakage == "no processor files":
+        (folder / "processor_config.json").unlink()
+    elif breakage == "no tokenizer files":
+        (folder / "tokenizer.json").unlink()
+        (folder / "tokenizer_config.json").unlink()
+    elif breakage == "broken tokenizer.json":
+        (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
+    else:
+        raise KeyError(breakage)
+
+
+MODEL_BREAKAGES = {  # breakage -> the sentence expected
+    "config.json not JSON": r"config.json is not valid JSON \(line 1, column 2",
+    "config.json a list": r"config.json does not hold a JSON object",
+    "config.json without model_type": r"config.json names no model_type",
+    "config.json nested 100000 deep": r"config.json is nested too deeply",
+    "config.json with a wrong value": r"config.json cannot be read as a model config .*hidden_size",
+    "no config.json": r"holds no config.json",
+    "no weights": r"no model weights \(model.safetensors\)",
+    "truncated weights": r"the weights are truncated or corrupt",
+    "weights of other sizes": r"the weights do not fit config.json",
+    "pickled weights (pytorch_model.bin)": r"pickled \(pytorch_model.bin\) and are refused: pickle can run any code",
+    "no processor files": r"no processor files",
+    "no tokenizer files": r"no tokenizer files",
+    "broken tokenizer.json": r"the processor files cannot be read",
+}
+
+
+def _broken_model(breakage: str):
+    def build(tmp: Path) -> dict:
+        folder = _copy("model", tmp)
+        break_model_folder(folder, breakage)
+        return {"image": _image(tmp), "model": folder}
+
+    return build
+
+
+def _caption(*options):
+    """Run ``rsic caption IMAGE --model MODEL OPTIONS`` on what build returned (options name its keys as {key})."""
+
+    def run(built: dict) -> Outcome:
+        argv = ["caption", built["image"], "--model", built.get("model", "demo")]
+        return cli(argv + [str(o).format(**built) for o in options])
+
+    return run
+
+
+def _with_model(**extra):
+    def build(tmp: Path) -> dict:
+        return {"image": _image(tmp), "model": _saved("model"), "tmp": tmp, **{k: f(tmp) for k, f in extra.items()}}
+
+    return build
+
+
+def _adapter(change):
+    def make(tmp: Path) -> Path:
+        folder = _copy("adapter", tmp)
+        change(folder)
+        return folder
+
+    return make
+
+
+def _pickled_adapter(folder: Path) -> None:
+    (folder / "adapter_model.safetensors").unlink()
+    (folder / "adapter_model.bin").write_bytes(pickle.dumps({"weights": [1.0]}))
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:100])
+
+
+def _notes_file(tmp: Path) -> Path:
+    (tmp / "kept").mkdir()
+    (tmp / "kept" / "notes.txt").write_text("my notes, not predictions\n")
+    return tmp / "kept" / "notes.txt"
+
+
+def _partial_left(tmp: Path) -> Path:
+    (tmp / "kept").mkdir()
+    (tmp / "kept" / "preds.jsonl.partial").write_text('{"image": "a.jpg", "caption": "a lake"}\n')
+    return tmp / "kept" / "preds.jsonl"
+
+
+def _note(built: dict) -> Outcome:
+    """The ``rsic: note:`` line of a run that worked (exit 0) but capped the token limits."""
+    outcome = _caption("--gen-max-new-tokens", 2000, "--gen-min-new-tokens", 2000)(built)
+    notes = [line for line in outcome.output.splitlines() if line.startswith("rsic: note:")]
+    return Outcome("\n".join(notes), outcome.exit_code, outcome.output)
+
+
+CASES = [
+    BadInput(
+        f"rsic caption: a model folder with {breakage}",
+        _broken_model(breakage),
+        _caption(),
+        expected,
+        exit_code=2,
+        keep=lambda built: built["model"],
+    )
+    for breakage, expected in MODEL_BREAKAGES.items()
+] + [
+    BadInput(
+        "rsic caption --out a folder",
+        _with_model(),
+        _caption("--out", "{tmp}"),
+        r"--out .* is a folder; name a file in it",
+        exit_code=2,
+        keep=lambda built: built["tmp"],
+    ),
+    BadInput(
+        "rsic caption --out a path under a file",
+        _with_model(out=_notes_file),
+        _caption("--out", "{out}/preds.jsonl"),
+        r"cannot be written: .*notes.txt is a file, not a folder",
+        exit_code=2,
+        keep=lambda built: built["out"].parent,
+    ),
+    BadInput(
+        "rsic caption --out an existing file that is not predictions",
+        _with_model(out=_notes_file),
+        _caption("--out", "{out}"),
+        r"notes.txt exists and is not a predictions file of rsic caption",
+        exit_code=2,
+        keep=lambda built: built["out"].parent,
+    ),
+    BadInput(
+        "rsic caption --out beside the .partial file of a stopped run",
+        _with_model(out=_partial_left),
+        _caption("--out", "{out}"),
+        r"preds.jsonl.partial exists: another rsic caption is writing .* or one was stopped",
+        exit_code=2,
+        keep=lambda built: built["out"].parent,
+    ),
+    BadInput(
+        "rsic caption --device foo",
+        _with_model(),
+        _caption("--device", "foo"),
+        r"unknown device 'foo'; use cpu, cuda, cuda:N, mps or auto",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --device cuda:99",
+        _with_model(),
+        _caption("--device", "cuda:99"),
+        r"device 'cuda:99' (was asked for but CUDA is not available|does not exist)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --adapter with pickled weights (adapter_model.bin)",
+        _with_model(adapter=_adapter(_pickled_adapter)),
+        _caption("--adapter", "{adapter}"),
+        r"adapter weights are pickled \(adapter_model.bin\) and are refused: pickle can run any code",
+        exit_code=2,
+        keep=lambda built: built["adapter"],
+    ),
+    BadInput(
+        "rsic caption --adapter a folder without weights",
+        _with_model(adapter=_adapter(lambda f: (f / "adapter_model.safetensors").unlink())),
+        _caption("--adapter", "{adapter}"),
+        r"no adapter weights \(adapter_model.safetensors\) in .*adapter$",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --adapter with truncated weights",
+        _with_model(adapter=_adapter(lambda f: _truncate(f / "adapter_model.safetensors"))),
+        _caption("--adapter", "{adapter}"),
+        r"adapter_model.safetensors: the adapter weights are truncated or corrupt",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --adapter whose adapter_config.json is not JSON",
+        _with_model(adapter=_adapter(lambda f: (f / "adapter_config.json").write_text("{"))),
+        _caption("--adapter", "{adapter}"),
+        r"adapter_config.json is not valid JSON",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --adapter made for other layer sizes",
+        _with_model(adapter=lambda tmp: _copy("wide-adapter", tmp)),
+        _caption("--adapter", "{adapter}"),
+        r"adapter .*wide-adapter does not fit model .*: it was trained on a model with other layer sizes "
+        r"\(.*\[4, 64\] in the adapter, \[4, 32\] in the model\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --adapter a folder that is not an adapter",
+        _with_model(adapter=lambda tmp: _copy("model", tmp)),
+        _caption("--adapter", "{adapter}"),
+        r"not a LoRA adapter folder \(no adapter_config.json\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --gen-min-new-tokens greater than --gen-max-new-tokens",
+        _with_model(),
+        _caption("--gen-min-new-tokens", 2000),
+        r"gen_min_new_tokens \(2000\) is greater than gen_max_new_tokens \(30\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --gen-min-new-tokens -1",
+        _with_model(),
+        _caption("--gen-min-new-tokens", -1),
+        r"gen_min_new_tokens must be 0 or more",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --gen-max-new-tokens 2000 --gen-min-new-tokens 2000 (past the model's context)",
+        lambda tmp: {"image": _image(tmp), "model": _saved("short")},
+        _note,
+        r"rsic: note: gen_max_new_tokens 2000 and gen_min_new_tokens 2000 capped at \d+: "
+        r"the model's context holds 40 tokens and the prompt takes \d+",
+        exit_code=0,
+    ),
+]
