@@ -1,0 +1,519 @@
+"""Bad inputs of datasets and images: paths that leave their folder, files that are not datasets, broken text.
+
+Library cases give the problems ``load_dataset`` (or ``validate``) found, all of them: each dataset
+is built so that the one bad input is its only problem, which proves that a broken row is reported
+once and nothing else went wrong. Sidebar cases drive the sidebar alone with AppTest (under
+``st.navigation`` AppTest does not re-run it after a click) with ``RSIC_DATA_ROOTS`` set to the
+case's folder. Cases whose file holds a secret check that the sentence does not quote it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import warnings
+from pathlib import Path
+
+from PIL import Image
+
+from tests.bad_inputs import BadInput, Outcome, cli
+
+SECRET = "s3cr3t-token-1234"
+CAPTION = "a green field beside a road"
+
+
+# --- inputs ----------------------------------------------------------------------------------------------------
+
+
+def _png(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (16, 16), (40, 160, 60)).save(path)
+    return path
+
+
+def _karpathy(folder: Path, filenames: list[str], splits: list[str] | None = None, png: bool = True) -> Path:
+    """A Karpathy dataset whose images ``filenames`` exist under ``folder/images`` (when ``png``)."""
+    entries = []
+    for i, name in enumerate(filenames):
+        if png and "/" not in name and not name.startswith(".."):
+            _png(folder / "images" / name)
+        split = splits[i] if splits else "train"
+        entries.append({"filename": name, "imgid": i, "split": split, "sentences": [{"raw": CAPTION}]})
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    (folder / "dataset_t.json").write_text(json.dumps({"images": entries, "dataset": "t"}))
+    return folder
+
+
+def _secret_file(tmp: Path) -> Path:
+    (tmp / "secret").mkdir(exist_ok=True)
+    return _png(tmp / "secret" / "private.png")
+
+
+def _climbing(tmp: Path) -> Path:
+    _secret_file(tmp)
+    return _karpathy(tmp / "ds", ["a.png", "../../secret/private.png"])
+
+
+def _absolute(tmp: Path) -> Path:
+    return _karpathy(tmp / "ds", ["a.png", str(_secret_file(tmp))])
+
+
+def _file_link(tmp: Path) -> Path:
+    folder = _karpathy(tmp / "ds", ["a.png", "link.png"], png=False)
+    _png(folder / "images" / "a.png")
+    (folder / "images" / "link.png").symlink_to(_secret_file(tmp))
+    return folder
+
+
+def _folder_link(tmp: Path) -> Path:
+    """NWPU layout whose class folder ``beach`` is a link to a folder outside."""
+    folder = tmp / "nwpu"
+    _png(folder / "NWPU_images" / "airport" / "airport_1.png")
+    _secret_file(tmp)
+    (folder / "NWPU_images" / "beach").symlink_to(tmp / "secret", target_is_directory=True)
+    data = {
+        "airport": [{"filename": "airport_1.png", "split": "train", "raw": CAPTION}],
+        "beach": [{"filename": "private.png", "split": "train", "raw": CAPTION}],
+    }
+    (folder / "dataset_nwpu.json").write_text(json.dumps(data))
+    return folder
+
+
+def _settings_json(tmp: Path) -> Path:
+    file = tmp / "settings.json"
+    file.write_text(json.dumps({"api_key": SECRET, "hosts": ["db.internal"], "nested": {"password": SECRET}}))
+    return file
+
+
+def _images_of_strings(tmp: Path) -> Path:
+    file = tmp / "config.json"
+    file.write_text(json.dumps({"images": [SECRET, "registry.internal/app:latest"]}))
+    return file
+
+
+def _jsonl_not_dataset(tmp: Path) -> Path:
+    file = tmp / "events.jsonl"
+    file.write_text(json.dumps({"user": "admin", "token": SECRET}) + "\n")
+    return file
+
+
+def _csv_without_captions(tmp: Path) -> Path:
+    file = tmp / "files.csv"
+    file.write_text(f"path,owner\n/etc/shadow,{SECRET}\n")
+    return file
+
+
+def _csv(tmp: Path, body: str, encoding: str = "utf-8") -> Path:
+    """A generic CSV dataset whose images a.png ... e.png exist."""
+    folder = tmp / "csv"
+    for name in "abcde":
+        _png(folder / f"{name}.png")
+    (folder / "captions.csv").write_bytes(body.encode(encoding))
+    return folder
+
+
+HEADER = "image,caption,split\n"
+
+
+def _unclosed_quote(tmp: Path) -> Path:
+    return _csv(tmp, HEADER + "a.png,a red roof,train\n" + 'b.png,"a river,test\n' + "c.png,a bridge,train\n" * 3)
+
+
+def _quote_closed_later(tmp: Path) -> Path:
+    return _csv(tmp, HEADER + 'a.png,a red roof,train\nb.png,"a river,test\nc.png,a "bridge",train\nd.png,x,val\n')
+
+
+def _unclosed_quote_big(tmp: Path) -> Path:
+    rows = "".join(f"c.png,caption {i} {'x' * 100},train\n" for i in range(2000))  # over the csv field limit
+    return _csv(tmp, HEADER + "a.png,a red roof,train\n" + 'b.png,"a river,test\n' + rows)
+
+
+def _latin1_csv(tmp: Path) -> Path:
+    return _csv(tmp, HEADER + "a.png,a café by the road,train\n", encoding="latin-1")
+
+
+def _latin1_json(tmp: Path) -> Path:
+    folder = _karpathy(tmp / "ds", ["a.png"])
+    data = json.loads((folder / "dataset_t.json").read_text())
+    data["images"][0]["sentences"] = [{"raw": "a café by the road"}]
+    (folder / "dataset_t.json").write_bytes(json.dumps(data, ensure_ascii=False).encode("latin-1"))
+    return folder
+
+
+def _bom_json(tmp: Path) -> Path:
+    folder = _karpathy(tmp / "ds", ["a.png"])
+    file = folder / "dataset_t.json"
+    file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes())
+    return folder
+
+
+def _deep_json(tmp: Path) -> Path:
+    file = tmp / "dataset_deep.json"
+    file.write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    return file
+
+
+def _deep_jsonl(tmp: Path) -> Path:
+    _png(tmp / "a.png")
+    file = tmp / "rows.jsonl"
+    file.write_text(json.dumps({"image": "a.png", "caption": CAPTION, "split": "train"}) + "\n" + "[" * 100_000 + "\n")
+    return file
+
+
+def _image_file(tmp: Path, kind: str) -> Path:
+    """A one-image dataset whose image is broken in one way (what held up before, and must stay so)."""
+    folder = _karpathy(tmp / "ds", ["a.png", "b.jpg"], png=False)
+    _png(folder / "images" / "a.png")
+    image = folder / "images" / "b.jpg"
+    if kind == "corrupt":
+        image.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    elif kind == "truncated":
+        Image.new("RGB", (64, 64), (200, 10, 10)).save(image, "JPEG")
+        image.write_bytes(image.read_bytes()[:300])
+    elif kind == "empty":
+        image.write_bytes(b"")
+    elif kind == "bomb":
+        Image.new("1", (12000, 12000)).save(image, "PNG")  # 144 megapixels in a few kB, named .jpg
+    elif kind == "mislabelled":
+        image.write_text("this is a text file named .jpg\n")
+    return folder
+
+
+def _rasters(tmp: Path, count: int = 4, height: int = 24, width: int = 24, write: bool = True) -> Path:
+    """A 12-bit ``count``-band uint16 GeoTIFF."""
+    import numpy as np
+    import rasterio
+
+    path = tmp / "scene.tif"
+    profile = {"driver": "GTiff", "count": count, "height": height, "width": width, "dtype": "uint16"}
+    if not write:
+        profile |= {"tiled": True, "sparse_ok": True}  # the header of a huge image, a few kB on disk
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not georeferenced
+        with rasterio.open(path, "w", **profile) as dst:
+            if write:
+                dst.write(np.random.default_rng(0).integers(0, 4096, size=(count, height, width)).astype(np.uint16))
+    return path
+
+
+def _truncated_raster(tmp: Path) -> Path:
+    path = _rasters(tmp)
+    path.write_bytes(path.read_bytes()[:2000])
+    return path
+
+
+# --- ways to give them to the project --------------------------------------------------------------------------
+
+
+def _problems(path, **kwargs) -> Outcome:
+    """Every problem ``load_dataset`` reports, one per line."""
+    from rsic_core.data.datasets import load_dataset
+
+    return Outcome(message="\n".join(str(p) for p in load_dataset(path, **kwargs).problems))
+
+
+def _validated(path) -> Outcome:
+    """Every problem ``validate`` reports with images decoded, one per line."""
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.validation import validate
+
+    return Outcome(message="\n".join(str(p) for p in validate(load_dataset(path)).problems))
+
+
+def _read(path, expect: str = "caf\u00e9") -> Outcome:
+    """The problems of a dataset whose caption must come out as written (``expect`` in it)."""
+    from rsic_core.data.datasets import load_dataset
+
+    ds = load_dataset(path)
+    assert any(expect in c for r in ds.records for c in r.captions), [r.captions for r in ds.records]
+    lines = [str(p) for p in ds.problems] or [f"{len(ds)} images, {ds.num_captions} captions, no problems"]
+    return Outcome(message="\n".join(lines))
+
+
+def _image(path, **kwargs) -> Outcome:
+    """The note of ``read_image`` (checked to use the full 0-255 range), or its refusal."""
+    import numpy as np
+
+    from rsic_core.data.images import read_image
+
+    try:
+        loaded = read_image(path, **kwargs)
+    except ValueError as e:
+        return Outcome(message=str(e))
+    pixels = np.asarray(loaded.image)
+    assert pixels.min() == 0 and pixels.max() == 255, "a 12-bit image must not come out nearly black"
+    return Outcome(message=loaded.note or "")
+
+
+def _no_secret(outcome: Outcome) -> Outcome:
+    assert SECRET not in outcome.message and "api_key" not in outcome.message, outcome.message
+    return outcome
+
+
+@contextlib.contextmanager
+def _data_roots(folder: Path):
+    before = os.environ.get("RSIC_DATA_ROOTS")
+    os.environ["RSIC_DATA_ROOTS"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("RSIC_DATA_ROOTS", None)
+        else:
+            os.environ["RSIC_DATA_ROOTS"] = before
+
+
+def _sidebar_script():
+    from ui.state import dataset_sidebar
+
+    dataset_sidebar()
+
+
+def _sidebar(path, root: Path) -> Outcome:
+    """Type ``path`` in the sidebar and press Load, with ``root`` the only data root: the sidebar's errors."""
+    from streamlit.testing.v1 import AppTest
+
+    with _data_roots(root):
+        at = AppTest.from_function(_sidebar_script, default_timeout=60).run()
+        at.sidebar.text_input(key="dataset_path_input").set_value(str(path))
+        at.sidebar.button(key="dataset_load").click().run()
+    assert not at.session_state["dataset_path"], "a refused path was loaded"
+    output = "\n".join(str(e.value) for e in at.exception)
+    return Outcome(message="\n".join(e.value for e in at.sidebar.error), output=output)
+
+
+def _under_root(tmp: Path) -> dict:
+    """A data root holding a link that leads out, a JSON that is not a dataset, and a dataset folder outside it."""
+    root = tmp / "root"
+    root.mkdir()
+    outside = _karpathy(tmp / "outside", ["a.png"])
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    return {"root": root, "outside": outside, "settings": _settings_json(root), "deep": _deep_json(root)}
+
+
+# --- cases -----------------------------------------------------------------------------------------------------
+
+OUTSIDE = r"outside the dataset folder .*; not opened, entry skipped"
+NOT_DATASET = r"not a captioning dataset: expected the Karpathy layout"
+
+PATH_CASES = [
+    BadInput("dataset: an image path climbing out with ../..", _climbing, _problems, r"image \.\./\.\./s.*" + OUTSIDE),
+    BadInput("dataset: an absolute image path", _absolute, _problems, r"private\.png: image /.*" + OUTSIDE),
+    BadInput("dataset: an image that is a link leading out", _file_link, _problems, r"image link\.png: .*" + OUTSIDE),
+    BadInput(
+        "dataset: a class folder that is a link leading out",
+        _folder_link,
+        _problems,
+        r"image beach/private\.png: .*" + OUTSIDE,
+    ),
+    BadInput(
+        "rsic data validate: a JSON that is not a dataset",
+        _settings_json,
+        lambda file: _no_secret(cli(["data", "validate", file])),
+        r"settings\.json: " + NOT_DATASET,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic data validate: a JSON whose 'images' are not image entries",
+        _images_of_strings,
+        lambda file: _no_secret(cli(["data", "validate", file])),
+        r"config\.json: " + NOT_DATASET,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic data validate: a JSONL that is not a dataset",
+        _jsonl_not_dataset,
+        lambda file: _no_secret(cli(["data", "validate", file])),
+        r"events\.jsonl: not a captioning dataset.*\(the first line has no image and caption fields\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic data validate: a CSV with a path column but no caption column",
+        _csv_without_captions,
+        lambda file: _no_secret(cli(["data", "validate", file])),
+        r"files\.csv: CSV header has no caption column",
+        exit_code=2,
+    ),
+    BadInput(
+        "sidebar: a dataset folder outside the data roots",
+        _under_root,
+        lambda built: _sidebar(built["outside"], built["root"]),
+        r"/outside is outside the folders datasets are read from \(.*/root, .*\); to add a folder, start the app "
+        r"with RSIC_DATA_ROOTS",
+    ),
+    BadInput(
+        "sidebar: a link under a data root that leads out of it",
+        _under_root,
+        lambda built: _sidebar(built["root"] / "link", built["root"]),
+        r"/root/link is outside the folders datasets are read from",
+    ),
+    BadInput(
+        "sidebar: a path climbing out of a data root with ..",
+        _under_root,
+        lambda built: _sidebar(f"{built['root']}/../outside", built["root"]),
+        r"/root/\.\./outside is outside the folders datasets are read from",
+    ),
+    BadInput(
+        "sidebar: /etc/passwd",
+        _under_root,
+        lambda built: _sidebar("/etc/passwd", built["root"]),
+        r"^/etc/passwd is outside the folders datasets are read from",
+    ),
+    BadInput(
+        "sidebar: a JSON under a data root that is not a dataset",
+        _under_root,
+        lambda built: _no_secret(_sidebar(built["settings"], built["root"])),
+        r"settings\.json: " + NOT_DATASET,
+    ),
+]
+
+IMAGE_CASES = [
+    BadInput(
+        "image: a 12-bit 4-band GeoTIFF (was nearly black)",
+        _rasters,
+        _image,
+        r"^16-bit, 4 bands: showed bands 1,2,3 \(the first three\), stretched each band 2-98 % \(b1 [\d.]+-\d+, b2 ",
+    ),
+    BadInput(
+        "image: a 12-bit 3-band GeoTIFF (was nearly black)",
+        lambda tmp: _rasters(tmp, count=3),
+        _image,
+        r"^16-bit, 3 bands: showed bands 1,2,3 .*stretched each band 2-98 %",
+    ),
+    BadInput(
+        "image: band 5 of a 4-band image",
+        _rasters,
+        lambda path: _image(path, bands="5,3,2"),
+        r"scene\.tif: there is no band 5: the image has 4 bands \(numbered 1-4\)",
+    ),
+    BadInput(
+        "image: bands given as names",
+        _rasters,
+        lambda path: _image(path, bands="red,green,blue"),
+        r"scene\.tif: bands must be 1-based band numbers such as 4,3,2",
+    ),
+    BadInput(
+        "image: two bands asked for", _rasters, lambda path: _image(path, bands="4,3"), r"give 1 band \(grey\) or 3"
+    ),
+    BadInput(
+        "image: a truncated 4-band GeoTIFF",
+        _truncated_raster,
+        _image,
+        r"scene\.tif: not a readable image \(corrupt or truncated",
+    ),
+    BadInput(
+        "image: a 4-band GeoTIFF whose header claims 20000 x 20000 pixels",
+        lambda tmp: _rasters(tmp, height=20000, width=20000, write=False),
+        _image,
+        r"scene\.tif: 20000 x 20000 pixels is larger than the limit of 100 megapixels",
+    ),
+] + [
+    BadInput(
+        f"dataset image: {kind}", lambda tmp, kind=kind: _image_file(tmp, kind), _validated, r"b\.jpg: " + expected
+    )
+    for kind, expected in {
+        "corrupt": r"image b\.jpg: not a readable image",
+        "truncated": r"image b\.jpg: not a readable image \(corrupt or truncated",
+        "empty": r"image b\.jpg: the file is empty",
+        "bomb": r"image b\.jpg: 12000 x 12000 pixels is larger than the limit",
+        "mislabelled": r"image b\.jpg: not a readable image \(unknown format or corrupt file\)",
+    }.items()
+]
+
+TEXT_CASES = [
+    BadInput(
+        "CSV: an unclosed quote that swallows the 4 rows after it",
+        _unclosed_quote,
+        _problems,
+        r"captions\.csv: rows 3-6: an unclosed quote \(\"\) in row 3 runs to the end of the file: 4 rows",
+    ),
+    BadInput(
+        "CSV: a quote closed two rows later",
+        _quote_closed_later,
+        _problems,
+        r"captions\.csv: rows 3-4: a quote \(\"\) opened in row 3 closes only in row 4: 2 rows were read as one",
+    ),
+    BadInput(
+        "CSV: an unclosed quote longer than the csv field limit",
+        _unclosed_quote_big,
+        _problems,
+        r"captions\.csv: rows 3-2003: an unclosed quote .*field larger than field limit.*: 2001 rows",
+    ),
+    BadInput(
+        "CSV: Latin-1 text",
+        _latin1_csv,
+        _read,
+        r"captions\.csv: encoding: not UTF-8 \(first non-UTF-8 byte on line 2\): read as Windows-1252, a guess",
+    ),
+    BadInput(
+        "JSON: Latin-1 text",
+        _latin1_json,
+        _read,
+        r"dataset_t\.json: encoding: not UTF-8 .*read as Windows-1252, a guess",
+    ),
+    BadInput(
+        "JSON: a byte-order mark",
+        _bom_json,
+        lambda folder: _read(folder, expect=CAPTION),
+        r"^1 images, 1 captions, no problems$",
+    ),
+    BadInput(
+        "CSV: no split column",
+        lambda tmp: _csv(tmp, "image,caption\na.png,a roof\nb.png,a river\nc.png,a farm\n"),
+        _problems,
+        r"captions\.csv: split: no 'split' column: all 3 images put in train$",
+    ),
+    BadInput(
+        "JSON: entries without a split",
+        lambda tmp: _karpathy(tmp / "ds", ["a.png", "b.png", "c.png"], splits=["test", "", ""]),
+        _problems,
+        r"dataset_t\.json: split: 2 of 3 images have no 'split': put in train$",
+    ),
+    BadInput(
+        "rsic data validate: JSON nested 100000 levels deep",
+        _deep_json,
+        lambda file: cli(["data", "validate", file]),
+        r"dataset_deep\.json: JSON nested too deeply \(over about 1000 levels\) to be a dataset",
+        exit_code=2,
+    ),
+    BadInput(
+        "dataset: a JSONL line nested 100000 levels deep",
+        _deep_jsonl,
+        _problems,
+        r"rows\.jsonl: line 2: JSON nested too deeply; skipped$",
+    ),
+    BadInput(
+        "sidebar: JSON nested 100000 levels deep",
+        _under_root,
+        lambda built: _sidebar(built["deep"], built["root"]),
+        r"dataset_deep\.json: JSON nested too deeply",
+    ),
+    BadInput(
+        "rsic data validate: a file name over 255 bytes",
+        lambda tmp: tmp / ("a" * 300 + ".json"),
+        lambda file: cli(["data", "validate", file]),
+        r"aaa\.\.\.: the file name is too long \(a name may have at most 255 bytes\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "dataset: an image folder (image_dir) with a name over 255 bytes",
+        lambda tmp: _karpathy(tmp / "ds", ["a.png"]),
+        lambda folder: _problems(folder, image_dir=folder / ("d" * 300)),
+        r"image a\.png: image file is missing$",
+    ),
+    BadInput(
+        "dataset: an image file name over 255 bytes",
+        lambda tmp: _karpathy(tmp / "ds", ["b" * 300 + ".png"], png=False),
+        _validated,
+        r"bbb\.png: image b+\.png: image file is missing$",
+    ),
+    BadInput(
+        "sidebar: a file name over 255 bytes under a data root",
+        _under_root,
+        lambda built: _sidebar(built["root"] / ("a" * 300 + ".json"), built["root"]),
+        r"the file name is too long \(a name may have at most 255 bytes\)",
+    ),
+]
+
+CASES = PATH_CASES + IMAGE_CASES + TEXT_CASES
