@@ -3,50 +3,19 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from rsic_core.data.datasets import detect_format, load_dataset
 from rsic_core.data.validation import validate
-
-
-def _jpg(path: Path, colour=(90, 120, 60), size=(224, 224)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, colour).save(path, "JPEG")
-    return path
-
-
-def _karpathy(root: Path, entries: list[dict], name="rsicd") -> Path:
-    images, sentid = [], 0
-    for imgid, (filename, split, captions) in enumerate(entries):
-        sentences = []
-        for c in captions:
-            sentences.append({"raw": c, "tokens": c.lower().split(), "imgid": imgid, "sentid": sentid})
-            sentid += 1
-        images.append(
-            {
-                "filename": filename,
-                "imgid": imgid,
-                "split": split,
-                "sentids": [s["sentid"] for s in sentences],
-                "sentences": sentences,
-            }
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    file = root / f"dataset_{name}.json"
-    file.write_text(json.dumps({"images": images, "dataset": name}))
-    return file
-
-
-FIVE = [f"many planes are parked at the airport {i} ." for i in range(5)]
+from tests.support.datasets import FIVE, jpg, karpathy
 
 
 def test_karpathy_reads_splits_classes_and_images(tmp_path):
-    _karpathy(tmp_path, [("airport_1.jpg", "train", FIVE), ("beach_2.jpg", "test", FIVE[:3])])
-    _jpg(tmp_path / "RSICD_images" / "airport_1.jpg")
-    _jpg(tmp_path / "RSICD_images" / "beach_2.jpg")
+    karpathy(tmp_path, [("airport_1.jpg", "train", FIVE), ("beach_2.jpg", "test", FIVE[:3])])
+    jpg(tmp_path / "RSICD_images" / "airport_1.jpg")
+    jpg(tmp_path / "RSICD_images" / "beach_2.jpg")
 
     ds = load_dataset(tmp_path)
 
@@ -60,7 +29,7 @@ def test_karpathy_reads_splits_classes_and_images(tmp_path):
 
 
 def test_karpathy_missing_image_truncated_jpeg_and_empty_caption_are_reported(tmp_path):
-    _karpathy(
+    karpathy(
         tmp_path,
         [
             ("airport_1.jpg", "train", FIVE),
@@ -70,7 +39,7 @@ def test_karpathy_missing_image_truncated_jpeg_and_empty_caption_are_reported(tm
         ],
     )
     for name in ("airport_1.jpg", "harbor_3.jpg", "forest_4.jpg"):
-        _jpg(tmp_path / "images" / name)
+        jpg(tmp_path / "images" / name)
     jpeg = (tmp_path / "images" / "harbor_3.jpg").read_bytes()
     (tmp_path / "images" / "harbor_3.jpg").write_bytes(jpeg[: len(jpeg) // 2])
 
@@ -119,7 +88,7 @@ def test_karpathy_entry_without_filename_is_skipped_and_named(tmp_path):
 
 
 def test_ucm_numbers_map_to_classes(tmp_path):
-    _karpathy(tmp_path, [("1.tif", "train", FIVE), ("2100.tif", "test", FIVE), ("205.tif", "val", FIVE)], name="ucm")
+    karpathy(tmp_path, [("1.tif", "train", FIVE), ("2100.tif", "test", FIVE), ("205.tif", "val", FIVE)], name="ucm")
     ds = load_dataset(tmp_path)
     assert [r.label for r in ds.records] == ["agricultural", "tenniscourt", "baseballdiamond"]
 
@@ -157,7 +126,7 @@ def test_nwpu_layout(tmp_path):
         ],
     }
     (tmp_path / "dataset_nwpu.json").write_text(json.dumps(data))
-    _jpg(tmp_path / "NWPU_images" / "airport" / "airport_001.jpg")
+    jpg(tmp_path / "NWPU_images" / "airport" / "airport_001.jpg")
 
     ds = load_dataset(tmp_path)
 
@@ -181,8 +150,8 @@ def test_risc_csv_with_a_malformed_row(tmp_path):
         "RSICD,val,RSICD_3.jpg,broken row",
     ]
     (tmp_path / "captions.csv").write_text("\n".join(rows) + "\n")
-    _jpg(tmp_path / "resized" / "NWPU_1.jpg")
-    _jpg(tmp_path / "resized" / "UCM_7.jpg")
+    jpg(tmp_path / "resized" / "NWPU_1.jpg")
+    jpg(tmp_path / "resized" / "UCM_7.jpg")
 
     ds = load_dataset(tmp_path)
 
@@ -258,10 +227,10 @@ def test_real_samples(shared_data):
 def test_image_paths_that_leave_the_dataset_folder_are_skipped_and_never_opened(tmp_path):
     secret = tmp_path / "secret"
     secret.mkdir()
-    _jpg(secret / "private.jpg")
+    jpg(secret / "private.jpg")
     root = tmp_path / "ds"
-    _jpg(root / "images" / "farm_1.jpg")
-    _jpg(root / "images" / "sub" / "farm_2.jpg")
+    jpg(root / "images" / "farm_1.jpg")
+    jpg(root / "images" / "sub" / "farm_2.jpg")
     (root / "images" / "link.jpg").symlink_to(secret / "private.jpg")  # a link leading out
     (root / "images" / "inner.jpg").symlink_to(root / "images" / "farm_1.jpg")  # a link that stays inside
     (root / "images" / "out").symlink_to(secret, target_is_directory=True)
@@ -275,7 +244,7 @@ def test_image_paths_that_leave_the_dataset_folder_are_skipped_and_never_opened(
         "link.jpg",
         "out/private.jpg",
     ]
-    _karpathy(root, [(name, "train", FIVE) for name in names])
+    karpathy(root, [(name, "train", FIVE) for name in names])
 
     ds = load_dataset(root)
 
@@ -306,95 +275,3 @@ def test_a_json_that_is_not_a_dataset_is_refused_without_quoting_it(tmp_path):
     with pytest.raises((ValueError, FileNotFoundError), match="not a captioning dataset") as error:
         load_dataset(tmp_path)  # the folder of them
     assert "hunter2" not in str(error.value) and "s3cr3t" not in str(error.value)
-
-
-def test_an_unclosed_quote_names_every_row_it_swallowed(tmp_path):
-    (tmp_path / "captions.csv").write_text(
-        "image,caption,split\n"
-        "a.png,a red roof,train\n"
-        'b.png,"a river,test\n'  # the quote is never closed: rows 3-6 become one field
-        "c.png,a bridge,train\n"
-        "d.png,a farm,val\n"
-        "e.png,a road,test\n"
-    )
-    ds = load_dataset(tmp_path)
-    assert [r.image_id for r in ds.records] == ["a.png"]
-    [quote] = [p for p in ds.problems if "quote" in p.message]
-    assert quote.entry == "rows 3-6" and "unclosed quote" in quote.message and "4 rows" in quote.message
-
-
-def test_a_quote_closed_rows_later_names_the_rows_read_as_one(tmp_path):
-    (tmp_path / "captions.csv").write_text(
-        'image,caption,split\na.png,a red roof,train\nb.png,"a river,test\nc.png,a "bridge",train\nd.png,a farm,val\n'
-    )
-    ds = load_dataset(tmp_path)
-    assert [r.image_id for r in ds.records] == ["a.png", "d.png"]
-    [joined] = [p for p in ds.problems if "quote" in p.message]
-    assert joined.entry == "rows 3-4" and "opened in row 3 closes only in row 4" in joined.message
-
-
-def test_a_multiline_caption_in_closed_quotes_is_one_row(tmp_path):
-    (tmp_path / "captions.csv").write_text('image,caption,split\na.png,"two lines\nof caption",train\nb.png,x,val\n')
-    _jpg(tmp_path / "a.png")
-    _jpg(tmp_path / "b.png")
-    ds = load_dataset(tmp_path)
-    assert ds.get("a.png").captions == ["two lines\nof caption"] and ds.get("b.png").split == "val"
-    assert ds.problems == []
-
-
-def test_latin1_and_bom_files_are_read_and_the_guess_is_said(tmp_path):
-    (tmp_path / "bom").mkdir()
-    _karpathy(tmp_path / "bom", [("a.jpg", "train", ["a café by the road"])])
-    file = tmp_path / "bom" / "dataset_rsicd.json"
-    file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes())
-    ds = load_dataset(file)
-    assert ds.records[0].captions == ["a café by the road"]
-    assert not [p for p in ds.problems if p.entry == "encoding"]
-
-    (tmp_path / "latin").mkdir()
-    (tmp_path / "latin" / "captions.csv").write_bytes(
-        "image,caption,split\na.png,a café by the road,train\n".encode("latin-1")
-    )
-    ds = load_dataset(tmp_path / "latin")
-    assert ds.records[0].captions == ["a café by the road"]
-    [guess] = [p for p in ds.problems if p.entry == "encoding"]
-    assert "not UTF-8" in guess.message and "read as Windows-1252, a guess" in guess.message
-
-    (tmp_path / "latin-json").mkdir()
-    _karpathy(tmp_path / "latin-json", [("a.jpg", "train", ["a café"])])
-    file = tmp_path / "latin-json" / "dataset_rsicd.json"
-    file.write_bytes(file.read_text().encode("utf-8").decode("unicode_escape").encode("latin-1"))
-    ds = load_dataset(file)
-    assert ds.records[0].captions == ["a café"] and any(p.entry == "encoding" for p in ds.problems)
-
-
-def test_a_missing_split_is_said_once_for_the_dataset(tmp_path):
-    (tmp_path / "csv").mkdir()
-    (tmp_path / "csv" / "captions.csv").write_text("image,caption\na.png,a roof\nb.png,a river\nc.png,a farm\n")
-    ds = load_dataset(tmp_path / "csv")
-    assert ds.split_counts() == {"train": 3}
-    assert [str(p) for p in ds.problems if p.entry == "split"] == [
-        f"{tmp_path / 'csv' / 'captions.csv'}: split: no 'split' column: all 3 images put in train"
-    ]
-    _karpathy(tmp_path / "json", [("a.jpg", "test", FIVE), ("b.jpg", "", FIVE), ("c.jpg", "", FIVE)])
-    ds = load_dataset(tmp_path / "json")
-    assert ds.split_counts() == {"train": 2, "test": 1}
-    assert [p.message for p in ds.problems if p.entry == "split"] == ["2 of 3 images have no 'split': put in train"]
-
-
-def test_deep_json_and_names_over_255_bytes_are_one_sentence(tmp_path):
-    (tmp_path / "dataset_deep.json").write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
-    with pytest.raises(ValueError, match=r"dataset_deep\.json: JSON nested too deeply"):
-        load_dataset(tmp_path / "dataset_deep.json")
-    (tmp_path / "rows.jsonl").write_text(
-        json.dumps({"image": "a.png", "caption": "a roof"}) + "\n" + '{"image": ' + "[" * 100_000 + "\n"
-    )
-    ds = load_dataset(tmp_path / "rows.jsonl")
-    assert [p.message for p in ds.problems if p.entry == "line 2"] == ["JSON nested too deeply; skipped"]
-    long = tmp_path / ("a" * 300 + ".json")
-    with pytest.raises(FileNotFoundError, match=r"the file name is too long \(a name may have at most 255 bytes\)"):
-        load_dataset(long)
-    _karpathy(tmp_path / "named", [("b" * 300 + ".jpg", "train", FIVE)])
-    ds = load_dataset(tmp_path / "named")
-    assert [p.message for p in ds.problems] == ["image file is missing"]
-    assert load_dataset(tmp_path / "named", image_dir=tmp_path / ("c" * 300)).records[0].has_image is False

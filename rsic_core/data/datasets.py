@@ -147,12 +147,8 @@ def _format_of_file(file: Path) -> str:
     except OSError as e:
         raise ValueError(textfiles.os_error_sentence(file, e)) from None
     if suffix == ".jsonl":
-        first = next((line for line in head.split("\n") if line.strip()), "")
-        try:
-            row = textfiles.json_line(first)
-        except ValueError:
-            row = None
-        if isinstance(row, dict) and formats.find_column(list(row), formats.IMAGE_COLUMNS):
+        row = _first_object([line for line in head.split("\n") if line.strip()][:20])
+        if row is not None and formats.find_column(list(row), formats.IMAGE_COLUMNS):
             if any(formats.is_caption_column(k) for k in row):
                 return "generic"
         raise ValueError(f"{file}: {formats.NOT_A_DATASET} (the first line has no image and caption fields)")
@@ -174,6 +170,17 @@ def _format_of_file(file: Path) -> str:
     if '"filename"' in text:  # every NWPU entry has one
         return "nwpu"
     raise ValueError(f"{file}: {formats.NOT_A_DATASET}")
+
+
+def _first_object(lines: list[str]) -> dict | None:
+    """The first of ``lines`` that is a JSON object (a broken line before it is the reader's problem to name)."""
+    for line in lines:
+        try:
+            row = textfiles.json_line(line)
+        except ValueError:
+            continue
+        return row if isinstance(row, dict) else None
+    return None
 
 
 def load_dataset(
