@@ -275,3 +275,11 @@ def test_a_json_that_is_not_a_dataset_is_refused_without_quoting_it(tmp_path):
     with pytest.raises((ValueError, FileNotFoundError), match="not a captioning dataset") as error:
         load_dataset(tmp_path)  # the folder of them
     assert "hunter2" not in str(error.value) and "s3cr3t" not in str(error.value)
+
+
+def test_an_image_folder_that_is_itself_a_link_is_the_dataset_folder(tmp_path):
+    jpg(tmp_path / "big-disk" / "ucm" / "farm_1.jpg")  # images kept on another disk, linked in: common
+    karpathy(tmp_path / "ds", [("farm_1.jpg", "train", FIVE)])
+    (tmp_path / "ds" / "images").symlink_to(tmp_path / "big-disk" / "ucm", target_is_directory=True)
+    ds = load_dataset(tmp_path / "ds")
+    assert ds.records[0].has_image and ds.problems == [] and validate(ds).ok
