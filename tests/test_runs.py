@@ -204,3 +204,64 @@ def test_efficiency_figure_has_one_labelled_point_per_costed_run_from_zero(tmp_p
     with pytest.raises(ValueError, match="No run has both GFLOPs/image"):
         plots.efficiency_figure(table, "GFLOPs/image", "CIDEr")
     assert plots.axis_range([-2.0, 4.0])[0] < -2.0  # a negative value (a delta) stays inside the axis
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    runs.write_json(tmp_path, "metrics.json", {"corpus": {"CIDEr": 0.5}})
+    real_write = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):  # half the text reaches the disk, then it is full
+        real_write(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        runs.write_json(tmp_path, "metrics.json", {"corpus": {"CIDEr": 0.9}})
+    monkeypatch.undo()
+    assert json.loads((tmp_path / "metrics.json").read_text(encoding="utf-8")) == {"corpus": {"CIDEr": 0.5}}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_a_lone_surrogate_is_written_and_read_back_as_it_was(tmp_path):
+    odd = "a roof \ud800 near a road"
+    runs.write_predictions(tmp_path, [runs.PredictionRow("a.jpg", "a roof", [odd, "a red roof"])])
+    runs.write_json(tmp_path, "metrics.json", {"notes": [odd]})
+    assert runs.load_run(tmp_path).predictions[0].references == [odd, "a red roof"]
+    assert runs.read_json_object(tmp_path / "metrics.json")["notes"] == [odd]
+    runs.write_predictions(tmp_path, [runs.PredictionRow("b.jpg", "un toit près d'une route", ["x"])])
+    assert "près" in RunLayout(tmp_path).predictions.read_text(encoding="utf-8")  # other text stays readable
+
+
+def test_a_folder_tells_what_kind_of_run_it_holds(tmp_path, corpus_scores):
+    assert RunLayout(tmp_path / "new").kind is None and RunLayout(tmp_path).kind is None
+    evaluation = write_run(tmp_path, "zero-shot", corpus_scores)
+    assert RunLayout(evaluation).kind == RunKind.EVALUATION and not RunLayout(evaluation).foreign
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"model_type": "paligemma"}))
+    assert RunLayout(model).kind == "unknown" and RunLayout(model).foreign  # nothing may replace it
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "predictions.jsonl").write_text('{"image": "1.tif", "caption": "a river"}\n')
+    assert RunLayout(old).kind == "unknown" and not RunLayout(old).foreign
+    with pytest.raises(ValueError, match="config.json is a file, not a folder: give a folder for --out"):
+        runs.make_folder(model / "config.json" / "run", "--out")
+
+
+def test_a_file_to_score_is_read_strictly_and_a_run_folder_leniently(tmp_path, corpus_scores):
+    from rsic_core.runs.records import read_prediction_file
+
+    folder = write_run(tmp_path, "zero-shot", corpus_scores)
+    written = RunLayout(folder).predictions
+    assert [r.image_id for r in read_prediction_file(written)] == list(PREDICTIONS)  # the project's own rows pass
+    old = tmp_path / "old.jsonl"
+    old.write_text('{"image": 7, "caption": "a river", "references": ["a river"]}\n\n')
+    (row,) = read_prediction_file(old)
+    assert (row.image_id, row.prediction, row.references) == ("7", "a river", ["a river"])
+    old.write_text('{"image_id": "a", "prediction": "x", "references": "a river"}\n')
+    with pytest.raises(ValueError, match="old.jsonl: line 1: references must be a list of captions"):
+        read_prediction_file(old)
+    rows, problems = runs.read_predictions(old)  # a run folder's reader never raises
+    assert rows[0].references == ["a river"] and not problems  # one caption, never split into characters

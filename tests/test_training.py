@@ -108,6 +108,52 @@ def test_killed_run_resumes_from_its_checkpoint_with_nothing_lost(tiny_model_dir
     assert jobs.read_status(run_dir)["state"] == "completed"
 
 
+def test_run_killed_before_its_first_checkpoint_starts_over_with_clean_logs(tiny_model_dir, tmp_path):
+    from rsic_core.cli import main
+
+    config = quick_config(
+        tiny_model_dir, tmp_path, max_steps=8, save_steps=8, eval_steps=2, eval_limit=2, val_metrics="bleu",
+        predict_limit=-1, learning_rate=5e-3,
+    )  # fmt: skip
+    run_dir = Path(config.output_dir)
+    launch = tmp_path / "launch.json"
+    launch.write_text(config.to_json_string())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rsic_core.cli", "train", "--config", str(launch)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+    deadline = time.time() + 240
+    while len(jobs.read_jsonl(run_dir / jobs.STEP_LOG)) < 3 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # after the validation at step 2, long before the checkpoint at step 8
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    killed_log = jobs.read_jsonl(run_dir / jobs.STEP_LOG)
+    assert 3 <= len(killed_log) < 8 and last_complete_checkpoint(run_dir / "checkpoints") is None
+    assert (run_dir / "val" / "step-2").is_dir()
+
+    assert main(["train", "--config", str(launch)]) == 0  # the same command again: it starts over from step 0
+
+    log = jobs.read_jsonl(run_dir / jobs.STEP_LOG)
+    assert [row["step"] for row in log] == list(range(1, 9))  # not 1, 2, 3, 1, 2, ...
+    assert _losses(run_dir)[: len(killed_log)] == pytest.approx([r["loss"] for r in killed_log], rel=1e-3, abs=1e-4)
+    assert [v["step"] for v in jobs.read_jsonl(run_dir / jobs.VAL_LOG)] == [2, 4, 6, 8]  # each validation once
+    assert sorted(p.name for p in (run_dir / "val").iterdir()) == ["step-2", "step-4", "step-6", "step-8"]
+    assert jobs.read_status(run_dir)["state"] == "completed"
+
+
+def test_a_start_that_fails_before_any_step_leaves_no_folder_in_the_runs_folder(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    monkeypatch.setenv("RSIC_RUNS", str(runs))
+    data = write_dataset(tmp_path / "data", ["a red roof beside a road", "a green park with many trees"] * 4)
+    with pytest.raises(FileNotFoundError, match="absent-model"):
+        train(TrainConfig(model=str(tmp_path / "absent-model"), data=str(data), max_steps=2, train_device="cpu"))
+    assert list(runs.iterdir()) == []  # a typo does not litter runs/ (a folder named with output_dir keeps why)
+
+
 def test_nan_loss_stops_the_run_with_what_to_change(tiny_model_dir, tmp_path):
     config = quick_config(tiny_model_dir, tmp_path, learning_rate=1e12, max_grad_norm=0.0, max_steps=20)
     with pytest.raises(ValueError, match="lower learning_rate"):

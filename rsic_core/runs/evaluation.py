@@ -16,6 +16,7 @@ leaves nothing behind. :func:`rescore` never replaces another run's predictions 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,8 @@ from rsic_core.runs import layout as runs
 from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import read_prediction_file
 from rsic_core.scoring.metrics import ScoreConfig, Scores, score
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # a lone surrogate: no UTF-8 for it
 
 
 @dataclass
@@ -120,11 +123,7 @@ def evaluate(
         _discard(folder, created)
         raise
     try:
-        runs.write_scores(
-            folder,
-            rows,
-            score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config.scoring),
-        )
+        runs.write_scores(folder, rows, score_rows(rows, config.scoring))
     except ValueError as e:
         runs.write_json(folder, RunLayout.METRICS, {"error": str(e)})
     if config.eval_efficiency:
@@ -245,7 +244,7 @@ def rescore(
     if not rows:
         raise ValueError(f"{file}: no prediction could be read" + (f" ({problems[0]})" if problems else ""))
     replaced = _check_out(file, out, overwrite)
-    scores = score({r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, config)
+    scores = score_rows(rows, config)
     scores.notes += problems
     _keep_other_metrics(scores, rows, RunLayout(file.parent).metrics)
     folder = Path(out).expanduser() if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
@@ -257,6 +256,28 @@ def rescore(
     if replaced or not layout.config_file.is_file():
         layout.write_config({"name": folder.name, "kind": RunKind.SCORED_FILE, "data": str(file)})
     return folder, scores
+
+
+def score_rows(rows, config: ScoreConfig | None = None) -> Scores:
+    """Score prediction rows against their references (see :func:`rsic_core.scoring.metrics.score`).
+
+    A lone surrogate (``"\\ud800"`` in a JSON file reads as one) cannot go to the scorers' Java
+    tokenizer: it is scored as U+FFFD, the rows keep it as it was, and a note says so.
+    """
+    odd = 0
+
+    def scorable(text: str) -> str:
+        nonlocal odd
+        clean = _SURROGATE.sub("\ufffd", text)
+        odd += clean != text
+        return clean
+
+    predictions = {r.image_id: scorable(r.prediction) for r in rows}
+    references = {r.image_id: [scorable(ref) for ref in r.references] for r in rows}
+    scores = score(predictions, references, config)
+    if odd:
+        scores.notes.append(f"{odd} caption(s) held a lone surrogate character, scored as U+FFFD")
+    return scores
 
 
 def _check_out(file: Path, out, overwrite: bool) -> bool:

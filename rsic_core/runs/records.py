@@ -39,7 +39,8 @@ class PredictionRow:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         known["image_id"] = str(data.get("image_id", data.get("image", "")))
         known["prediction"] = str(data.get("prediction") or data.get("caption") or "")
-        known["references"] = [str(r) for r in (data.get("references") or [])]
+        references = data.get("references") or []
+        known["references"] = [references] if isinstance(references, str) else [str(r) for r in references]
         known["scores"] = dict(data.get("scores") or {})
         return cls(**known)
 
