@@ -58,7 +58,10 @@ def served_app(demo_dir, tmp_path_factory):
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            env={
+                **os.environ,
+                "RSIC_DATA_ROOTS": str(tmp_path_factory.getbasetemp()),
+            },  # the tests' datasets live there
         )
     url = f"http://127.0.0.1:{port}"
     try:
