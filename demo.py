@@ -14,7 +14,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.data.images import IMAGE_EXTENSIONS, load_image, read_image
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.models.registry import load_captioner
 
@@ -29,15 +29,17 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
         if not image_path:
             raise gr.Error("Upload an image first.", print_exception=False)
         try:
-            image = load_image(image_path, name=Path(image_path).name)
+            loaded = read_image(image_path, name=Path(image_path).name)
         except ValueError as e:
             raise gr.Error(str(e), print_exception=False) from None  # a message for the user, not a crash
         config = CaptionConfig(gen_num_beams=int(beams), gen_max_new_tokens=int(max_new_tokens))
-        result = caption_images(captioner, [image], config, names=[Path(image_path).name])[0]
+        result = caption_images(captioner, [loaded.image], config, names=[Path(image_path).name])[0]
         if not result.ok:
             raise gr.Error(result.error, print_exception=False)
+        image = loaded.image
         image.thumbnail((448, 448))
-        return image, result.caption, f"{result.seconds * 1000:.0f} ms on {captioner.device}"
+        notes = [n for n in (loaded.note, result.note) if n]  # how a 16-bit or multi-band raster was shown
+        return image, result.caption, " · ".join([f"{result.seconds * 1000:.0f} ms on {captioner.device}", *notes])
 
     def show(image_path: str | None):
         """On upload: the preview only (a bad file is explained once, when Caption is pressed)."""
@@ -63,7 +65,7 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
                 preview = gr.Image(label="Image", interactive=False, type="pil")
             with gr.Column():
                 caption = gr.Textbox(label="Caption")
-                timing = gr.Textbox(label="Time")
+                timing = gr.Textbox(label="Time and notes")
                 beams = gr.Slider(1, 5, value=1, step=1, label="Beams")
                 max_new_tokens = gr.Slider(5, 60, value=30, step=1, label="Max new tokens")
                 button = gr.Button("Caption", variant="primary")
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         demo = build_demo(args.model, args.adapter, args.device)
-    except (FileNotFoundError, ValueError) as e:
+    except (ValueError, OSError) as e:  # a missing or broken model folder, an unknown device...
         print(f"demo: error: {e}", file=sys.stderr)
         return 2
     print(launch(demo, args.host, args.port, args.share), flush=True)

@@ -11,18 +11,20 @@ CHUNK = 2  # images per generate() call between two renders
 ALL_CLASSES = "All classes"
 
 
-def _show(image, result, settings: str) -> None:
+def _show(image, result, settings: str, bands: str) -> None:
     name = result.name.rsplit("/", 1)[-1]
     if not result.ok:
         st.warning(f"Skipped {result.error}")
         return
     with st.container(border=True):
         left, right = st.columns([1, 3])
-        shown = load_image(image)
+        shown = load_image(image, bands=bands or None)  # what the model saw
         shown.thumbnail((256, 256))
         left.image(shown, caption=name)
         right.markdown(f"### {result.caption or '(empty caption)'}")
         right.caption(f"{result.seconds * 1000:.0f} ms · {settings}")
+        if result.note:  # a 16-bit or multi-band raster: how it was shown to the model
+            right.caption(result.note)
 
 
 st.title("Live caption")
@@ -93,18 +95,31 @@ except (FileNotFoundError, ValueError, OSError) as e:
     st.error(str(e))
     st.stop()
 
-config = CaptionConfig(gen_num_beams=beams, gen_max_new_tokens=max_tokens, gen_prompt=prompt.strip() or None)
+bands = st.session_state.get("live_bands", "").strip()  # the band box below, as last set
+try:
+    config = CaptionConfig(
+        gen_num_beams=beams, gen_max_new_tokens=max_tokens, gen_prompt=prompt.strip() or None, image_bands=bands
+    )
+except ValueError as e:  # bands that are not band numbers
+    st.error(str(e))
+    config = None
 st.caption(
     f"{captioner.family.title} · `{captioner.name}`"
     + (f" + adapter `{captioner.adapter}`" if captioner.adapter else "")
 )
+rasters = False
 bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
-for start in range(0, len(images), CHUNK):  # small batches: each caption shows as soon as it is made
+for start in range(0, len(images) if config else 0, CHUNK):  # small batches: each caption shows when made
     chunk = images[start : start + CHUNK]
     for image, result in zip(chunk, caption_images(captioner, chunk, config)):
-        _show(image, result, f"beams {beams} · max {max_tokens} tokens")
+        _show(image, result, f"beams {beams} · max {max_tokens} tokens", bands)
+        rasters = rasters or bool(result.note)
     bar.progress(
         min(start + CHUNK, len(images)) / len(images),
         text=f"Captioned {min(start + CHUNK, len(images))} of {len(images)}",
     )
 bar.empty()
+if rasters or bands:  # a 16-bit or multi-band image: let the user pick what the model sees
+    st.text_input(
+        "Bands to caption (1-based, e.g. 4,3,2; empty: RGB from metadata or the first three)", key="live_bands"
+    )

@@ -46,6 +46,20 @@ def test_the_demo_serves_on_localhost_and_captions_an_upload(served, tmp_path):
     assert caption == CAPTIONS["blue"] and timing.endswith("ms on cpu")
 
 
+def test_a_multi_band_16_bit_upload_is_captioned_and_the_note_says_how_it_was_shown(served, tmp_path):
+    import numpy as np
+    import rasterio
+    from gradio_client import Client, handle_file
+
+    app, _ = served
+    bands = np.random.default_rng(0).integers(200, 4000, size=(4, 48, 48), dtype=np.uint16)
+    with rasterio.open(tmp_path / "scene.tif", "w", driver="GTiff", width=48, height=48, count=4, dtype="uint16") as f:
+        f.write(bands)
+    client = Client(app.local_url, verbose=False)
+    _preview, caption, timing = client.predict(handle_file(str(tmp_path / "scene.tif")), 1, 30, api_name="/caption")
+    assert caption and "ms on cpu · 16-bit, 4 bands: showed bands 1,2,3 (the first three)" in timing
+
+
 def test_a_broken_upload_gets_a_message_not_a_crash(served, tmp_path, capfd):
     from gradio_client import Client, handle_file
 

@@ -298,3 +298,41 @@ def test_a_full_disk_leaves_the_output_as_it_was_and_no_partial_file(tmp_path):
     with pytest.raises(OSError), StreamedLines(new, opener=FullDisk) as sink:
         sink.write(["line 1", "line 2"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["preds.jsonl"]  # no 0-byte file, no partial
+
+
+def four_band_tiff(path, seed: int = 0):
+    """A 4-band 12-bit-in-16-bit GeoTIFF (blue, green, red, near infrared), written with rasterio."""
+    import rasterio
+
+    bands = np.random.default_rng(seed).integers(200, 4000, size=(4, 48, 48), dtype=np.uint16)
+    profile = dict(driver="GTiff", width=48, height=48, count=4, dtype="uint16")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(bands)
+    return path
+
+
+def test_a_multi_band_16_bit_raster_is_captioned_with_a_note_on_the_bands_shown(taught, tmp_path):
+    scene = four_band_tiff(tmp_path / "scene.tif")
+    default, chosen = (
+        caption_images(taught, [str(scene)], CaptionConfig(image_bands=bands))[0] for bands in ("", "4,3,2")
+    )
+    assert default.ok and default.caption and "16-bit, 4 bands: showed bands 1,2,3 (the first three)" in default.note
+    assert chosen.ok and "showed bands 4,3,2 (chosen)" in chosen.note and "stretched" in chosen.note
+    too_far = caption_images(taught, [str(scene)], CaptionConfig(image_bands="7,3,2"))[0]
+    assert "there is no band 7: the image has 4 bands" in too_far.error
+    assert caption_images(taught, colour_images()[:1])[0].note is None  # an ordinary image: nothing to say
+    with pytest.raises(ValueError, match="image_bands: bands must be 1-based band numbers"):
+        CaptionConfig(image_bands="4,x,2")
+
+
+def test_rsic_caption_writes_the_note_and_takes_image_bands(taught_model_dir, image_files, tmp_path):
+    from rsic_core.cli import main
+
+    scene, out = four_band_tiff(tmp_path / "scene.tif"), tmp_path / "preds.jsonl"
+    options = ["--model", str(taught_model_dir), "--out", str(out)]
+    assert main(["caption", str(scene), *options, "--image-bands", "4,3,2"]) == 0
+    assert "showed bands 4,3,2 (chosen)" in json.loads(out.read_text())["note"]
+    assert main(["caption", str(scene), str(image_files / "red.jpg"), *options]) == 0
+    raster, plain = [json.loads(line) for line in out.read_text().splitlines()]
+    assert "showed bands 1,2,3 (the first three)" in raster["note"] and raster["caption"]
+    assert "note" not in plain and plain["caption"] == CAPTIONS["red"]

@@ -83,3 +83,30 @@ def test_every_class_can_be_picked_and_a_large_pick_is_capped(demo_dir):
     assert not at.exception, [e.message for e in at.exception]
     assert "first 12 of the 14" in " ".join(i.value for i in at.info)
     assert len([m for m in at.markdown if m.value.startswith("### ")]) == 12
+
+
+def four_band_tiff_bytes() -> bytes:
+    """A 4-band 16-bit GeoTIFF (12-bit values), as an upload would bring it."""
+    import numpy as np
+    from rasterio.io import MemoryFile
+
+    bands = np.random.default_rng(0).integers(200, 4000, size=(4, 64, 64), dtype=np.uint16)
+    with MemoryFile() as memory:
+        with memory.open(driver="GTiff", width=64, height=64, count=4, dtype="uint16") as dst:
+            dst.write(bands)
+        return memory.read()
+
+
+def test_a_multi_band_upload_shows_its_note_and_offers_a_band_box(demo_dir):
+    at = open_page()
+    assert not [t for t in at.text_input if t.key == "live_bands"]  # nothing to choose yet
+    at.file_uploader(key="live_uploads").set_value([("scene.tif", four_band_tiff_bytes(), "image/tiff")]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    notes = " ".join(c.value for c in at.caption)
+    assert "16-bit, 4 bands: showed bands 1,2,3 (the first three)" in notes
+    at.text_input(key="live_bands").set_value("4,3,2").run()
+    assert not at.exception and "showed bands 4,3,2 (chosen)" in " ".join(c.value for c in at.caption)
+    assert len([m for m in at.markdown if m.value.startswith("### ")]) == 1
+    at.text_input(key="live_bands").set_value("4,x").run()
+    assert "bands must be 1-based band numbers" in " ".join(e.value for e in at.error)
+    assert [t for t in at.text_input if t.key == "live_bands"]  # still there to correct

@@ -1,7 +1,10 @@
 """Batched captioning: images in, one :class:`CaptionResult` per image out, in input order.
 
 An image that cannot be read (corrupt, truncated, huge) gets a result with ``error`` set and no
-caption instead of stopping the batch; the model runs on the readable ones.
+caption instead of stopping the batch; the model runs on the readable ones. A result's ``note`` says
+what was done that the user should know: how a 16-bit or multi-band raster was shown to the model
+(bands, stretch; ``CaptionConfig.image_bands`` picks the bands), or token limits capped at the
+model's context.
 
 Example::
 
@@ -17,7 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from rsic_core.data.images import MAX_IMAGE_PIXELS, image_name, load_image
+from rsic_core.data.images import MAX_IMAGE_PIXELS, image_name, read_image
+from rsic_core.data.rasters import parse_bands
 from rsic_core.models.base import Captioner
 
 
@@ -45,11 +49,19 @@ class CaptionConfig:
     max_image_pixels: int = field(
         default=MAX_IMAGE_PIXELS, metadata={"help": "Refuse images larger than this many pixels."}
     )
+    image_bands: str = field(
+        default="",
+        metadata={
+            "help": "1-based band numbers, comma separated, for multi-band rasters (e.g. 4,3,2); "
+            "empty = RGB from metadata or the first three."
+        },
+    )
 
     def __post_init__(self):
         for name in ("gen_num_beams", "gen_max_new_tokens", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
+        parse_bands(self.image_bands, "image_bands")  # refused here, not once per image
         if self.gen_min_new_tokens < 0:
             raise ValueError(f"gen_min_new_tokens must be 0 or more (got {self.gen_min_new_tokens})")
         if self.gen_min_new_tokens > self.gen_max_new_tokens:
@@ -67,7 +79,7 @@ class CaptionResult:
     caption: str  # "" when ``error`` is set
     seconds: float  # time spent on this image (its share of the batch)
     error: str | None = None  # why the image could not be captioned
-    note: str | None = None  # what was done that the user should know (token limits capped...), one sentence each
+    note: str | None = None  # what was done that the user should know (16-bit or multi-band image, token limits)
 
     @property
     def ok(self) -> bool:
@@ -88,7 +100,8 @@ def caption_images(
 
     Args:
         captioner: from :func:`rsic_core.models.registry.load_captioner`.
-        images: paths, bytes, uploads or PIL images (anything :func:`rsic_core.data.images.load_image` reads).
+        images: paths, bytes, uploads or PIL images (anything :func:`rsic_core.data.images.read_image` reads;
+            16-bit and multi-band rasters are stretched, with ``config.image_bands``, and the result's note says how).
         config (None): generation settings (default :class:`CaptionConfig`); token limits beyond the
             model's context are capped (see :func:`fit_token_limits`) and each result's ``note`` says so.
         progress (None): ``callable(done, total)`` after each batch.
@@ -124,8 +137,11 @@ def iter_captions(
         loaded = []
         for i in range(start, min(start + config.batch_size, len(images))):
             try:
-                loaded.append(load_image(images[i], name=names[i], max_pixels=config.max_image_pixels))
-                batch.append(CaptionResult(names[i], "", 0.0, note=capped))
+                image = read_image(images[i], names[i], max_pixels=config.max_image_pixels, bands=config.image_bands)
+                loaded.append(image.image)
+                batch.append(
+                    CaptionResult(names[i], "", 0.0, note="; ".join(filter(None, (image.note, capped))) or None)
+                )
             except ValueError as e:
                 batch.append(CaptionResult(names[i], "", 0.0, str(e)))
         captions = iter(generate_captions(captioner, loaded, config) if loaded else [])

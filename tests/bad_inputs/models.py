@@ -156,6 +156,16 @@ def _partial_left(tmp: Path) -> Path:
     return tmp / "kept" / "preds.jsonl"
 
 
+def _four_band_tiff(tmp: Path) -> Path:
+    import numpy as np
+    import rasterio
+
+    bands = np.random.default_rng(0).integers(200, 4000, size=(4, 32, 32), dtype=np.uint16)
+    with rasterio.open(tmp / "scene.tif", "w", driver="GTiff", width=32, height=32, count=4, dtype="uint16") as f:
+        f.write(bands)
+    return tmp / "scene.tif"
+
+
 def _note(built: dict) -> Outcome:
     """The ``rsic: note:`` line of a run that worked (exit 0) but capped the token limits."""
     outcome = _caption("--gen-max-new-tokens", 2000, "--gen-min-new-tokens", 2000)(built)
@@ -263,6 +273,20 @@ CASES = [
         _caption("--adapter", "{adapter}"),
         r"not a LoRA adapter folder \(no adapter_config.json\)",
         exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --image-bands that are not band numbers",
+        _with_model(),
+        _caption("--image-bands", "4,x,2"),
+        r"image_bands: bands must be 1-based band numbers such as 4,3,2 \(got '4,x,2'\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --image-bands 7,3,2 on a 4-band image",
+        lambda tmp: {"image": _four_band_tiff(tmp), "model": _saved("model")},
+        _caption("--image-bands", "7,3,2"),
+        r"scene.tif: there is no band 7: the image has 4 bands \(numbered 1-4\)",
+        exit_code=1,
     ),
     BadInput(
         "rsic caption --gen-min-new-tokens greater than --gen-max-new-tokens",
