@@ -3,6 +3,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
+# The app has no login: by default it answers on this machine only. `make app HOST=0.0.0.0` serves it on
+# the network (README, "Serving on the network": put it behind a proxy with authentication).
+HOST ?= 127.0.0.1
 
 .PHONY: setup app test lint format demo bench clean
 
@@ -13,7 +16,13 @@ $(VENV)/.setup-done: requirements.txt pyproject.toml scripts/setup.sh
 	touch $@
 
 app: setup
-	$(VENV)/bin/streamlit run app.py --server.headless true --server.port $(PORT)
+	@case "$(HOST)" in 127.*|localhost|::1|"[::1]") ;; *) \
+	  echo "warning: serving on $(HOST):$(PORT): anyone who can reach this address can use the app, with no login:" >&2; \
+	  echo "  load any dataset under the allowed roots, start training jobs and load model folders." >&2; \
+	  echo "  Put it behind a reverse proxy with authentication, or use Streamlit's authentication" >&2; \
+	  echo "  (st.login with an OIDC provider: https://docs.streamlit.io/develop/concepts/connections/authentication)." >&2;; \
+	esac
+	$(VENV)/bin/streamlit run app.py --server.headless true --server.address $(HOST) --server.port $(PORT)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
