@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 
+from rsic_core.text import preprocess as preprocess_module
 from rsic_core.text.guard import check_natural_language
-from rsic_core.text.preprocess import PreprocessConfig, clean_caption, count_words, preprocess
+from rsic_core.text.preprocess import PreprocessConfig, cache_key, clean_caption, count_words, preprocess
+from tests.bad_inputs.text import planted_object_arrays, planted_pickle
 
 ALL_OFF = dict(length_filter=False, sentencepiece=False, synonyms=False, cleaning=False)
 CAPTIONS = [
@@ -83,6 +86,18 @@ def test_the_whole_pipeline_is_served_from_the_disk_cache(demo_dir):
     assert not first.from_cache and again.from_cache
     assert again.captions == first.captions and again.report()["steps"] == first.report()["steps"]
     assert first.guard.ok, first.guard.summary()
+    # Everything the pages and the CLI read comes back the same from the data-only cache.
+    assert again.kept_index.tolist() == first.kept_index.tolist() and again.before_synonyms == first.before_synonyms
+    assert again.guard == first.guard and again.steps == first.steps and again.config == first.config
+    sp, cached_sp = first.sentencepiece, again.sentencepiece
+    assert (
+        cached_sp.model_proto == sp.model_proto and cached_sp.vocab == sp.vocab and cached_sp.pieces(3) == sp.pieces(3)
+    )
+    assert cached_sp.processor().decode(cached_sp.processor().encode(captions[0])) == captions[0]
+    syn, cached_syn = first.synonyms, again.synonyms
+    assert cached_syn.mapping.equals(syn.mapping) and cached_syn.applied_map() == syn.applied_map()
+    assert cached_syn.words == syn.words and cached_syn.labels.tolist() == syn.labels.tolist()
+    np.testing.assert_array_equal(cached_syn.embeddings, syn.embeddings)
     changed = preprocess(captions, PreprocessConfig(sp_vocab_size=200, len_max_words=8))
     assert not changed.from_cache and len(changed.captions) < len(first.captions)
 
@@ -144,3 +159,82 @@ def test_cli_says_plainly_when_the_dataset_is_missing(tmp_path, capsys):
 
     assert main(["preprocess", str(tmp_path / "nothing"), "--out", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+SMALL = PreprocessConfig(sp_vocab_size=40, synonyms=False)
+
+
+def test_the_disk_cache_holds_data_only(tmp_path, monkeypatch):
+    from sentencepiece import SentencePieceProcessor
+
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path))
+    preprocess(CAPTIONS, SMALL)
+    (folder,) = (tmp_path / "cache" / "preprocess").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "arrays.npz",
+        "captions.json",
+        "result.json",
+        "sentencepiece.model",
+    ]
+    assert json.loads((folder / "result.json").read_text())["format"] == preprocess_module.CACHE_VERSION
+    captions = json.loads((folder / "captions.json").read_text())
+    assert captions["captions"] == preprocess(CAPTIONS, SMALL, use_cache=False).captions
+    sp = SentencePieceProcessor(model_file=str(folder / "sentencepiece.model"))
+    assert sp.decode(sp.encode(CAPTIONS[2])) == CAPTIONS[2]
+    with np.load(folder / "arrays.npz", allow_pickle=False) as arrays:
+        assert {name: arrays[name].dtype.kind for name in arrays.files} == {
+            "kept_index": "i",
+            "sp_ids": "i",
+            "sp_offsets": "i",
+        }
+
+
+def test_a_planted_pickle_never_runs_and_the_result_is_computed_fresh(tmp_path, monkeypatch):
+    """A pickle at the old path (<key>.pkl), object arrays or a pickle in the cache folder: nothing runs."""
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path / "home"))
+    marker = tmp_path / "code-ran"
+    expected = preprocess(CAPTIONS, SMALL, use_cache=False).captions
+    cache = tmp_path / "home" / "cache" / "preprocess"
+    cache.mkdir(parents=True)
+    for version in (5, preprocess_module.CACHE_VERSION):  # where the pickle cache was read, then and now
+        monkeypatch.setattr(preprocess_module, "CACHE_VERSION", version)  # ends at the current version
+        (cache / f"{cache_key(CAPTIONS, SMALL)}.pkl").write_bytes(planted_pickle(marker))
+    result = preprocess(CAPTIONS, SMALL)
+    assert not marker.exists() and not result.from_cache and result.captions == expected
+    folder = cache / cache_key(CAPTIONS, SMALL)
+    assert (folder / "arrays.npz").is_file()
+
+    planted_object_arrays(folder / "arrays.npz", marker, ("kept_index", "sp_ids", "sp_offsets"))
+    result = preprocess(CAPTIONS, SMALL)
+    assert not marker.exists() and not result.from_cache and result.captions == expected
+    assert "ignored an unreadable cache folder" in result.notes[0] and "allow_pickle=False" in result.notes[0]
+    again = preprocess(CAPTIONS, SMALL)  # the ignored folder was replaced by a good one
+    assert again.from_cache and again.captions == expected and again.notes == []
+
+    (folder / "result.json").write_bytes(planted_pickle(marker))
+    result = preprocess(CAPTIONS, SMALL)
+    assert not marker.exists() and not result.from_cache and result.captions == expected and result.notes
+
+
+def test_a_cache_folder_of_another_run_or_format_is_recomputed(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path))
+    expected = preprocess(CAPTIONS, SMALL).captions
+    (folder,) = (tmp_path / "cache" / "preprocess").iterdir()
+    meta = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(meta | {"format": 5}))
+    result = preprocess(CAPTIONS, SMALL)
+    assert not result.from_cache and result.captions == expected and "another version" in result.notes[0]
+    other = PreprocessConfig(sp_vocab_size=41, synonyms=False)  # a folder holding another config's run
+    meta = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(meta | {"config": meta["config"] | {"sp_vocab_size": 41}}))
+    result = preprocess(CAPTIONS, SMALL)
+    assert not result.from_cache and result.config == SMALL != other and "another run" in result.notes[0]
+    assert not list(folder.parent.glob(".*"))  # no temporary folder left behind
+
+
+def test_a_cache_that_cannot_be_written_is_noted_and_the_result_still_comes(tmp_path, monkeypatch):
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "preprocess").write_text("a file where the cache folder goes")
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path))
+    result = preprocess(CAPTIONS, SMALL)
+    assert len(result.captions) == 4 and "could not write the preprocessing cache" in result.notes[0]

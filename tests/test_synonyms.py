@@ -8,6 +8,7 @@ import pytest
 
 from rsic_core.text import synonyms, wordnet
 from rsic_core.text.guard import check_natural_language
+from tests.bad_inputs.text import planted_object_arrays
 
 # Real-looking captions with plurals, a synonym pair and the typos human references have.
 CAPTIONS = (
@@ -108,4 +109,32 @@ def test_umap_projection_is_cached_on_disk():
     xy = synonyms.project_2d(vectors)
     assert xy.shape == (40, 2) and np.isfinite(xy).all()
     assert list((rsic_home() / "cache" / "umap").glob("*.npy"))
+    np.testing.assert_array_equal(synonyms.project_2d(vectors), xy)
+
+
+def test_a_planted_word_vector_cache_never_runs_and_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path / "home"))
+    marker, words = tmp_path / "code-ran", ["plane", "runway", "harbor"]
+    expected = synonyms.embed_words(words)
+    (cached,) = (tmp_path / "home" / "cache" / "word_vectors").glob("*.npz")
+    planted_object_arrays(cached, marker, ("words", "vectors"))
+    np.testing.assert_allclose(synonyms.embed_words(words), expected, atol=1e-5)
+    assert not marker.exists()
+    with np.load(cached, allow_pickle=False) as stored:  # rewritten as plain arrays
+        assert stored["words"].tolist() == words and stored["vectors"].shape == (3, 384)
+    cached.write_bytes(b"PK\x03\x04 truncated")
+    np.testing.assert_allclose(synonyms.embed_words(words), expected, atol=1e-5)
+    assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no temporary file left behind
+
+
+def test_a_planted_umap_cache_never_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_HOME", str(tmp_path / "home"))
+    marker = tmp_path / "code-ran"
+    vectors = np.random.default_rng(2).normal(size=(30, 8)).astype(np.float32)
+    xy = synonyms.project_2d(vectors)
+    (cached,) = (tmp_path / "home" / "cache" / "umap").glob("*.npy")
+    planted_object_arrays(cached, marker, ("xy",))
+    np.testing.assert_array_equal(synonyms.project_2d(vectors), xy)
+    assert not marker.exists()
+    np.save(cached, np.zeros((3, 2), dtype=np.float32))  # an array of the wrong shape is recomputed too
     np.testing.assert_array_equal(synonyms.project_2d(vectors), xy)

@@ -8,9 +8,13 @@ the Geo-Sim model of the RISC study) loads the same way where it is available.
 from __future__ import annotations
 
 import os
+import re
+import socket
 from functools import lru_cache
+from urllib.parse import urlparse
 
 OFFLINE_DEFAULT = "all-MiniLM-L6-v2 (packaged)"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a bare sentence-transformers name
 
 
 def default_embedder_path() -> str | None:
@@ -28,14 +32,17 @@ def load_embedder(name: str | None = None, device: str = "cpu"):
 
     A local folder (the packaged MiniLM, a snapshot in the Hugging Face cache) is loaded with
     ``local_files_only=True``: nothing asks the hub, and the environment is left as it is (other
-    models of the process may still come from the hub). A hub id follows ``HF_HUB_OFFLINE``.
+    models of the process may still come from the hub). A hub id is taken from the local Hugging Face
+    cache when it is there; otherwise it is downloaded only when the hub answers: offline
+    (``HF_HUB_OFFLINE=1`` or no route to it) it fails at once instead of retrying for over a minute.
 
     Raises:
         ValueError: the model cannot be loaded; the message says what was tried.
     """
-    from sentence_transformers import SentenceTransformer
+    source, local = (None, True) if name in (None, "", OFFLINE_DEFAULT) else _embedder_source(name)
+    from sentence_transformers import SentenceTransformer  # after the checks: a wrong name fails at once
 
-    if name in (None, "", OFFLINE_DEFAULT):
+    if source is None:
         path = default_embedder_path()
         if path is None:
             raise ValueError(
@@ -44,12 +51,55 @@ def load_embedder(name: str | None = None, device: str = "cpu"):
             )
         return SentenceTransformer(path, device=device, local_files_only=True)
     try:
-        return SentenceTransformer(name, device=device, local_files_only=os.path.isdir(name))
+        return SentenceTransformer(source, device=device, local_files_only=local)
     except Exception as e:  # hub errors come as several unrelated types
         raise ValueError(
             f"could not load sentence embedder {name!r} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
             "without network give a local folder, or leave it empty for the packaged all-MiniLM-L6-v2"
         ) from e
+
+
+def _embedder_source(name) -> tuple[str, bool]:
+    """What to load for ``name``, and whether it is local: the folder, the cached snapshot, or the hub id.
+
+    Raises:
+        ValueError: ``name`` is neither a folder nor a hub id, or it is not cached and the hub is out of reach.
+    """
+    name = str(name)
+    if os.path.isdir(os.path.expanduser(name)):
+        return os.path.expanduser(name), True
+    if not _HUB_ID.match(name):
+        raise ValueError(f"sentence embedder {name!r}: no such folder (and not a Hugging Face id like owner/name)")
+    from huggingface_hub import snapshot_download
+
+    repos = (name,) if "/" in name else (name, f"sentence-transformers/{name}")  # as sentence-transformers does
+    for repo in repos:
+        try:
+            return snapshot_download(repo, local_files_only=True), True
+        except Exception:  # not in the local cache (LocalEntryNotFoundError and friends)
+            continue
+    if _hub_unreachable():
+        raise ValueError(
+            f"sentence embedder {name!r} is not a local folder, not in the local Hugging Face cache, and the hub "
+            f"cannot be reached (offline): download it where there is network (`hf download {repos[-1]}`) and give "
+            "its local folder, or leave the embedder empty for the packaged all-MiniLM-L6-v2"
+        )
+    return name, False
+
+
+def _hub_unreachable() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set or the hub host does not answer in 3 s."""
+    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
+            return True
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=3):
+            return False
+    except OSError:
+        return True
 
 
 def embedder_name(name: str | None) -> str:

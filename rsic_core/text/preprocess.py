@@ -9,7 +9,9 @@ Steps, in this order, each configurable and each can be switched off:
 
 The output is always natural-language captions (checked by :mod:`rsic_core.text.guard`) plus a report
 of what each step did. Results are cached on disk under ``rsic_home()/cache/preprocess`` keyed
-by the captions and the config, so a re-run is served in about a second.
+by the captions and the config, so a re-run is served in about a second. The cache holds data only
+(JSON, NumPy arrays, the SentencePiece model file: :mod:`rsic_core.text.cache`), never pickles: a
+planted or broken cache folder is ignored, recomputed and noted in ``result.notes``.
 
 Example::
 
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 import time
 from dataclasses import asdict, dataclass, field, fields
 
@@ -34,7 +35,7 @@ from rsic_core.text.subwords import SentencePieceResult
 from rsic_core.text.synonyms import SynonymResult
 from rsic_core.text.words import count_words
 
-CACHE_VERSION = 5  # bump when the output of a step changes for the same inputs, or a pickled class moves
+CACHE_VERSION = 6  # bump when the output of a step or the cache layout changes (6: data-only folders, no pickle)
 
 
 @dataclass
@@ -117,6 +118,7 @@ class PreprocessResult:
     synonyms: SynonymResult | None = None
     seconds: float = 0.0  # pipeline time when it was computed
     from_cache: bool = False
+    notes: list[str] = field(default_factory=list)  # about this call, e.g. an unreadable cache folder ignored
 
     def step(self, name: str) -> StepReport:
         return next(s for s in self.steps if s.name == name)
@@ -130,6 +132,7 @@ class PreprocessResult:
             "seconds": round(self.seconds, 2),
             "steps": [asdict(s) for s in self.steps],
             "guard": {"ok": self.guard.ok, "summary": self.guard.summary()},
+            "notes": list(self.notes),
         }
 
 
@@ -157,30 +160,45 @@ def preprocess(captions: list[str], config: PreprocessConfig | None = None, use_
     Args:
         captions: the input captions, one string each (flatten a dataset's references first).
         config (defaults): which steps run and how.
-        use_cache (True): read and write ``rsic_home()/cache/preprocess/<key>.pkl``.
+        use_cache (True): read and write the folder ``rsic_home()/cache/preprocess/<key>/`` (data only).
 
     Returns:
-        A :class:`PreprocessResult`; ``from_cache`` tells whether it was computed now.
+        A :class:`PreprocessResult`; ``from_cache`` tells whether it was computed now, ``notes`` whether
+        a cache folder was ignored or could not be written.
     """
+    from rsic_core.text import cache
+
     config = config or PreprocessConfig()
     captions = [str(c) for c in captions]
-    path = rsic_home() / "cache" / "preprocess" / f"{cache_key(captions, config)}.pkl"
-    if use_cache and path.is_file():
+    folder = rsic_home() / "cache" / "preprocess" / cache_key(captions, config)
+    notes = []
+    if use_cache and (folder.exists() or folder.is_symlink()):
         try:
-            with open(path, "rb") as f:
-                result = pickle.load(f)
-            result.from_cache = True
-            return result
-        except Exception:  # a truncated or outdated cache file is recomputed
-            path.unlink(missing_ok=True)
+            return _from_cache(cache.read_result(folder, CACHE_VERSION), config, len(captions))
+        except cache.UnreadableCache as e:  # planted, truncated or outdated: never executed, recomputed
+            notes.append(f"ignored an unreadable cache folder and computed the run again ({e})")
     result = _run(captions, config)
     if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        try:
+            cache.write_result(folder, result, CACHE_VERSION)
+        except OSError as e:
+            notes.append(f"could not write the preprocessing cache ({e}); the next run computes it again")
+    result.notes = notes
     return result
+
+
+def _from_cache(parts: dict, config: PreprocessConfig, n_input: int) -> PreprocessResult:
+    """The cached result built from :func:`rsic_core.text.cache.read_result`'s parts, if it is this run."""
+    from rsic_core.text.cache import UnreadableCache
+
+    try:
+        parts["config"] = PreprocessConfig(**parts["config"])
+        parts["steps"] = [StepReport(**s) for s in parts["steps"]]
+    except TypeError as e:
+        raise UnreadableCache(f"its config or step reports have other fields ({e})") from e
+    if parts["config"] != config or parts["n_input"] != n_input:
+        raise UnreadableCache("it holds another run (the config or the number of captions differ)")
+    return PreprocessResult(**parts, from_cache=True)
 
 
 def _run(captions: list[str], config: PreprocessConfig) -> PreprocessResult:

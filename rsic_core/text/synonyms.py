@@ -21,8 +21,12 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
+import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -81,6 +85,7 @@ def embed_words(
 
     Vectors are kept on disk per embedder under ``rsic_home()/cache/word_vectors`` so that only
     words never seen before are encoded (a new eps or dataset does not re-embed the vocabulary).
+    The file is plain arrays read without pickle; an unreadable one is ignored and rewritten.
 
     Raises:
         ValueError: the embedder cannot be loaded (see :func:`rsic_core.text.embeddings.load_embedder`).
@@ -91,21 +96,46 @@ def embed_words(
         return np.zeros((0, 384), dtype=np.float32)
     name = embedder_name(embedder)
     path = rsic_home() / "cache" / "word_vectors" / f"{hashlib.sha256(name.encode()).hexdigest()[:16]}.npz"
-    known: dict[str, np.ndarray] = {}
-    if use_cache and path.is_file():
-        with np.load(path) as stored:
-            known = dict(zip(stored["words"].tolist(), stored["vectors"]))
+    known = _read_word_vectors(path) if use_cache else {}
     missing = [w for w in dict.fromkeys(words) if w not in known]
     if missing:
         model = load_embedder(embedder)
         vectors = model.encode(missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True)
         known.update(zip(missing, np.asarray(vectors, dtype=np.float32)))
         if use_cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.stem + ".tmp.npz")
-            np.savez(tmp, words=np.array(list(known)), vectors=np.stack(list(known.values())))
-            tmp.replace(path)
+            arrays = {"words": np.array(list(known), dtype=str), "vectors": np.stack(list(known.values()))}
+            _write_atomically(path, lambda f: np.savez(f, **arrays))
     return np.stack([known[w] for w in words]).astype(np.float32)
+
+
+def _read_word_vectors(path: Path) -> dict[str, np.ndarray]:
+    """``{word: vector}`` from the cache file; empty when it is absent, broken or not plain arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            words, vectors = stored["words"], stored["vectors"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # absent, truncated, object arrays
+        return {}
+    if words.dtype.kind != "U" or vectors.dtype.kind != "f" or vectors.ndim != 2 or len(words) != len(vectors):
+        return {}
+    return dict(zip(words.tolist(), vectors))
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
+
+    A cache that cannot be written (read-only or full disk) is skipped: the next call recomputes it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def cluster_words(embeddings: np.ndarray, eps: float = 0.5, min_samples: int = 5, metric: str = "cosine") -> np.ndarray:
@@ -286,15 +316,20 @@ def project_2d(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, use
     """A 2-D UMAP projection of the word vectors, cached on disk under ``rsic_home()/cache/umap``.
 
     The first fit in a process compiles UMAP's numba code (about 20 s); the disk cache serves
-    the same vocabulary again at once.
+    the same vocabulary again at once (plain arrays, read without pickle; an unreadable file is recomputed).
     """
     if len(embeddings) < 4:
         return np.zeros((len(embeddings), 2), dtype=np.float32)
     digest = hashlib.sha256(np.ascontiguousarray(embeddings, dtype=np.float32).tobytes())
     digest.update(f"{seed}:{n_neighbors}".encode())
     path = rsic_home() / "cache" / "umap" / f"{digest.hexdigest()[:24]}.npy"
-    if use_cache and path.is_file():
-        return np.load(path)
+    if use_cache:
+        try:
+            xy = np.load(path, allow_pickle=False)
+            if isinstance(xy, np.ndarray) and xy.shape == (len(embeddings), 2) and xy.dtype.kind == "f":
+                return xy
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # absent, truncated or not a plain array
+            pass
     import umap
 
     reducer = umap.UMAP(
@@ -302,6 +337,5 @@ def project_2d(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, use
     )
     xy = reducer.fit_transform(embeddings).astype(np.float32)
     if use_cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, xy)
+        _write_atomically(path, lambda f: np.save(f, xy))
     return xy

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import difflib
 import gzip
+import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -68,7 +70,10 @@ def nltk_data_dir() -> Path:
 
 
 def install_wordnet(source: str | Path = DEBIAN_WORDNET) -> Path:
-    """Lay Debian's WordNet out for NLTK (idempotent).
+    """Lay Debian's WordNet out for NLTK (idempotent, safe when several processes do it at once).
+
+    The files are copied into a temporary folder of a unique name beside the target, which is then
+    renamed into place in one step; a process that loses the race uses the winner's folder.
 
     Args:
         source (/usr/share/wordnet): the Debian WordNet folder.
@@ -81,7 +86,7 @@ def install_wordnet(source: str | Path = DEBIAN_WORDNET) -> Path:
     """
     source = Path(source)
     target = nltk_data_dir() / "corpora" / "wordnet"
-    if (target / "lexnames").is_file() and all((target / f).is_file() for f in _FILES):
+    if _complete(target):
         return target
     missing = [f for f in _FILES if not (source / f).is_file()]
     if missing:
@@ -89,15 +94,37 @@ def install_wordnet(source: str | Path = DEBIAN_WORDNET) -> Path:
             f"WordNet is not installed ({source} lacks {', '.join(missing[:3])}); install it with "
             "`apt-get install -y --no-install-recommends wordnet-base wordnet-sense-index`"
         )
-    tmp = target.with_name("wordnet.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in _FILES:
-        shutil.copyfile(source / name, tmp / name)
-    (tmp / "lexnames").write_text(_lexnames_text())
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=".wordnet.tmp-"))
+    try:
+        for name in _FILES:
+            shutil.copyfile(source / name, tmp / name)
+        (tmp / "lexnames").write_text(_lexnames_text())
+        if target.exists() and not _complete(target):  # a broken copy of an older version: move it aside
+            _move_aside(target)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            if not _complete(target):
+                raise  # else another process installed it first: use its folder
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / "lexnames").is_file() and all((folder / f).is_file() for f in _FILES)
+
+
+def _move_aside(folder: Path) -> None:
+    """Rename ``folder`` out of the way (one step, so no reader sees it half deleted), then delete it."""
+    aside = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".wordnet.old-"))
+    try:
+        os.replace(folder, aside)
+    except OSError:
+        pass  # another process moved it first
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def _lexnames_text() -> str:
