@@ -2,6 +2,13 @@
 
 rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --gen-num-beams 5 --out preds.jsonl
 rsic demo-model train --out assets/demo_model
+
+``--out`` is checked before the model is loaded (not a folder, not under a file, not an existing
+file other than earlier predictions). Lines are written as each batch finishes to
+``<out>.partial`` and renamed over ``<out>`` at the end, so ``<out>`` is either as it was or
+complete: stopped midway (Ctrl-C, an error, the process killed), the finished lines stay in
+``<out>.partial`` (named on stderr; the next run refuses to start until it is moved); a full
+disk removes the partial file and leaves ``<out>`` as it was.
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ def collect_images(paths: list[str]) -> list[Path]:
 
 
 def _caption(args: argparse.Namespace) -> int:
-    from rsic_core.models.inference import CaptionConfig, fit_token_limits, iter_captions
+    from rsic_core.models.inference import CaptionConfig, fit_token_limits
     from rsic_core.models.registry import load_captioner
 
     out = check_output(args.out)  # before the model is loaded: a bad --out costs nothing
@@ -98,6 +105,26 @@ def _caption(args: argparse.Namespace) -> int:
     if capped:
         print(f"rsic: note: {capped}", file=sys.stderr)
     replacing = out is not None and out.exists()
+    results = _stream(captioner, images, config, out)
+    if results is None:
+        return 130
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"rsic: error: {' '.join(r.error.split())}", file=sys.stderr)  # one line per failed image
+    print(
+        f"captioned {len(results) - len(failed)} of {len(results)} images"
+        + (f", {len(failed)} failed" if failed else "")
+        + (f", wrote {args.out}" + (" (replacing the previous predictions)" if replacing else "") if out else ""),
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+def _stream(captioner, images: list[Path], config, out: Path | None):
+    """Caption ``images``, each batch's lines written (to ``out`` through :class:`StreamedLines`, else stdout)
+    as soon as it is done; the results, or None when interrupted (what was done is kept and named)."""
+    from rsic_core.models.inference import iter_captions
+
     sink = StreamedLines(out) if out else None
     progress, results = progress_printer("images"), []
     try:
@@ -111,27 +138,15 @@ def _caption(args: argparse.Namespace) -> int:
                 results += batch
                 progress(len(results), len(images))
     except BaseException as e:
-        kept = (
-            f"; the lines of the {len(results)} images done are in {sink.partial}"
-            if sink and sink.partial.exists()
-            else ""
-        )
+        kept = sink and sink.partial.exists()
+        kept = f"; the lines of the {len(results)} images done are in {sink.partial}" if kept else ""
         if isinstance(e, KeyboardInterrupt):
             print(f"rsic: interrupted after {len(results)} of {len(images)} images{kept}", file=sys.stderr)
-            return 130
+            return None
         if kept:
             print(f"rsic: stopped{kept}", file=sys.stderr)
         raise
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        print(f"rsic: error: {' '.join(r.error.split())}", file=sys.stderr)  # one line per failed image
-    print(
-        f"captioned {len(results) - len(failed)} of {len(results)} images"
-        + (f", {len(failed)} failed" if failed else "")
-        + (f", wrote {args.out}" + (" (replacing the previous predictions)" if replacing else "") if out else ""),
-        file=sys.stderr,
-    )
-    return 1 if failed else 0
+    return results
 
 
 def _line(result) -> dict:
