@@ -6,8 +6,9 @@ Each family lives in its own module of :mod:`rsic_core.models.families` (a subcl
 :func:`register_family` adds one at run time (tests, plugins). :func:`family_of` asks each family
 whether a transformers config is one of its own. :func:`load_captioner` opens a model by Hugging
 Face id or local folder with the model's own processor and returns a
-:class:`~rsic_core.models.base.Captioner`; the offline demo model (:data:`~rsic_core.paths.DEMO_MODEL`)
-goes through the same ``from_pretrained`` path.
+:class:`~rsic_core.models.base.Captioner`, each part checked by :mod:`rsic_core.models.loading`
+(safetensors weights only: pickled ``.bin`` models and adapters are refused); the offline demo
+model (:data:`~rsic_core.paths.DEMO_MODEL`) goes through the same ``from_pretrained`` path.
 
 Example::
 
