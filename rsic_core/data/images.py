@@ -150,10 +150,6 @@ def _reader_for(image: Image.Image, data: bytes, wanted) -> str:
     return "pixels" if special else "pillow"
 
 
-def _is_tiff(data: bytes) -> bool:
-    return data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF
-
-
 def _from_pixels(image: Image.Image, label: str, wanted) -> LoadedImage:
     """Bands of an image Pillow decoded correctly (16-bit grey, float, or bands asked for), stretched."""
     import numpy as np
