@@ -75,6 +75,24 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
     return demo
 
 
+def exposure_warning(host: str, share: bool) -> str | None:
+    """A warning when the demo is reachable beyond this machine (a non-loopback host or a share link), else None."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost
+        loopback = False
+    if loopback and not share:
+        return None
+    where = ("a public share link" if share else "") + (" and " if share and not loopback else "")
+    where += "" if loopback else f"{host}"
+    return (
+        f"warning: serving on {where}: anyone who can reach it can use the demo and its model, with no login; "
+        "put it behind a reverse proxy with authentication, or pass auth= to Gradio's launch()"
+    )
+
+
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, share: bool = False) -> str:
     """Start serving without blocking; returns a sentence saying where the demo is reachable."""
     demo.launch(server_name=host, server_port=port, share=share, prevent_thread_lock=True, quiet=True)
@@ -103,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:  # a missing or broken model folder, an unknown device...
         print(f"demo: error: {e}", file=sys.stderr)
         return 2
+    if warning := exposure_warning(args.host, args.share):
+        print(warning, file=sys.stderr, flush=True)
     print(launch(demo, args.host, args.port, args.share), flush=True)
     try:
         demo.block_thread()

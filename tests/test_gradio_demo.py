@@ -112,6 +112,7 @@ def test_share_offline_says_no_link_and_keeps_serving(taught_model_dir):
                 break
         output = "".join(lines)
         assert "No public share link could be created" in output, output[-2000:]
+        assert "warning: serving on a public share link: anyone who can reach it" in output
         assert f"http://127.0.0.1:{port}" in output
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30).read().decode()
         assert "RSIC Studio caption demo" in page
@@ -119,3 +120,14 @@ def test_share_offline_says_no_link_and_keeps_serving(taught_model_dir):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_exposure_warning_only_beyond_this_machine():
+    sys.path.insert(0, str(ROOT))
+    import demo
+
+    assert demo.exposure_warning("127.0.0.1", False) is None and demo.exposure_warning("localhost", False) is None
+    assert demo.exposure_warning("::1", False) is None
+    assert "serving on 0.0.0.0: anyone who can reach it" in demo.exposure_warning("0.0.0.0", False)
+    assert "serving on a public share link:" in demo.exposure_warning("127.0.0.1", True)
+    assert "a public share link and 10.0.0.5" in demo.exposure_warning("10.0.0.5", True)

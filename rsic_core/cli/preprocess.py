@@ -77,6 +77,8 @@ def _preprocess(args: argparse.Namespace) -> int:
         print(f"{step.name:14s} {state if step.enabled else 'off'} {json.dumps(step.details) if step.details else ''}")
         for note in step.notes:
             print(f"  note: {note}")
+    for note in result.notes:  # about the run as a whole, e.g. an ignored cache folder
+        print(f"note: {note}")
     print(result.guard.summary())
     source = "from cache" if result.from_cache else "computed"
     print(f"{source} in {time.perf_counter() - start:.1f} s; wrote {', '.join(str(p) for p in written)}")
