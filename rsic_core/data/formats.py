@@ -28,6 +28,12 @@ NOT_A_DATASET = (
     "captions.csv, or a CSV/JSONL with image and caption columns"
 )
 LABEL_COLUMNS = ("label", "class", "category", "scene")
+
+
+class NotADataset(ValueError):
+    """A file or folder that is no captioning dataset at all (as opposed to a dataset that is broken)."""
+
+
 # UC Merced land-use classes in alphabetical order: UCM-captions names image N.tif, class (N-1)//100.
 UCM_CLASSES = (
     "agricultural",
@@ -101,7 +107,7 @@ def _count_missing_split(file: Path, missing: int, total: int, problems: list[Pr
     problems.append(Problem(str(file), "split", message))
 
 
-def _clean_captions(raw: list, file: Path, entry: str, problems: list[Problem]) -> list[str]:
+def clean_captions(raw: list, file: Path, entry: str, problems: list[Problem]) -> list[str]:
     """Keep non-empty string captions; report the others."""
     if raw and all(isinstance(c, str) and c.strip() for c in raw):  # the common case, fast
         return [c.strip() for c in raw]
@@ -125,6 +131,32 @@ def _label_from_filename(filename: str) -> str | None:
     return head if sep and tail.isdigit() and head else None
 
 
+def is_ucm(name: str) -> bool:
+    """Whether a dataset called ``name`` is UCM-captions (images ``1.tif`` ... ``2100.tif``)."""
+    return "ucm" in name.lower() or "merced" in name.lower()
+
+
+def label_of(filename: str, ucm: bool = False) -> str | None:
+    """The scene class a file name tells: ``airport_12.jpg`` -> airport; UCM's ``205.tif`` -> baseballdiamond."""
+    label = _label_from_filename(filename)
+    if label is None and ucm and Path(filename).stem.isdigit():
+        index = (int(Path(filename).stem) - 1) // 100
+        label = UCM_CLASSES[index] if 0 <= index < len(UCM_CLASSES) else None
+    return label
+
+
+def looks_like_karpathy(data) -> bool:
+    """A JSON object with an 'images' list, at least one entry of it with a 'filename' and a 'sentences' list."""
+    entries = data.get("images") if isinstance(data, dict) else None
+    return isinstance(entries, list) and any(
+        isinstance(e, dict)
+        and isinstance(e.get("filename"), str)
+        and e["filename"]
+        and isinstance(e.get("sentences"), list)
+        for e in entries
+    )
+
+
 def _find_image_dir(root: Path, names: list[str], name: str) -> Path:
     """The first candidate folder that holds the first listed images; ``root/images`` otherwise."""
     candidates = [
@@ -142,19 +174,20 @@ def _find_image_dir(root: Path, names: list[str], name: str) -> Path:
     return root / "images" if (root / "images").is_dir() else root
 
 
-def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
-    """RSICD / UCM-captions / Sydney-captions: ``{"images": [{filename, split, sentences}]}``."""
-    problems: list[Problem] = []
-    data = textfiles.read_json(file, problems)
-    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
-        raise ValueError(f"{file}: expected a JSON object with an 'images' list (Karpathy layout)")
+def read_karpathy(file: Path, image_dir: Path | None, loaded: tuple | None = None) -> Parsed:
+    """RSICD / UCM-captions / Sydney-captions: ``{"images": [{filename, split, sentences}]}``.
+
+    ``loaded`` (read here): the (JSON value, problems) detection already read from ``file``.
+    """
+    problems: list[Problem] = list(loaded[1]) if loaded else []
+    data = loaded[0] if loaded else textfiles.read_json(file, problems)
+    if not looks_like_karpathy(data):  # never show the strings of a file that is not a dataset
+        raise NotADataset(f"{file}: {NOT_A_DATASET}")
     entries = data["images"]
     filenames = [e.get("filename") if isinstance(e, dict) else None for e in entries]
-    if entries and not any(isinstance(f, str) and f for f in filenames):
-        raise ValueError(f"{file}: {NOT_A_DATASET}")  # never show the strings of a file that is not a dataset
     name = str(data.get("dataset") or file.parent.name)
     folder = image_dir or _find_image_dir(file.parent, filenames, name)
-    is_ucm = "ucm" in name.lower() or "merced" in name.lower()
+    ucm = is_ucm(name)
     out = Parsed(name=name, image_dir=folder, problems=problems)
     seen: set[str] = set()
     no_split = 0
@@ -174,10 +207,7 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
             out.problems.append(Problem(str(file), where, "no 'sentences' list; image kept without references"))
             sentences = []
         raw = [s.get("raw") if isinstance(s, dict) else s for s in sentences]
-        label = _label_from_filename(filename)
-        if label is None and is_ucm and Path(filename).stem.isdigit():
-            index = (int(Path(filename).stem) - 1) // 100
-            label = UCM_CLASSES[index] if 0 <= index < len(UCM_CLASSES) else None
+        label = label_of(filename, ucm)
         no_split += not entry.get("split")
         out.records.append(
             ImageRecord(
@@ -185,7 +215,7 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
                 folder=folder,
                 file=filename,
                 split=str(entry.get("split") or "train"),
-                captions=_clean_captions(raw, file, where, out.problems) if raw else [],
+                captions=clean_captions(raw, file, where, out.problems) if raw else [],
                 label=label,
             )
         )
@@ -195,12 +225,15 @@ def read_karpathy(file: Path, image_dir: Path | None) -> Parsed:
     return out
 
 
-def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
-    """NWPU-Captions: ``{class: [{filename, split, raw, raw_1..raw_4}]}``, images in ``NWPU_images/<class>/``."""
-    problems: list[Problem] = []
-    data = textfiles.read_json(file, problems)
-    if not _looks_like_nwpu(data):  # never show the keys and strings of a file that is not a dataset
-        raise ValueError(f"{file}: {NOT_A_DATASET}")
+def read_nwpu(file: Path, image_dir: Path | None, loaded: tuple | None = None) -> Parsed:
+    """NWPU-Captions: ``{class: [{filename, split, raw, raw_1..raw_4}]}``, images in ``NWPU_images/<class>/``.
+
+    ``loaded`` (read here): the (JSON value, problems) detection already read from ``file``.
+    """
+    problems: list[Problem] = list(loaded[1]) if loaded else []
+    data = loaded[0] if loaded else textfiles.read_json(file, problems)
+    if not looks_like_nwpu(data):  # never show the keys and strings of a file that is not a dataset
+        raise NotADataset(f"{file}: {NOT_A_DATASET}")
     root = image_dir or (file.parent / "NWPU_images")
     out = Parsed(name="NWPU-Captions", image_dir=root, problems=problems)
     no_split = 0
@@ -221,7 +254,7 @@ def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
                     folder=root,
                     file=f"{label}/{filename}",
                     split=str(entry.get("split") or "train"),
-                    captions=_clean_captions(raw, file, where, out.problems),
+                    captions=clean_captions(raw, file, where, out.problems),
                     label=label,
                     source="NWPU",
                 )
@@ -230,7 +263,7 @@ def read_nwpu(file: Path, image_dir: Path | None) -> Parsed:
     return out
 
 
-def _looks_like_nwpu(data) -> bool:
+def looks_like_nwpu(data) -> bool:
     """A JSON object whose every value is a list of images, at least one with 'filename' and a caption."""
     if not isinstance(data, dict) or not data or not all(isinstance(v, list) for v in data.values()):
         return False
@@ -264,7 +297,7 @@ def read_risc(file: Path, image_dir: Path | None) -> Parsed:
                 folder=folder,
                 file=image,
                 split=row[col["split"]].strip() or "train",
-                captions=_clean_captions(raw, file, f"{where} ({image})", out.problems),
+                captions=clean_captions(raw, file, f"{where} ({image})", out.problems),
                 source=source,
             )
         )
@@ -323,7 +356,7 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
         if not raw:
             out.problems.append(Problem(str(file), f"{where} ({image})", "no caption column; skipped"))
             continue
-        captions = _clean_captions(raw, file, f"{where} ({image})", out.problems)
+        captions = clean_captions(raw, file, f"{where} ({image})", out.problems)
         label_key = find_column(keys, LABEL_COLUMNS)
         if image in by_image:
             by_image[image].captions.extend(captions)
@@ -339,7 +372,7 @@ def read_generic(file: Path, image_dir: Path | None) -> Parsed:
             file=image,
             split=split or "train",
             captions=captions,
-            label=(str(row[label_key]).strip() or None) if label_key else _label_from_filename(image),
+            label=(str(row[label_key]).strip() or None) if label_key else label_of(image),
             source=(str(row.get(find_column(keys, ("source",)) or "") or "").strip() or None),
         )
     out.records = list(by_image.values())

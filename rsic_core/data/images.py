@@ -68,7 +68,8 @@ def read_image(
 
     Args:
         source: a path, raw bytes, a binary file-like object (a Streamlit ``UploadedFile``, a
-            Gradio upload path) or a PIL image.
+            Gradio upload path) or a PIL image; a path ``<file>.parquet#row=N`` (or ``.arrow``) is
+            the image cell of a hub dataset (:mod:`rsic_core.data.cells`).
         name (None): how to call the image in error messages (default: the path or upload name).
         max_bytes (100 MB): largest file accepted.
         max_pixels (100 M): largest width x height accepted.
@@ -190,7 +191,12 @@ def _read_bytes(source: Any, label: str, max_bytes: int) -> bytes:
 def _read_file(path: Path, label: str, max_bytes: int) -> bytes:
     try:
         if not path.is_file():
-            raise ValueError(f"{label}: no such image file")
+            from rsic_core.data.cells import image_bytes
+
+            data = image_bytes(path, label)  # ``data/train.parquet#row=3``: a hub dataset's image
+            if data is None:
+                raise ValueError(f"{label}: no such image file")
+            return data
         size = path.stat().st_size
         if size > max_bytes:
             raise ValueError(

@@ -12,16 +12,16 @@ class ImageRecord:
 
     image_id: str  # unique within the dataset (the file name relative to the image folder)
     folder: Path  # the image folder (one shared object: building 44k Paths costs a second)
-    file: str  # the file name relative to ``folder`` (may hold a class subfolder, as in NWPU)
+    file: str  # relative to ``folder`` (a class subfolder in NWPU; ``data/x.parquet#row=3`` for the hub layout)
     split: str  # train / val / test (or what the file says)
     captions: list[str]  # reference captions as written in the file, empty ones dropped
     label: str | None = None  # scene class where the format tells it (RSICD, UCM, NWPU, demo)
     source: str | None = None  # originating dataset where the format tells it (RISC)
-    has_image: bool = True  # False when the file was not found while indexing
+    has_image: bool = True  # False when the file was not found while indexing (or a hub cell has no bytes)
 
     @property
     def path(self) -> Path:
-        """Where the image file is (or should be)."""
+        """Where the image file is (or should be); what :func:`rsic_core.data.images.load_image` opens."""
         return self.folder / self.file
 
     def load_image(self):

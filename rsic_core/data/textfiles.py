@@ -75,7 +75,11 @@ def read_json(file: Path, problems: list[Problem] | None = None):
     Raises:
         ValueError: not valid JSON (line and column), or nested too deeply.
     """
-    text = read_text(file, problems)
+    return parse_json(read_text(file, problems), file)
+
+
+def parse_json(text: str, file: Path):
+    """The JSON value of ``text`` read from ``file``; ``ValueError`` as :func:`read_json` says."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
