@@ -1,15 +1,20 @@
 """Compare: one run's predictions beside their references, worst cases first, with error analysis."""
 
+from pathlib import Path
+
 import streamlit as st
 
-from rsic_core.runs.compare import CompareFilter, filter_choices, filter_predictions
-from rsic_core.runs.evaluation import EvalConfig, evaluate, split_records
+from rsic_core.runs.compare import CompareFilter, errors_by_class, filter_choices, filter_predictions, time_label
+from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
-from ui import models_cache, resources, runs_cache, state
+from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, format_score
+from ui import resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
 PAGE_SIZE = 10
 PAGE_KEY = "compare_page"
+RUN_KEY = "compare_run"
+LENGTH = "prediction length"  # whose length the length breakdown counts: the prediction's words
 
 
 def marked(pieces) -> str:
@@ -27,61 +32,82 @@ def new_sort() -> None:
     to_first_page()
 
 
+def loaded_dataset():
+    """The dataset loaded in the sidebar, or None (with a caption) when it cannot be read."""
+    try:
+        return state.current_dataset()
+    except (FileNotFoundError, ValueError) as e:
+        st.caption(f"The loaded dataset cannot be read ({e}): choose another in the sidebar to evaluate on it.")
+        return None
+
+
+def same_file(a, b) -> bool:
+    return bool(a and b) and Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+
+
+def score_table(frame, metrics):
+    """A breakdown table on the page's scale: scores x100, DECIMALS decimals."""
+    st.dataframe(
+        as_percent(frame, metrics),
+        hide_index=True,
+        column_config={m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics},
+    )
+
+
 st.title("Compare predictions and references")
 root = runs_cache.runs_root_input()
 found = runs_cache.list_runs(root)
+dataset = loaded_dataset()
+request = runs_cache.evaluate_form(dataset, expanded=not found) if dataset is not None else None
 if not found:
     st.info(
-        "No runs yet. Evaluate a model here (the zero-shot baseline of the demo model on the loaded "
-        "dataset's test split), or on the command line: `rsic evaluate --model M --data PATH --split test`."
+        "No runs yet. Evaluate a model above, or the zero-shot baseline of the demo model on the loaded "
+        "dataset's test split here, or on the command line: `rsic evaluate --model M --data PATH --split test`."
     )
     if st.button("Evaluate the demo model on the test split", type="primary"):
-        dataset = state.dataset_or_stop()
-        try:
-            split_records(dataset, "test")  # before the model: a split without images is refused at once
-            bar = st.progress(0.0, text="Captioning the test split...")
-            evaluate(
-                models_cache.captioner("demo"),
-                dataset,
-                "test",
-                EvalConfig(eval_name="demo-zero-shot"),
-                progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"),
-                root=root,
-            )
-        except (FileNotFoundError, ValueError) as e:
-            st.error(str(e))
-            st.stop()
+        request = runs_cache.EvalRequest(name="demo-zero-shot")
+if request is not None:
+    dataset = dataset or state.dataset_or_stop()
+    folder = runs_cache.run_evaluation(request, dataset, root)
+    if folder is not None:
+        st.session_state[RUN_KEY] = str(folder)  # show the new run (its selectbox is drawn below)
+        to_first_page()
         st.rerun()
+if not found:
     st.stop()
-run_path = st.selectbox(
-    "Run",
-    [str(r.path) for r in found],
-    format_func=lambda p: next(r.name for r in found if str(r.path) == p),
-    key="compare_run",
-    on_change=to_first_page,
-)
+
+labels = {str(r.path): run_label(r) for r in found}
+run_path = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_KEY, on_change=to_first_page)
 run, table = runs_cache.analyzed_run(run_path)
 choices = filter_choices(table)
 metrics = choices.metrics
+if dataset is not None and run.config.get("data") and not same_file(run.config["data"], dataset.annotation_file):
+    st.warning(
+        f"This run was made on {dataset_label(run.config)} (`{run.config['data']}`), not on the loaded dataset "
+        f"{dataset.name}: its images and references are the run's own.",
+        icon=":material/warning:",
+    )
 if run.problems:
     st.warning(f"{len(run.problems)} problem(s) reading this run: " + "; ".join(run.problems[:3]))
 items = list(run.corpus.items())
 for start in range(0, len(items), 5):  # rows of five stay readable in a narrow window
     for col, (name, value) in zip(st.columns(5), items[start : start + 5]):
-        col.metric(name, f"{value:.3f}")
+        col.metric(name, format_score(value))
+st.caption(f"Scores {SCALE_NOTE}, as papers print them, with {DECIMALS} decimals.")
 
 f1, f2, f3, f4, f5, f6 = st.columns(6)
 sort_by = f1.selectbox("Sort by", choices.sort_by, key="compare_sort_by", on_change=new_sort)
 worst_first = f2.toggle("Worst first", value=True, key="compare_worst_first", on_change=to_first_page)
 at_most = f3.number_input(
-    f"{sort_by} at most",
+    f"{sort_by} at most ({SCALE_NOTE})",
     value=None,
     placeholder="any",
     disabled=not metrics,
     key="compare_at_most",
     on_change=to_first_page,
+    help=f"Compared with the score as shown ({DECIMALS} decimals): 0 keeps every image shown as 0.00.",
 )
-labels = f4.multiselect("Class", choices.labels, key="compare_labels", on_change=to_first_page)
+labels_chosen = f4.multiselect("Class", choices.labels, key="compare_labels", on_change=to_first_page)
 splits = f5.multiselect("Split", choices.splits, key="compare_splits", on_change=to_first_page)
 kinds = f6.multiselect("Error kind", choices.error_kinds, key="compare_error_kinds", on_change=to_first_page)
 view = filter_predictions(
@@ -90,16 +116,21 @@ view = filter_predictions(
         sort_by=sort_by,
         worst_first=worst_first,
         at_most=at_most if metrics else None,
-        labels=tuple(labels),
+        labels=tuple(labels_chosen),
         splits=tuple(splits),
         error_kinds=tuple(kinds),
     ),
 )
+if view.empty:
+    st.info(f"No image matches these filters (0 of {len(table)} images): widen the threshold or remove a filter.")
+    st.stop()
 
-images, by_class, by_length, errors = st.tabs(["Images", "By class", "By caption length", "Error kinds"])
+batch_size = (run.config.get("caption") or {}).get("batch_size")
+images, by_class, by_length, errors = st.tabs(["Images", "By class", f"By {LENGTH}", "Error kinds"])
 with images:
     pages = max(1, -(-len(view) // PAGE_SIZE))
-    page = st.number_input("Page", 1, pages, 1, key=PAGE_KEY)
+    st.session_state.setdefault(PAGE_KEY, 1)  # seeded here, set by the callbacks: no default beside it
+    page = st.number_input("Page", min_value=1, max_value=pages, key=PAGE_KEY)
     st.caption(
         f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]"
     )
@@ -126,14 +157,17 @@ with images:
             )
             for detail in row["details"]:
                 text.caption(detail)
-            scores.markdown("  \n".join(f"{m} **{row[m]:.3f}**" for m in metrics))
+            scores.markdown("  \n".join(f"{m} **{format_score(row[m])}**" for m in metrics))
+            if took := time_label(row.get("seconds"), batch_size):
+                scores.caption(took)
 with by_class:
     per_class = ea.breakdown(view, "label", metrics)
-    st.dataframe(per_class, hide_index=True)
+    score_table(per_class, metrics)
     if sort_by in metrics and len(per_class):
-        st.bar_chart(per_class, x="label", y=sort_by)
+        st.bar_chart(as_percent(per_class, metrics), x="label", y=sort_by, y_label=f"{sort_by} ({SCALE_NOTE})")
 with by_length:
-    st.dataframe(ea.breakdown(view, "length", metrics), hide_index=True)
+    st.caption("Mean scores by the number of words in the prediction (not the references).")
+    score_table(ea.breakdown(view, "length", metrics).rename(columns={"length": f"{LENGTH} (words)"}), metrics)
 with errors:
     st.dataframe(ea.error_counts(view), hide_index=True)
-    st.dataframe(ea.error_counts(view, by="label").pivot(index="label", columns="error", values="images"))
+    st.dataframe(errors_by_class(view))

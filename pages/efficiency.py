@@ -3,10 +3,14 @@
 import streamlit as st
 
 from rsic_core.runs import plots, tables
-from rsic_core.scoring.scale import SCALE_NOTE, as_percent, metric_columns
+from rsic_core.scoring.scale import NUMBER_FORMAT, SCALE_NOTE, as_percent, metric_columns
 from ui import runs_cache
 
 COSTS = list(tables.COST_COLUMNS)
+LATENCY_HELP = (
+    "Median time of one generate() call on the timed batch, divided by its images: a batch average per image, "
+    "not one image captioned alone (unless the timed batch is 1)."
+)
 
 st.title("Efficiency")
 found = runs_cache.list_runs(runs_cache.runs_root_input())
@@ -18,11 +22,13 @@ if table is None or table[[c for c in COSTS if c in table.columns]].isna().all()
 metrics = metric_columns(table.columns)
 shown = as_percent(table)  # the Runs page's scale
 st.dataframe(
-    shown[["run", "folder", "model", "adapter", *COSTS, "split", "images", *metrics]],
+    shown[["run", "folder", "data", "split", "model", "adapter", *COSTS, tables.LATENCY_BATCH, "images", *metrics]],
     hide_index=True,
     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in COSTS}
-    | {m: st.column_config.NumberColumn(format="%.2f") for m in metrics},
+    | {"latency (ms/image)": st.column_config.NumberColumn(format="%.1f", help=LATENCY_HELP)}
+    | {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics},
 )
+st.caption(f"latency (ms/image): {LATENCY_HELP} Scores {SCALE_NOTE}.")
 if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 c1, c2 = st.columns(2)

@@ -3,29 +3,32 @@
 import streamlit as st
 
 from rsic_core.runs import plots, tables
-from rsic_core.scoring.scale import SCALE_NOTE, as_percent, metric_columns
+from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, metric_columns
 from ui import runs_cache
 
 st.title("Runs")
 found = runs_cache.list_runs(runs_cache.runs_root_input())
 if not found:
     st.info(
-        "No runs yet. Evaluate a model first: `rsic evaluate --model M --data PATH --split test` "
-        "(a zero-shot baseline is a run without `--adapter`)."
+        "No runs yet. Evaluate a model on the Compare page (Evaluate a model on the loaded dataset), or "
+        "`rsic evaluate --model M --data PATH --split test` (a zero-shot baseline is a run without `--adapter`)."
     )
     st.stop()
 
 table = tables.runs_table(found)
 metrics = metric_columns(table.columns)
-percent = st.toggle(f"Scores {SCALE_NOTE} (as papers print them)", value=True, key="runs_percent")
-shown = as_percent(table) if percent else table
-# LoRA columns only once a training run exists; split and images always, beside the scores
-columns = [c for c in (*tables.RUN_COLUMNS, *metrics) if c in ("split", "images") or shown[c].notna().any()]
+shown = as_percent(table)
+# LoRA columns only once a training run exists; what tells runs apart (data, split, model, adapter) always
+always = ("run", "folder", "status", "data", "split", "model", "adapter", "images")
+columns = [c for c in (*tables.RUN_COLUMNS, *metrics) if c in always or shown[c].notna().any()]
 if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 st.dataframe(
-    shown[columns], hide_index=True, column_config={m: st.column_config.NumberColumn(format="%.2f") for m in metrics}
+    shown[columns],
+    hide_index=True,
+    column_config={m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics},
 )
+st.caption(f"Scores {SCALE_NOTE}, as papers print them, with {DECIMALS} decimals.")
 
 chosen = st.multiselect(
     "Metrics in the chart",
@@ -34,7 +37,7 @@ chosen = st.multiselect(
     key="runs_chart_metrics",
 )
 if chosen:
-    st.plotly_chart(plots.scores_figure(table, chosen, percent=percent), width="stretch")
+    st.plotly_chart(plots.scores_figure(table, chosen), width="stretch")
 
 for run in found:
     notes = [*(run.metrics.get("notes") or []), *(f"{k}: {v}" for k, v in (run.metrics.get("skipped") or {}).items())]

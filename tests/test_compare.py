@@ -7,7 +7,7 @@ import math
 import pytest
 
 from rsic_core.runs import layout as runs
-from rsic_core.runs.compare import CompareFilter, filter_choices, filter_predictions
+from rsic_core.runs.compare import CompareFilter, errors_by_class, filter_choices, filter_predictions, time_label
 from rsic_core.scoring.error_analysis import analyze_run
 from tests.support.scoring import PREDICTIONS, write_run
 
@@ -65,3 +65,32 @@ def test_a_filter_naming_what_the_table_lacks_says_so(table):
         filter_predictions(table[["image_id", "CIDEr"]], CompareFilter(error_kinds=("wrong count",)))
     with pytest.raises(ValueError, match="needs a metric"):
         filter_predictions(table, CompareFilter(sort_by="image_id", at_most=0.5))
+
+
+def test_a_threshold_is_compared_with_the_score_as_shown(table, corpus_scores):
+    tiny = corpus_scores.per_image["farmland_3.jpg"]["BLEU-4"]
+    assert 0 < tiny < 1e-9  # what the scorer gives for no 4-gram in common, shown as 0.00
+    assert sorted(ids(filter_predictions(table, CompareFilter(sort_by="BLEU-4", at_most=0)))) == [
+        "beach_7.jpg",
+        "farmland_3.jpg",
+    ]
+    cafe = corpus_scores.per_image["café_10.jpg"]["BLEU-4"]  # about 1e-4: 0.01 on the x100 scale
+    assert "café_10.jpg" not in ids(filter_predictions(table, CompareFilter(sort_by="BLEU-4", at_most=0)))
+    assert "café_10.jpg" in ids(
+        filter_predictions(table, CompareFilter(sort_by="BLEU-4", at_most=round(100 * cafe, 2)))
+    )
+
+
+def test_errors_by_class_has_every_kind_even_when_no_image_is_left(table):
+    counts = errors_by_class(table)
+    assert list(counts.columns) == ["wrong count", "missing object", "hallucinated object"]
+    assert counts.loc["baseball field", "wrong count"] == 1 and counts["hallucinated object"].sum() == 3
+    none = errors_by_class(filter_predictions(table, CompareFilter(sort_by="BLEU-1", splits=("val",))))
+    assert none.empty and list(none.columns) == list(counts.columns)  # the pivot that raised KeyError
+
+
+def test_a_per_image_time_says_when_it_is_a_batch_average():
+    assert time_label(0.2123, 1) == "212 ms"  # a batch of one: the image alone
+    assert time_label(0.2123, 8) == "212 ms per image, batch average (batch size 8)"
+    assert time_label(0.2123, None) == "212 ms per image, batch average"
+    assert time_label(None, 8) is None and time_label(math.nan, 8) is None

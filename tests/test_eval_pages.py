@@ -56,7 +56,7 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     assert {m.label for m in at.metric} >= {"BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "Geo-Sim (mean)", "Geo-Sim (max)"}
     first = [m.value for m in at.markdown if m.value.startswith("**Prediction:**")][0]
     assert first == "**Prediction:** _empty_"  # the empty caption is the worst case
-    assert "BLEU-4 **0.000**  \nMETEOR **0.000**" in markdown(at)  # its per-image scores beside it
+    assert "BLEU-4 **0.00**  \nMETEOR **0.00**" in markdown(at)  # its per-image scores beside it, x100 (2 decimals)
     assert len(at.get("image")) == 10 and len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) == 10
 
     at.multiselect(key="compare_labels").set_value(["baseball field"]).run()  # class filter
@@ -155,3 +155,88 @@ def test_compare_without_runs_evaluates_the_demo_model_on_request(tmp_path, demo
     metrics = json.loads((folders[0] / "metrics.json").read_text())
     assert metrics["corpus"]["CIDEr"] > 0
     assert {m.label for m in at.metric} >= {"BLEU-4", "CIDEr"}, "the new run is shown at once"
+
+
+def _runs_box(at):
+    return next(t for t in at.text_input if t.label == "Runs folder")
+
+
+def test_the_runs_folder_is_kept_while_hopping_between_the_run_pages(runs_root, tmp_path):
+    at = open_page("pages/compare.py", str(tmp_path))  # an empty folder first
+    _runs_box(at).set_value(runs_root).run()  # typed on Compare
+    assert any("lora-r8" in o for o in at.selectbox(key="compare_run").options)
+    for page in ["pages/runs.py", "pages/efficiency.py", "pages/compare.py", "pages/runs.py", "pages/efficiency.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert _runs_box(at).value == runs_root, page  # the box shows the folder on every page...
+        assert not at.info, page  # ...and the page lists its runs ("No runs yet" is an info)
+    _runs_box(at).set_value(str(tmp_path)).run()  # typed on Efficiency: the next page lists that folder
+    at.switch_page("pages/runs.py").run()
+    assert _runs_box(at).value == str(tmp_path) and "No runs yet" in at.info[0].value
+
+    _runs_box(at).set_value("runs").run()  # relative to the app's working folder: refused, the folder kept
+    assert "absolute path" in at.error[0].value and _runs_box(at).value == str(tmp_path)
+    _runs_box(at).set_value("").run()  # empty: the default runs folder, never the working folder
+    from rsic_core.paths import runs_dir
+
+    assert _runs_box(at).value == str(runs_dir()) and not at.error
+
+
+def test_compare_says_no_image_matches_when_filters_leave_none(runs_root):
+    at = open_page("pages/compare.py", runs_root)
+    at.multiselect(key="compare_labels").set_value(["beach"]).run()
+    at.multiselect(key="compare_error_kinds").set_value(["wrong count"]).run()  # the beach image has none
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("No image matches these filters" in i.value for i in at.info)
+
+
+def test_compare_shows_scores_x100_and_says_whose_length_and_what_a_time_is(runs_root, corpus_scores):
+    at = open_page("pages/compare.py", runs_root)
+    cider = next(m for m in at.metric if m.label == "CIDEr")
+    assert cider.value == f"{100 * corpus_scores.corpus['CIDEr']:.2f}"  # as papers print it
+    at.selectbox(key="compare_sort_by").set_value("BLEU-4").run()
+    at.number_input(key="compare_at_most").set_value(0.0).run()  # 0 keeps the 1e-12 score shown as 0.00
+    assert any("2 of 10 images" in c.value for c in at.caption)
+    assert {t.label for t in at.tabs} >= {"By prediction length"}
+    by_length = next(d for d in at.dataframe if "prediction length (words)" in d.value.columns)
+    by_class = next(d for d in at.dataframe if "label" in d.value.columns).value.set_index("label")
+    farmland = corpus_scores.per_image["farmland_3.jpg"]["CIDEr"]
+    assert by_class.loc["farmland", "CIDEr"] == pytest.approx(100 * farmland)  # breakdowns x100 too
+    formats = {c: v.get("type_config", {}).get("format") for c, v in json.loads(by_length.proto.columns).items()}
+    assert formats["BLEU-4"] == formats["CIDEr"] == "%.2f"  # 2 decimals: a 1e-12 BLEU-4 reads 0.00
+    assert any(c.value == "10 ms per image, batch average" for c in at.caption)  # the fixture's time, labelled
+
+
+def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_data, tmp_path, corpus_scores):
+    other = write_run(tmp_path, "demo-zero-shot", corpus_scores)  # a run made on another dataset
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["runs_root"] = str(tmp_path)
+    at.session_state["dataset_path"] = str(shared_data / "ucm-sample")
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert any("not on the loaded dataset ucm-sample" in w.value for w in at.warning)
+
+    assert next(s for s in at.selectbox if s.label == "Split").options == ["test (42 images)"]
+    at.number_input(key="evaluate_beams").set_value(2)
+    at.number_input(key="evaluate_limit").set_value(3)
+    at.number_input(key="evaluate_batch").set_value(1)  # each image timed alone
+    next(b for b in at.button if b.label == "Evaluate").click()
+    at.run(timeout=600)
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+
+    [new] = [p for p in tmp_path.iterdir() if p not in (other, tmp_path / "images")]
+    config = json.loads((new / "config.json").read_text())
+    assert (config["dataset_name"], config["split"], config["n_images"]) == ("ucm-sample", "test", 3)
+    assert config["caption"]["gen_num_beams"] == 2 and config["name"] == "demo-zero-shot-ucm-sample-test"
+    assert json.loads((new / "metrics.json").read_text())["corpus"]["CIDEr"] >= 0
+    run = at.selectbox(key="compare_run")
+    assert run.value == str(new) and "ucm-sample/test \u00b7 demo \u00b7 (zero-shot)" in run.format_func(run.value)
+    assert "fixture/test" in run.format_func(str(other))  # the other run names its own dataset
+    assert not any("not on the loaded dataset" in w.value for w in at.warning)
+    times = [c.value for c in at.caption if c.value.endswith(" ms")]
+    assert len(times) == 3  # measured per image (batch size 1), not a batch average
+
+    at.switch_page("pages/runs.py").run()
+    table = at.dataframe[0].value.set_index("folder")
+    assert table.loc[new.name, "data"] == "ucm-sample" and table.loc[other.name, "data"] == "fixture"
+    assert table.loc[new.name, "model"] == "demo" and table.loc[new.name, "status"] == "scored"

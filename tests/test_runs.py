@@ -12,7 +12,8 @@ import pytest
 from rsic_core.runs import layout as runs
 from rsic_core.runs import plots, tables
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus
-from rsic_core.scoring.scale import as_percent
+from rsic_core.scoring.scale import as_percent, format_score
+from rsic_core.scoring.scale import shown as shown_score
 from rsic_core.training import jobs
 from tests.support.scoring import PREDICTIONS, REFERENCES, write_run
 
@@ -187,6 +188,9 @@ def test_scores_print_x100_in_one_place(tmp_path, corpus_scores):
     assert table.loc[0, "CIDEr"] == pytest.approx(corpus_scores.corpus["CIDEr"])  # the input is not changed
     with pytest.raises(ValueError, match="SPICE"):
         as_percent(table, ["SPICE"])
+    # one number of decimals for every score shown: no 0.000000006
+    assert format_score(2.3e-9) == "0.00" and format_score(0.43125) == "43.12" and format_score(None) == "\u2013"
+    assert shown_score(1.4e-12) == 0.0 and list(shown_score(table["CIDEr"])) == [round(100 * table.loc[0, "CIDEr"], 2)]
 
 
 def test_efficiency_figure_has_one_labelled_point_per_costed_run_from_zero(tmp_path, corpus_scores):
@@ -265,3 +269,26 @@ def test_a_file_to_score_is_read_strictly_and_a_run_folder_leniently(tmp_path, c
         read_prediction_file(old)
     rows, problems = runs.read_predictions(old)  # a run folder's reader never raises
     assert rows[0].references == ["a river"] and not problems  # one caption, never split into characters
+
+
+def test_every_run_is_shown_with_its_dataset_split_model_and_adapter(tmp_path, corpus_scores):
+    from rsic_core.paths import DEMO_MODEL
+
+    a = write_run(tmp_path, "demo-zero-shot", corpus_scores)
+    b = write_run(tmp_path, "demo-zero-shot", corpus_scores)
+    RunLayout(a).update_config(model=str(DEMO_MODEL), dataset_name="ucm-sample", data="/data/ucm/dataset_ucm.json")
+    RunLayout(b).update_config(model=str(DEMO_MODEL), dataset_name="demo", data="/home/demo/captions.csv")
+    found = {r.path: r for r in runs.list_runs(tmp_path)}
+    labels = {tables.run_label(found[a]), tables.run_label(found[b])}
+    assert len(labels) == 2  # same name, told apart
+    assert tables.run_label(found[a]).startswith("demo-zero-shot \u00b7 ucm-sample/test \u00b7 demo \u00b7 (zero-shot)")
+    table = tables.runs_table(found.values()).set_index("folder")
+    assert table.loc[a.name, "data"] == "ucm-sample" and table.loc[b.name, "data"] == "demo"
+    assert table.loc[a.name, "model"] == "demo" and table.loc[a.name, "status"] == "scored"
+
+    train = tmp_path / "lora"
+    RunLayout(train).folder.mkdir()
+    RunLayout(train).write_config({"name": "lora", "kind": RunKind.TRAINING, "adapter": None, "split": "val"})
+    RunLayout(train).update_status(state=RunStatus.FAILED, message="out of memory")
+    row = tables.runs_table([runs.load_run(train)]).iloc[0]
+    assert row["status"] == "failed" and row["adapter"] == "(none yet)"  # not a "(zero-shot)" row without scores

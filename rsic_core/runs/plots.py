@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from rsic_core.scoring.scale import SCALE_NOTE, as_percent
 
-HOVER = ["folder", "model", "adapter", "split", "images"]
+HOVER = ["folder", "data", "split", "model", "adapter", "images"]
 
 
 def axis_range(values) -> list[float]:

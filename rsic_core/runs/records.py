@@ -65,7 +65,10 @@ class Run:
         return {k: v for k, v in (self.metrics.get("corpus") or {}).items() if v is not None}
 
     def predictions_frame(self):
-        """One row per image: image_id, split, label, path, prediction, references, then one column per metric."""
+        """One row per image: image_id, split, label, path, prediction, references, error, seconds, then one column per metric.
+
+        ``seconds`` is the image's share of its batch's captioning time (a batch average unless the batch was one).
+        """
         import pandas as pd
 
         rows = [
@@ -77,12 +80,16 @@ class Run:
                 "prediction": p.prediction,
                 "references": p.references,
                 "error": p.error,
+                "seconds": math.nan if p.seconds is None else float(p.seconds),
                 **{k: (math.nan if v is None else float(v)) for k, v in p.scores.items()},
             }
             for p in self.predictions
         ]
         return pd.DataFrame(
-            rows, columns=None if rows else ["image_id", "split", "label", "path", "prediction", "references", "error"]
+            rows,
+            columns=None
+            if rows
+            else ["image_id", "split", "label", "path", "prediction", "references", "error", "seconds"],
         )
 
 

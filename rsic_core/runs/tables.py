@@ -1,5 +1,8 @@
 """Tables across runs, for the Runs and Efficiency pages: one row per run, and runs scored apart.
 
+Every run is shown with what tells it apart from another of the same name: its dataset, split,
+model and adapter (:func:`run_label` for a one-line choice, the columns of :func:`runs_table`).
+
 Scores stay on their 0-1 scale here; a view that prints them as papers do calls
 :func:`rsic_core.scoring.scale.as_percent`.
 """
@@ -7,17 +10,65 @@ Scores stay on their 0-1 scale here; a view that prints them as papers do calls
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
-from rsic_core.runs.layout import RunKind
+from rsic_core.paths import DEMO_MODEL
+from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import Run
 
 COST_COLUMNS = ("GFLOPs/image", "latency (ms/image)", "params (M)", "trainable (M)", "size (MB)", "peak memory (MB)")
-RUN_COLUMNS = ("run", "folder", "kind", "model", "adapter", "data", "lora_r", "lora_alpha", "split", "images")
+LATENCY_BATCH = "timed batch (images)"  # the latency is one call on this many images, divided by them
+RUN_COLUMNS = (
+    "run",
+    "folder",
+    "kind",
+    "status",
+    "data",
+    "split",
+    "model",
+    "adapter",
+    "lora_r",
+    "lora_alpha",
+    "images",
+)
+
+
+def model_label(model: str | None) -> str:
+    """A model as people name it: ``demo`` for the shipped demo model, a folder by its name, a hub id as it is."""
+    if not model:
+        return "?"
+    if Path(model).expanduser() == DEMO_MODEL:
+        return "demo"
+    return Path(model).name if Path(model).expanduser().is_absolute() else model
+
+
+def adapter_label(config: dict) -> str:
+    """The adapter of a run: its folder name, ``(zero-shot)`` for a model evaluated as it is, ``(none yet)``
+    for a training run that saved none (still running, failed or cancelled)."""
+    adapter = config.get("adapter")
+    if adapter:
+        return str(adapter)
+    return "(none yet)" if config.get("kind") == RunKind.TRAINING else "(zero-shot)"
+
+
+def dataset_label(config: dict) -> str:
+    """The dataset a run used: its name (``ucm-sample``), else its annotation file, else ``?``."""
+    return str(config.get("dataset_name") or config.get("data") or "?")
+
+
+def run_label(run: Run) -> str:
+    """One line that tells a run from others of the same name: ``demo-zero-shot · ucm-sample/test · demo · (zero-shot) · 20261201-2257``."""
+    c = run.config
+    stamp = run.path.name.split("-", 2)[:2]
+    when = "-".join(stamp) if len(stamp) == 2 and stamp[0].isdigit() else run.path.name
+    where = f"{dataset_label(c)}/{c.get('split') or '?'}"
+    adapter = adapter_label(c)
+    return " \u00b7 ".join((run.name, where, model_label(c.get("model")), Path(adapter).name or adapter, when))
 
 
 def runs_table(runs: Iterable[Run]):
-    """One row per run: name, kind, model, adapter, data, split, LoRA rank and alpha (training runs),
-    images, then corpus metrics and efficiency."""
+    """One row per run: name, folder, kind, status, data, split, model, adapter, LoRA rank and alpha
+    (training runs), images, then corpus metrics and efficiency (the latency with its timed batch)."""
     import pandas as pd
 
     rows = []
@@ -28,9 +79,10 @@ def runs_table(runs: Iterable[Run]):
                 "run": run.name,
                 "folder": run.path.name,  # <timestamp>-<name>: tells apart runs of the same name
                 "kind": c.get("kind", RunKind.EVALUATION.value),
-                "model": c.get("model"),
-                "adapter": c.get("adapter") or "(zero-shot)",
-                "data": c.get("dataset_name") or c.get("data"),
+                "status": _status(run),
+                "model": model_label(c.get("model")),
+                "adapter": adapter_label(c),
+                "data": dataset_label(c),
                 "split": c.get("split"),
                 "lora_r": c.get("lora_r"),
                 "lora_alpha": c.get("lora_alpha"),
@@ -40,6 +92,7 @@ def runs_table(runs: Iterable[Run]):
                 "trainable (M)": _scaled(e.get("params_trainable"), 1e-6),
                 "GFLOPs/image": e.get("gflops_per_image"),
                 "latency (ms/image)": _scaled(e.get("latency_s_per_image"), 1e3),
+                LATENCY_BATCH: e.get("n_images") if e.get("latency_s_per_image") is not None else None,
                 "peak memory (MB)": _scaled(e.get("peak_memory_bytes"), 1e-6),
                 "size (MB)": _scaled(e.get("size_on_disk_bytes"), 1e-6),
                 "path": str(run.path),
@@ -72,6 +125,17 @@ def image_set_warning(runs: Iterable[Run]) -> str | None:
         + "; ".join(parts)
         + "."
     )
+
+
+def _status(run: Run) -> str:
+    """``completed``, ``failed``, ``cancelled``... from status.json (training runs); for a run without one,
+    ``scored``, ``scoring failed`` or ``not scored``."""
+    state = RunLayout(run.path).read_status().get("state")
+    if state:
+        return str(state)
+    if run.corpus:
+        return "scored"
+    return "scoring failed" if run.metrics.get("error") else "not scored"
 
 
 def _scaled(value, factor):

@@ -2,11 +2,14 @@
 
 Metrics are computed and stored on their 0-1 scale (``metrics.json``, ``predictions.jsonl``,
 ``val_metrics.jsonl``); tables shown to people print BLEU, METEOR, ROUGE-L, CIDEr, SPICE and
-Geo-Sim x100, as the captioning papers do::
+Geo-Sim x100, as the captioning papers do, always with :data:`DECIMALS` decimals::
 
     as_percent(0.4312)                 # 43.12
     as_percent(runs_table(found))      # a copy with every metric column x100
     as_percent({"CIDEr": 0.9, "step": 20})   # {"CIDEr": 90.0, "step": 20}
+    format_score(2.3e-09)              # "0.00": a BLEU-4 with no 4-gram in common, never "0.000000006"
+    shown(0.43125)                     # 43.12: the number printed, which a threshold is compared with
+    NUMBER_FORMAT                      # "%.2f", for a table column of scores already x100
 
 Light: pandas is not imported here (a table is scaled through its own methods).
 """
@@ -21,6 +24,8 @@ from rsic_core.scoring.metrics import ALL_METRICS
 
 PAPER_SCALE = 100  # score x PAPER_SCALE = the number a paper prints
 SCALE_NOTE = f"x{PAPER_SCALE}"  # for axis labels and captions: "CIDEr (x100)"
+DECIMALS = 2  # decimals of every score shown (x100): "43.12"
+NUMBER_FORMAT = f"%.{DECIMALS}f"  # printf-style, for table columns of scores already x100 (Streamlit's NumberColumn)
 
 
 def metric_columns(columns: Iterable[str]) -> list[str]:
@@ -61,6 +66,32 @@ def as_percent(scores, metrics: Iterable[str] | None = None):
     if hasattr(scores, "mul"):  # a Series
         return scores * PAPER_SCALE
     raise TypeError(f"as_percent: expected a number, mapping, Series or DataFrame, got {type(scores).__name__}")
+
+
+def shown(scores):
+    """``scores`` as they are printed: x :data:`PAPER_SCALE`, rounded to :data:`DECIMALS` decimals.
+
+    The rounding is Python's (correctly rounded, as ``format`` rounds), so a value compared here is
+    the very number the user reads: ``shown(2.3e-09) == 0.0``.
+
+    Args:
+        scores: a number (None and NaN stay as they are) or a pandas Series of 0-1 scores.
+    """
+    scaled = as_percent(scores)
+    if hasattr(scaled, "map"):  # a Series, rounded value by value (numpy's round is not always format's)
+        return scaled.map(_rounded)
+    return _rounded(scaled)
+
+
+def format_score(score) -> str:
+    """A 0-1 score as text: x100 with :data:`DECIMALS` decimals (``"43.12"``), an en dash when there is none."""
+    if score is None or (isinstance(score, float) and math.isnan(score)):
+        return "\u2013"
+    return f"{as_percent(score):.{DECIMALS}f}"
+
+
+def _rounded(value):
+    return value if value is None or math.isnan(value) else round(value, DECIMALS)
 
 
 def _names(present: Iterable[str], metrics: Iterable[str] | None) -> list[str]:
