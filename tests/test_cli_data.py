@@ -91,3 +91,48 @@ def test_validate_reads_geotiffs_refuses_paths_outside_and_deep_json(tmp_path):
     assert deep.stderr.strip().splitlines() == [
         f"rsic: error: {tmp_path / 'dataset_deep.json'}: JSON nested too deeply (over about 1000 levels) to be a dataset"
     ]
+
+
+def _no_network(argv: list[str]) -> list[str]:
+    """``argv`` in a network namespace of its own (no route anywhere) where the machine allows it."""
+    import shutil
+
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-n", *argv]
+    return argv
+
+
+def test_validate_reads_the_hub_layout_with_no_network(tmp_path):
+    import os
+
+    from tests.test_hub_datasets import rsicd_like
+
+    rsicd_like(tmp_path / "rsicd", split_of=lambda s: "validation" if s == "test" else s)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))}
+    argv = _no_network([*RSIC, "data", "validate", str(tmp_path / "rsicd")])
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == [
+        "rsicd (hub): 5 images, 25 captions",
+        "splits: train 3 images / 15 captions, val 2 images / 10 captions",
+        "classes: 5",
+    ]
+    assert "unreadable image files: 0" in result.stdout and "problems: 0" in result.stdout
+
+
+def test_validate_refuses_a_folder_where_nothing_is_a_dataset(tmp_path):
+    (tmp_path / "settings.json").write_text(json.dumps({"api_key": "hunter2", "images": ["a.png"]}))
+    (tmp_path / "state.json").write_text(json.dumps({"_data_files": [{"filename": "x.arrow"}]}))
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+
+    result = run("data", "validate", str(tmp_path))
+
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"rsic: error: {tmp_path}: not a captioning dataset: expected the Karpathy layout (an 'images' list of "
+        "entries with 'filename' and 'sentences'), NWPU-Captions (class name -> list of images with 'filename' and "
+        "'raw'), RISC captions.csv, or a CSV/JSONL with image and caption columns (none of its 2 .json/.jsonl/.csv "
+        "files is one)"
+    ]

@@ -283,3 +283,74 @@ def test_an_image_folder_that_is_itself_a_link_is_the_dataset_folder(tmp_path):
     (tmp_path / "ds" / "images").symlink_to(tmp_path / "big-disk" / "ucm", target_is_directory=True)
     ds = load_dataset(tmp_path / "ds")
     assert ds.records[0].has_image and ds.problems == [] and validate(ds).ok
+
+
+KARPATHY_ENTRY = {"filename": "farm_1.jpg", "split": "train", "sentences": [{"raw": "a green field"}]}
+NWPU_ENTRY = {"filename": "farm_1.jpg", "split": "train", "raw": "a green field"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("labels.json", json.dumps({"images": [KARPATHY_ENTRY]}), "karpathy"),  # any name: the fields tell
+        ("dataset_x.json", json.dumps({"farm": [NWPU_ENTRY]}), "nwpu"),
+        ("captions.csv", "source,split,image,caption_1\nUCM,train,farm_1.jpg,a green field\n", "risc"),
+        ("rows.csv", "file_name,sentence\nfarm_1.jpg,a green field\n", "generic"),
+        ("rows.jsonl", json.dumps({"path": "farm_1.jpg", "captions": ["a green field"]}) + "\n", "generic"),
+    ],
+)
+def test_each_format_is_told_by_its_fields(tmp_path, name, content, expected):
+    (tmp_path / name).write_text(content)
+    jpg(tmp_path / "images" / "farm_1.jpg")
+    assert detect_format(tmp_path) == (expected, tmp_path / name)
+    ds = load_dataset(tmp_path)
+    assert ds.format == expected and [r.captions for r in ds.records] == [["a green field"]]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"images": [{"filename": "farm_1.jpg", "width": 256}]},  # image entries without sentences
+        {"images": []},
+        {"farm": [{"filename": "farm_1.jpg", "size": 3}]},  # class -> entries without 'raw'
+        {"images": [{"file_name": "a.jpg", "id": 1}], "annotations": [{"image_id": 1, "caption": "a"}]},  # COCO
+        {"_data_files": [{"filename": "data-00000-of-00001.arrow"}], "_split": None},  # a save_to_disk state.json
+    ],
+)
+def test_json_that_only_looks_like_a_format_is_refused(tmp_path, content):
+    file = tmp_path / "dataset_x.json"
+    file.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match=rf"^{file}: not a captioning dataset: expected the Karpathy layout"):
+        load_dataset(file)
+    with pytest.raises(ValueError, match=rf"^{tmp_path}: not a captioning dataset: .*\(none of its 1 \.json"):
+        load_dataset(tmp_path)
+
+
+def test_a_folder_picks_its_dataset_over_unrelated_json(tmp_path):
+    """The bug of the trial: any unrelated JSON beside the annotations loaded as an empty NWPU-Captions."""
+    jpg(tmp_path / "images" / "farm_1.jpg")
+    (tmp_path / "captions.json").write_text(json.dumps({"images": [KARPATHY_ENTRY], "dataset": "farms"}))
+    (tmp_path / "annotations.json").write_text(json.dumps({"files": [{"filename": "farm_1.jpg", "bytes": 3}]}))
+    (tmp_path / "dataset_info.json").write_text(json.dumps({"description": "", "features": {"filename": {}}}))
+    (tmp_path / "config.json").write_text(json.dumps({"images": ["logo.png"], "filename": "x"}))
+
+    ds = load_dataset(tmp_path)
+
+    assert (ds.format, ds.name, ds.annotation_file) == ("karpathy", "farms", tmp_path / "captions.json")
+    assert len(ds) == 1 and ds.problems == [] and validate(ds).ok
+
+    csv_folder = tmp_path / "csv"
+    jpg(csv_folder / "farm_1.jpg")
+    (csv_folder / "rows.csv").write_text("image,caption\nfarm_1.jpg,a green field\n")
+    (csv_folder / "dataset_meta.json").write_text(json.dumps({"farm": [{"filename": "farm_1.jpg"}]}))
+    assert detect_format(csv_folder) == ("generic", csv_folder / "rows.csv")
+
+
+def test_a_broken_annotation_file_is_named_when_nothing_else_in_the_folder_is_a_dataset(tmp_path):
+    (tmp_path / "settings.json").write_text(json.dumps({"theme": "dark"}))
+    (tmp_path / "dataset_rsicd.json").write_text('{"images": [{"filename": "a.jpg"')  # cut off mid-download
+    with pytest.raises(ValueError, match=r"dataset_rsicd\.json: not valid JSON \(line 1, column 33\)"):
+        load_dataset(tmp_path)
+    jpg(tmp_path / "a.jpg")
+    (tmp_path / "rows.csv").write_text("image,caption\na.jpg,a field\n")
+    assert load_dataset(tmp_path).format == "generic"  # a readable dataset beside it wins

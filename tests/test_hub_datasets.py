@@ -14,6 +14,7 @@ from PIL import Image
 
 from rsic_core.cli import main
 from rsic_core.data.datasets import detect_format, load_dataset
+from rsic_core.data.thumbnails import make_thumbnail
 from rsic_core.data.validation import validate
 from tests.support.captioning import CAPTIONS, COLOURS
 
@@ -73,6 +74,8 @@ def test_rsicd_like_parquet_files_load_with_splits_classes_and_lazy_images(tmp_p
     for name, (colour, _) in SCENES.items():  # each record opens its own row, decoded now
         image = ds.get(name).load_image()
         assert image.size == (24, 20) and image.getpixel((3, 3)) == colour, name
+    thumb = make_thumbnail(str(harbor.path), size=8)  # the Explorer's and Compare's gallery
+    assert Image.open(io.BytesIO(thumb.data)).size == (8, 7) and thumb.note is None
     report = validate(ds)
     assert report.ok and report.images_checked and report.unreadable_images == {}
 
@@ -195,6 +198,30 @@ def test_evaluate_a_model_on_two_images_of_a_hub_dataset(taught_model_dir, tmp_p
     assert [p["image_id"] for p in predictions] == ["test-red.png", "test-green.png"]
     assert [p["prediction"] for p in predictions] == [CAPTIONS["red"], CAPTIONS["green"]]
     assert json.loads((out / "metrics.json").read_text())["corpus"]["BLEU-4"] > 0.9
+
+
+def test_a_training_batch_of_a_hub_dataset_sees_each_row_s_image(taught_model_dir, tmp_path):
+    """The collator opens the rows by their paths: the taught captions fit their own images far better."""
+    import torch
+
+    from rsic_core.models.registry import load_captioner
+    from rsic_core.training.collators import CaptionCollator, caption_pairs
+
+    names = list(CAPTIONS)
+    hub_dataset(
+        {
+            "image": [{"bytes": png(COLOURS[n], (48, 40)), "path": f"{n}.png"} for n in names],
+            "caption": [CAPTIONS[n] for n in names],
+        }
+    ).to_parquet(str(tmp_path / "train.parquet"))
+    pairs = caption_pairs(load_dataset(tmp_path / "train.parquet").records)
+    captioner = load_captioner(taught_model_dir, device="cpu")
+    collate = CaptionCollator(captioner.family, captioner.processor)
+    shifted = [dict(p, caption=pairs[(i + 1) % len(pairs)]["caption"]) for i, p in enumerate(pairs)]
+    with torch.no_grad():
+        right, wrong = (captioner.model(**collate(batch)).loss.item() for batch in (pairs, shifted))
+    assert collate.skipped == [] and len(pairs) == 3
+    assert right < wrong / 2, (right, wrong)
 
 
 def test_the_real_ucm_sample_converted_to_the_hub_layout_reads_as_the_karpathy_file(shared_data, tmp_path):

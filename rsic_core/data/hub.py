@@ -30,7 +30,6 @@ from rsic_core.data.records import ImageRecord, Problem
 
 SPLIT_NAMES = {"training": "train", "validation": "val", "valid": "val", "dev": "val", "testing": "test"}
 NAME_COLUMNS = ("filename", "file_name", "file", "image_path", "path", "image_name", "image_id", "name")
-ARROW_MARKERS = ("dataset_dict.json", "state.json")  # what save_to_disk writes beside the arrow files
 _CAPTIONS_WANTED = "text or a list of texts named caption(s), sentence(s), text or raw, or 'sentences' of {raw}"
 
 
@@ -49,7 +48,7 @@ class Columns:
 
 def is_hub_folder(folder: Path) -> bool:
     """Whether ``folder`` holds parquet files (up to three levels down) or is a ``save_to_disk`` folder."""
-    if any((folder / m).is_file() for m in ARROW_MARKERS):
+    if saved_marker(folder) is not None:
         return True
     return any(next(folder.glob(pattern), None) for pattern in ("*.parquet", "*/*.parquet", "*/*/*.parquet"))
 
@@ -150,9 +149,18 @@ def _hidden(file: Path, root: Path) -> bool:
     return any(part.startswith((".", "__")) for part in file.relative_to(root).parts)
 
 
+def saved_marker(folder: Path) -> Path | None:
+    """``dataset_dict.json``, or ``state.json`` beside ``dataset_info.json``: what ``save_to_disk`` writes."""
+    if (folder / "dataset_dict.json").is_file():
+        return folder / "dataset_dict.json"
+    if (folder / "state.json").is_file() and (folder / "dataset_info.json").is_file():
+        return folder / "state.json"
+    return None
+
+
 def _arrow_files(folder: Path) -> list[Path]:
     """The arrow files ``state.json`` lists (those of every split of ``dataset_dict.json``); empty if none."""
-    marker = next((folder / m for m in ARROW_MARKERS if (folder / m).is_file()), None)
+    marker = saved_marker(folder)
     if marker is None:
         return []
     try:
@@ -201,7 +209,7 @@ def read_hub(path: Path, image_dir: Path | None = None) -> formats.Parsed:
 
 def _data_files(path: Path, root: Path, problems: list[Problem]) -> list[tuple[Path, str | None]]:
     """(data file, the split its name tells or None) in split order; files leading outside ``root`` left out."""
-    if path.is_dir() and any((path / m).is_file() for m in ARROW_MARKERS):
+    if path.is_dir() and saved_marker(path) is not None:
         return _saved_splits(path)
     found = _named_splits(root)
     every = {os.path.normpath(p.absolute()) for p in root.glob("**/*.parquet") if not _hidden(p, root)}
