@@ -301,7 +301,7 @@ class _Reader:
                 file=cells.reference(relative, row),
                 split=key[0],
                 captions=captions,
-                label=_label(values, columns, row) or formats.label_of(image_id, self.ucm),
+                label=_label(values, columns, row) or (formats.label_of(named, self.ucm) if named else None),
                 source=(str(values[columns.source][row] or "").strip() or None) if columns.source else None,
             )
             if not has_bytes[row]:
