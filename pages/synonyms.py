@@ -10,12 +10,18 @@ from ui import preprocess_cache, state
 st.title("Synonym clusters")
 dataset = state.dataset_or_stop()
 config = PreprocessConfig()
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns([2, 2, 1])
 eps = c1.slider("DBSCAN eps (cosine distance)", 0.05, 1.0, config.syn_eps, 0.05, key="synonyms_eps")
 min_samples = c2.slider("DBSCAN min_samples", 1, 30, config.syn_min_samples, key="synonyms_min_samples")
+keep_number = c3.toggle(
+    "Keep plural and singular apart",
+    value=config.syn_keep_number,
+    key="synonyms_keep_number",
+    help="On: 'many buildings' stays as it is. Off: plurals become singular, as in the RISC study ('many building').",
+)
 try:
     base = preprocess_cache.preprocessed(state.dataset_path(), config)
-    result = preprocess_cache.reclustered(state.dataset_path(), config, eps, min_samples)
+    result = preprocess_cache.reclustered(state.dataset_path(), config, eps, min_samples, keep_number)
 except ValueError as e:
     st.error(str(e))
     st.stop()
@@ -34,9 +40,20 @@ m[0].metric(
 )
 m[1].metric("Clusters", result.n_clusters)
 m[2].metric("Noise words", int((result.labels == -1).sum()))
-m[3].metric("Merges applied", len(applied))
+m[3].metric(
+    "Merges applied",
+    len(applied),
+    help="Words rewritten in the captions: only where WordNet makes both words the same thing.",
+)
 
 st.subheader("Mapping table")
+st.caption(
+    "Applied merges first. A merge is applied only when WordNet makes the two words one: a synonym in "
+    "the dominant sense of each (plane → airplane), a spelling variant (colour → color, a typo) or, with "
+    "plural and singular not kept apart, a plural. The relation says why the others are refused: "
+    "plural or singular (the same word, its number kept), other sense (one synset holds both, but not "
+    "as their usual meaning: house/home), colour, antonym, hypernym, hyponym, co-hyponym, inflection."
+)
 search = st.text_input("Search a word", placeholder="e.g. building", key="synonyms_search").strip().lower()
 only_applied = st.toggle("Applied merges only", value=False, key="synonyms_applied_only")
 table = result.mapping

@@ -91,6 +91,21 @@ def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
     assert (tighter["Noise words"], tighter["Merges applied"]) != (metrics["Noise words"], metrics["Merges applied"])
     app.text_input(key="synonyms_search").input("zzzz-no-such-word").run()
     assert app.dataframe[0].value.empty
+    app.text_input(key="synonyms_search").input("").run()
+
+
+def test_synonym_page_keeps_the_number_unless_told_otherwise(app):
+    app.switch_page("pages/synonyms.py")
+    app.slider(key="synonyms_eps").set_value(0.5).run()
+    kept = app.dataframe[0].value
+    assert not app.exception and not kept[kept["relation"] == "plural"]["applied"].any()
+    app.toggle(key="synonyms_keep_number").set_value(False).run()  # plurals to singular, the RISC way
+    assert not app.exception
+    study = app.dataframe[0].value
+    plurals = study[study["relation"] == "plural"]
+    assert len(plurals) and plurals["applied"].all()
+    assert study["applied"].tolist() == sorted(study["applied"], reverse=True)  # applied merges first
+    app.toggle(key="synonyms_keep_number").set_value(True).run()
 
 
 def test_words_clustered_are_the_content_words_of_the_statistics_vocabulary(app, demo):

@@ -1,5 +1,6 @@
-"""Synonym clustering: WordNet decides which merges apply, rewriting keeps words (never ids), and
-the step says plainly when WordNet or the embedder is missing."""
+"""Synonym clustering: WordNet decides which merges apply (only words that are the same thing),
+rewriting keeps words (never ids) and their number, and the step says plainly when WordNet or the
+embedder is missing. Real UCM captions: tests/test_synonyms_ucm.py."""
 
 from __future__ import annotations
 
@@ -42,6 +43,26 @@ def wn():
         ("passes", "pass", "inflection"),
         ("trees", "tree", "plural"),
         ("trees", "building", "unrelated"),
+        ("park", "parked", "inflection"),  # an inflected form is never a spelling of its base
+        ("colours", "colors", "spelling"),  # was "synonym": one WordNet entry spelt two ways
+        ("grey", "gray", "spelling"),
+        ("aeroplane", "airplane", "spelling"),
+        ("industrail", "industrial", "spelling"),  # a typo: unknown to WordNet, one letter swapped
+        ("scatteredly", "scattered", "unrelated"),  # a derived word, not a typo
+        ("parkinglot", "parking", "unrelated"),  # a compound ("parking" + "lot"), not a typo
+        ("circular", "round", "synonym"),  # round.a.01 is the dominant adjective sense of both
+        ("bushes", "shrubs", "synonym"),
+        ("house", "home", "other sense"),  # one synset only as "household"
+        ("weeds", "grass", "other sense"),  # one synset only as marijuana
+        ("dark", "black", "other sense"),
+        ("sea", "ocean", "other sense"),  # ocean.n.02 is the second sense of both
+        ("below", "under", "other sense"),
+        ("land", "ground", "other sense"),
+        ("white", "green", "colour"),
+        ("big", "small", "antonym"),
+        ("freeways", "roads", "hypernym"),
+        ("buildings", "houses", "hyponym"),
+        ("boats", "ships", "co-hyponym"),
     ],
 )
 def test_wordnet_names_the_relation_of_a_merge(wn, variant, canonical, relation):
@@ -55,16 +76,36 @@ def test_merges_follow_wordnet_not_just_the_clusters(wn):
     vectors = np.stack([base[0], base[1], base[0] + 0.05, base[0] + 0.1, base[0] + 0.12])  # "tree" sits by building
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     labels = np.zeros(5, dtype=int)  # one cluster: DBSCAN chaining, as with real vocabularies
-    table = synonyms.build_mapping(words, counts, vectors.astype(np.float32), labels, wn)
+    vectors = vectors.astype(np.float32)
+    table = synonyms.build_mapping(words, counts, vectors, labels, wn)
     rows = {r.variant: r for r in table.itertuples()}
+    # The number is kept by default: the plural is the same word (listed), not rewritten to the singular.
     assert (rows["buildings"].canonical, rows["buildings"].relation, rows["buildings"].applied) == (
         "building",
         "plural",
-        True,
+        False,
     )
     assert (rows["bulding"].canonical, rows["bulding"].applied) == ("building", True)
     assert not rows["tree"].applied and rows["tree"].relation in {"unrelated", "singular"}
     assert "trees" not in rows or not rows["trees"].applied
+    assert table["applied"].tolist() == sorted(table["applied"], reverse=True)  # the table opens on applied merges
+    study = synonyms.build_mapping(words, counts, vectors, labels, wn, keep_number=False)
+    rows = {r.variant: r for r in study.itertuples()}
+    assert (rows["buildings"].canonical, rows["buildings"].applied) == ("building", True)  # the RISC way
+
+
+def test_a_synonym_takes_the_number_of_the_word_it_replaces(wn):
+    words = ["airplane", "airplanes", "runway", "planes", "plane"]
+    counts = [40, 30, 20, 3, 2]
+    base = np.random.default_rng(3).normal(size=(2, 16))
+    vectors = np.stack([base[0], base[0] + 0.02, base[1], base[0] + 0.05, base[0] + 0.06])
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    table = synonyms.build_mapping(words, counts, vectors, np.zeros(5, dtype=int), wn)
+    applied = dict(zip(table.loc[table["applied"], "variant"], table.loc[table["applied"], "canonical"]))
+    assert applied == {"planes": "airplanes", "plane": "airplane"}  # never "two airplane"
+    assert synonyms.rewrite(["two planes near a plane"], applied) == [
+        "two airplanes near an airplane"
+    ]  # the article follows
 
 
 def test_rewrite_replaces_words_with_words():
@@ -79,11 +120,17 @@ def test_real_embedder_clusters_and_rewrites_into_natural_captions(wn):
     assert result.notes == [] and result.n_clusters >= 1
     assert list(result.mapping.columns) == synonyms.MAPPING_COLUMNS
     applied = result.applied_map()
-    assert applied.get("buildings") == "building" and applied.get("bulding") == "building"
+    assert applied.get("bulding") == "building" and applied.get("plane") == "airplane"
+    assert "buildings" not in applied and result.forms_map().get("buildings") == "building"  # number kept
     assert all(v.isalpha() for v in applied.values())  # words, never ids
     rewritten = synonyms.rewrite(CAPTIONS, applied)
     assert "a building stands next to some trees" in rewritten
+    assert (
+        "many buildings are near a green park" in rewritten and "an airplane is parked beside the runway" in rewritten
+    )
     assert check_natural_language(rewritten, sources=CAPTIONS).ok
+    study = synonyms.cluster_synonyms(CAPTIONS, eps=0.5, min_samples=2, embeddings=result.embeddings, keep_number=False)
+    assert study.applied_map().get("buildings") == "building"
     # Re-clustering with the same vectors (the page's eps control) needs no embedder.
     strict = synonyms.cluster_synonyms(CAPTIONS, eps=0.05, min_samples=2, embeddings=result.embeddings)
     assert strict.n_clusters < result.n_clusters or len(strict.applied_map()) < len(applied)

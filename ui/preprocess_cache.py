@@ -42,7 +42,7 @@ def preprocessed(path: str, config: PreprocessConfig) -> PreprocessResult:
 
 @st.cache_data(show_spinner="Clustering the vocabulary...", max_entries=32)
 def _reclustered(
-    path: str, mtime: float, config_json: str, eps: float, min_samples: int
+    path: str, mtime: float, config_json: str, eps: float, min_samples: int, keep_number: bool
 ) -> synonyms.SynonymResult | None:
     config = PreprocessConfig(**json.loads(config_json))
     base = _preprocessed(path, mtime, config_json)
@@ -58,12 +58,18 @@ def _reclustered(
         use_wordnet=config.syn_wordnet,
         require_wordnet=config.syn_require_wordnet,
         embeddings=base.synonyms.embeddings,
+        keep_number=keep_number,
     )
 
 
-def reclustered(path: str, config: PreprocessConfig, eps: float, min_samples: int) -> synonyms.SynonymResult | None:
-    """The synonym step again with other DBSCAN parameters, on the already embedded vocabulary."""
-    return _reclustered(path, _mtime(path), json.dumps(asdict(config), sort_keys=True), float(eps), int(min_samples))
+def reclustered(
+    path: str, config: PreprocessConfig, eps: float, min_samples: int, keep_number: bool | None = None
+) -> synonyms.SynonymResult | None:
+    """The synonym step again with other DBSCAN parameters (and plurals kept apart or not, default: the
+    config's), on the already embedded vocabulary."""
+    keep = config.syn_keep_number if keep_number is None else bool(keep_number)
+    config_json = json.dumps(asdict(config), sort_keys=True)
+    return _reclustered(path, _mtime(path), config_json, float(eps), int(min_samples), keep)
 
 
 @st.cache_data(show_spinner="Projecting the vocabulary to 2-D with UMAP (about 20 s the first time)...", max_entries=8)

@@ -4,7 +4,7 @@ Steps, in this order, each configurable and each can be switched off:
 
 1. length filter: keep captions of 5 to 20 words;
 2. SentencePiece: train a unigram model (2,000 pieces) on the kept captions, re-tokenise, decode;
-3. synonym clustering: map infrequent variants to a canonical *word* (:mod:`rsic_core.text.synonyms`);
+3. synonym clustering: map infrequent variants to a canonical *word* of the same meaning (:mod:`rsic_core.text.synonyms`);
 4. cleaning: lowercase, strip non-ASCII, collapse whitespace.
 
 The output is always natural-language captions (checked by :mod:`rsic_core.text.guard`) plus a report
@@ -35,7 +35,7 @@ from rsic_core.text.subwords import SentencePieceResult
 from rsic_core.text.synonyms import SynonymResult
 from rsic_core.text.words import count_words
 
-CACHE_VERSION = 6  # bump when the output of a step or the cache layout changes (6: data-only folders, no pickle)
+CACHE_VERSION = 7  # bump when the output of a step or the cache layout changes (7: merges only of one meaning)
 
 
 @dataclass
@@ -83,7 +83,14 @@ class PreprocessConfig:
     )
     syn_wordnet: bool = field(default=True, metadata={"help": "check merges with WordNet"})
     syn_require_wordnet: bool = field(
-        default=True, metadata={"help": "apply only merges WordNet accepts (plural, synonym, spelling)"}
+        default=True, metadata={"help": "apply only merges WordNet accepts (synonym, spelling, plural)"}
+    )
+    syn_keep_number: bool = field(
+        default=True,
+        metadata={
+            "help": "plural and singular stay apart (off: plurals become singular, as in the RISC study: "
+            "'many buildings' -> 'many building')"
+        },
     )
     cleaning: bool = field(default=True, metadata={"help": "step 4: lowercase, strip non-ASCII, collapse whitespace"})
 
@@ -286,6 +293,7 @@ def _synonyms(captions: list[str], config: PreprocessConfig):
         min_count_ratio=config.syn_min_count_ratio,
         use_wordnet=config.syn_wordnet,
         require_wordnet=config.syn_require_wordnet,
+        keep_number=config.syn_keep_number,
     )
     applied = result.applied_map()
     rewritten = synonyms.rewrite(captions, applied)

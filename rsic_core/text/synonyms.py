@@ -7,9 +7,14 @@ DBSCAN and replaced words by their cluster; done wrong, the captions became clus
 2. embed each word (the packaged all-MiniLM-L6-v2 by default, any sentence-transformer by name);
 3. cluster with DBSCAN (eps 0.5, min_samples 5, cosine by default);
 4. inside each cluster, walk the words from the most to the least frequent; a word becomes a
-   variant of the most similar more frequent canonical word of its cluster that WordNet accepts
-   (plural, synonym or spelling variant), otherwise it stays a canonical word itself;
+   variant of the most similar more frequent canonical word of its cluster that WordNet makes the
+   same thing (a synonym in their dominant senses, a spelling variant or a plural:
+   :func:`~rsic_core.text.wordnet.word_relation`), otherwise it stays a canonical word itself;
 5. rewrite captions by replacing variants with their canonical *word*.
+
+Number is meaning, so by default a plural merge is listed (relation ``plural``) but not applied, and
+a synonym takes the number of the word it replaces (``planes`` -> ``airplanes``, never "two airplane");
+``keep_number=False`` applies plural merges as the RISC study did ("many buildings" -> "many building").
 
 Example::
 
@@ -20,8 +25,10 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
+import re
 import tempfile
 import zipfile
 from collections import Counter
@@ -34,17 +41,10 @@ from rsic_core.paths import rsic_home
 from rsic_core.text import wordnet as wordnet_module
 from rsic_core.text.words import is_content_word, letter_words, replace_words, word_counts
 
-MAPPING_COLUMNS = [
-    "variant",
-    "canonical",
-    "cluster",
-    "variant_count",
-    "canonical_count",
-    "similarity",
-    "relation",
-    "applied",
-]
+MAPPING_COLUMNS = "variant canonical cluster variant_count canonical_count similarity relation applied".split()
 CANDIDATES_PER_WORD = 10  # nearest more-frequent words WordNet is asked about
+# What makes two words one (see forms_map): WordNet's accepted relations and a singular of a plural.
+SAME_WORD_RELATIONS = (*wordnet_module.ACCEPTED_RELATIONS, "singular")
 
 
 @dataclass
@@ -59,8 +59,14 @@ class SynonymResult:
     notes: list[str] = field(default_factory=list)  # what could not be done and why, in plain words
 
     def applied_map(self) -> dict[str, str]:
-        """``{variant: canonical}`` for the merges that are applied."""
+        """``{variant: canonical}`` for the merges that are applied (what :func:`rewrite` writes)."""
         rows = self.mapping.loc[self.mapping["applied"].astype(bool)]
+        return dict(zip(rows["variant"], rows["canonical"]))
+
+    def forms_map(self) -> dict[str, str]:
+        """``{variant: canonical}`` for every pair that is one word, applied or not: the applied merges
+        and the plurals and singulars whose number the captions keep (``tree`` -> ``trees``)."""
+        rows = self.mapping.loc[self.mapping["relation"].isin(SAME_WORD_RELATIONS)]
         return dict(zip(rows["variant"], rows["canonical"]))
 
     @property
@@ -178,6 +184,7 @@ def build_mapping(
     max_distance: float = 0.5,
     min_count_ratio: float = 1.0,
     require_wordnet: bool = True,
+    keep_number: bool = True,
 ):
     """The mapping table: each clustered word that is not canonical, with its canonical form.
 
@@ -187,20 +194,23 @@ def build_mapping(
         max_distance (0.5): cosine distance beyond which two words are not compared.
         min_count_ratio (1.0): the canonical word must be at least this many times as frequent.
         require_wordnet (True): apply only merges WordNet accepts; False also applies unchecked ones.
+        keep_number (True): a plural merge is listed but not applied, a synonym takes the variant's
+            number (``planes`` -> ``airplanes``; ``other number`` when the vocabulary lacks that form).
 
     Returns:
-        A DataFrame with ``MAPPING_COLUMNS``, most frequent variants first.
+        A DataFrame with ``MAPPING_COLUMNS``: the applied merges first, then by variant frequency.
     """
     import pandas as pd
 
     neighbours, sims = _nearest(embeddings, CANDIDATES_PER_WORD)
+    forms = wordnet_module.NumberForms(wn, words, counts) if wn is not None and keep_number else None
     canonical_of: dict[int, int] = {}  # variant index -> canonical index (roots are absent)
     rows = []
     for i in sorted(range(len(words)), key=lambda j: (-counts[j], words[j])):
         if labels[i] < 0:
             continue
         candidates = [
-            (int(j), float(s))
+            int(j)
             for j, s in zip(neighbours[i], sims[i])
             if labels[j] == labels[i]
             and 1 - s <= max_distance
@@ -210,17 +220,42 @@ def build_mapping(
         ]
         if not candidates:
             continue
-        best, relation = candidates[0], "unchecked"
-        if wn is not None:  # the nearest candidate WordNet accepts, else the nearest and why not
-            found = [wordnet_module.word_relation(wn, words[i], words[j]) for j, _ in candidates]
-            k = next((k for k, r in enumerate(found) if r in wordnet_module.ACCEPTED_RELATIONS), 0)
-            best, relation = candidates[k], found[k]
-        applied = relation in wordnet_module.ACCEPTED_RELATIONS or (relation == "unchecked" and not require_wordnet)
+        j, relation = _choose(wn, words, i, candidates, forms, keep_number)
+        applied = relation in _applying(keep_number) or (relation == "unchecked" and not require_wordnet)
+        if applied and j in canonical_of:  # the number-kept form is itself a variant
+            applied, relation = False, "other number"
         if applied:
-            canonical_of[i] = best[0]
-        j = best[0]
-        rows.append((words[i], words[j], int(labels[i]), counts[i], counts[j], round(best[1], 3), relation, applied))
-    return pd.DataFrame(rows, columns=MAPPING_COLUMNS)
+            canonical_of[i] = j
+        similarity = round(float(embeddings[i] @ embeddings[j]), 3)
+        rows.append((words[i], words[j], int(labels[i]), counts[i], counts[j], similarity, relation, applied))
+    table = pd.DataFrame(rows, columns=MAPPING_COLUMNS)
+    order = table.sort_values(["applied", "variant_count", "variant"], ascending=[False, False, True], kind="stable")
+    return order.reset_index(drop=True)
+
+
+def _applying(keep_number: bool) -> tuple[str, ...]:
+    """The WordNet relations that are applied (rewritten in the captions)."""
+    return ("synonym", "spelling") if keep_number else wordnet_module.ACCEPTED_RELATIONS
+
+
+def _choose(wn, words: list[str], i: int, candidates: list[int], forms, keep_number: bool) -> tuple[int, str]:
+    """The canonical word of ``words[i]`` and its relation: the nearest applicable candidate, else
+    the nearest that is the same word (in another number, kept), else the nearest and why not."""
+    if wn is None:
+        return candidates[0], "unchecked"
+    found = []
+    for j in candidates:
+        relation = wordnet_module.word_relation(wn, words[i], words[j])
+        if forms is not None and relation in ("synonym", "spelling"):
+            same = forms.same_number(i, j)
+            j, relation = (j, "other number") if same is None else (same, relation)
+        found.append((j, relation))
+    applicable = [k for k, (_, r) in enumerate(found) if r in _applying(keep_number)]
+    if applicable and found[applicable[0]][1] == "spelling":  # of two spellings, the closest one
+        spellings = [j for j, r in found if r == "spelling"]
+        return max(spellings, key=lambda j: difflib.SequenceMatcher(None, words[i], words[j]).ratio()), "spelling"
+    same_word = [k for k, (_, r) in enumerate(found) if r in SAME_WORD_RELATIONS]
+    return found[(applicable or same_word or [0])[0]]
 
 
 def cluster_synonyms(
@@ -234,6 +269,7 @@ def cluster_synonyms(
     use_wordnet: bool = True,
     require_wordnet: bool = True,
     embeddings: np.ndarray | None = None,
+    keep_number: bool = True,
 ) -> SynonymResult:
     """Cluster the vocabulary of ``captions`` and build the WordNet-checked mapping table.
 
@@ -246,6 +282,7 @@ def cluster_synonyms(
         use_wordnet (True): check merges with WordNet (when it is unavailable, a note says so).
         require_wordnet (True): apply only WordNet-accepted merges.
         embeddings (None): precomputed vectors of the vocabulary (to re-cluster without re-embedding).
+        keep_number (True): plural and singular stay apart (see :func:`build_mapping`).
 
     Returns:
         A :class:`SynonymResult`. Raises nothing for a missing embedder or WordNet: the result is
@@ -290,17 +327,38 @@ def cluster_synonyms(
         eps if metric == "cosine" else 2.0,
         min_count_ratio,
         require_wordnet and use_wordnet,
+        keep_number,
     )
     return SynonymResult(words, empty.counts, labels, embeddings, mapping, notes)
 
 
 def rewrite(captions: list[str], mapping: dict[str, str]) -> list[str]:
-    """Replace each variant word by its canonical word (whole words, any case); never by an id."""
+    """Replace each variant word by its canonical word (whole words, any case); never by an id.
+
+    An article before a replaced word follows it: "a plane" becomes "an airplane".
+    """
     lowered = {k.lower(): v for k, v in mapping.items()}
     if not lowered:
         return list(captions)
 
-    return [c if lowered.keys().isdisjoint(letter_words(c)) else replace_words(c, lowered) for c in captions]
+    def article(m: re.Match) -> str:
+        canonical = lowered.get(m.group(3).lower())
+        if canonical is None or _vowel(canonical) == _vowel(m.group(3)):
+            return m.group(0)
+        wanted = "an" if _vowel(canonical) else "a"
+        return (wanted.capitalize() if m.group(1)[0].isupper() else wanted) + m.group(2) + m.group(3)
+
+    return [
+        c if lowered.keys().isdisjoint(letter_words(c)) else replace_words(_ARTICLE.sub(article, c), lowered)
+        for c in captions
+    ]
+
+
+_ARTICLE = re.compile(r"\b(an?)(\s+)([^\W\d_]+)", re.IGNORECASE)  # "a"/"an", the spaces, the next word
+
+
+def _vowel(word: str) -> bool:
+    return word[:1].lower() in "aeiou"
 
 
 def word_examples(before: list[str], after: list[str], word: str, limit: int = 10):

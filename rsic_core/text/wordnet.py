@@ -180,15 +180,21 @@ def wordnet_status() -> str | None:
 
 
 def word_relation(wn, variant: str, canonical: str) -> str:
-    """How ``variant`` relates to ``canonical`` according to WordNet.
+    """How ``variant`` relates to ``canonical`` according to WordNet; only the first three allow a merge.
 
     Returns:
-        ``"plural"`` (the variant is a plural noun of the canonical form and not also one of its
-        verb forms), ``"synonym"`` (a
-        synset of the variant lists the canonical form), ``"spelling"`` (the variant is unknown
-        to WordNet and differs from a known canonical form by a small edit), ``"singular"``
-        (the variant is the singular of the canonical form, refused), ``"inflection"`` (another
-        inflected form: ``parked``/``park``, refused) or ``"unrelated"``.
+        Accepted: ``"plural"`` (the variant is a plural noun of the canonical form and not mostly
+        one of its verb forms), ``"spelling"`` (a small edit apart, and either both spell the same
+        WordNet entry, ``colours``/``colors``, or the variant is unknown to WordNet, ``industrail``,
+        and is not a derived or compound word, ``scatteredly``, ``parkinglot``), ``"synonym"`` (their
+        dominant senses share a synset: ``plane``/``airplane``; see :func:`dominant_synsets`).
+
+        Refused: ``"singular"`` (the variant is the singular of the canonical form: "a roads"),
+        ``"inflection"`` (``parked``/``park``, ``larger``/``large``), ``"antonym"``, ``"colour"`` (two
+        colour words), ``"other sense"`` (one synset holds both, but not as the dominant sense of
+        each: ``house``/``home`` only as "household", ``weeds``/``grass`` only as marijuana),
+        ``"hypernym"`` (the canonical word is more general), ``"hyponym"`` (more specific),
+        ``"co-hyponym"`` (two kinds of one thing: ``boats``/``ships``) or ``"unrelated"``.
     """
     if variant == canonical:
         return "synonym"
@@ -198,13 +204,89 @@ def word_relation(wn, variant: str, canonical: str) -> str:
         return "inflection" if canonical in v.verb_bases and _mostly_verb(wn, canonical) else "plural"
     if variant in c.noun_bases:
         return "singular"  # "road" -> "roads" would write "a roads": refused
-    if canonical in v.other_bases:
-        return "inflection"  # "parked" -> "park", "larger" -> "large": changes the meaning
-    if canonical in v.synonyms:
-        return "synonym"
-    if not v.known and c.known and _is_small_edit(variant, canonical):
+    if canonical in v.other_bases or variant in c.other_bases:
+        return "inflection"  # "parked" -> "park", "park" -> "parked", "larger" -> "large": changes the meaning
+    if _is_spelling(wn, variant, canonical, v, c):
         return "spelling"
+    if v.dominant & c.dominant:
+        return "synonym"
+    return _refusal(v, c, {canonical} | c.noun_bases, {variant} | v.noun_bases)
+
+
+def _refusal(v: _Profile, c: _Profile, canonical_forms: set, variant_forms: set) -> str:
+    """Why WordNet does not make two words one (see :func:`word_relation`)."""
+    if v.antonyms & canonical_forms or c.antonyms & variant_forms:
+        return "antonym"
+    if v.colour and c.colour:
+        return "colour"
+    if v.synonyms & canonical_forms or c.synonyms & variant_forms:
+        return "other sense"
+    if c.dominant & v.hypernyms:
+        return "hypernym"
+    if v.dominant & c.hypernyms:
+        return "hyponym"
+    if v.parents & c.parents:
+        return "co-hyponym"
     return "unrelated"
+
+
+def singular_of(wn, word: str) -> str | None:
+    """The singular noun ``word`` is the plural of (``buildings`` -> ``building``), or None."""
+    bases = _profile(wn, word).noun_bases
+    return min(bases) if bases else None
+
+
+class NumberForms:
+    """Singular and plural forms of a vocabulary (most frequent first), to give a merge its variant's number.
+
+    Example::
+
+        forms = NumberForms(wn, ["airplane", "airplanes", "planes"], [286, 160, 1])
+        forms.same_number(2, 0)   # 1: "planes" -> "airplanes", not "airplane"
+    """
+
+    def __init__(self, wn, words: list[str], counts: list[int]):
+        self.wn, self.words, self.counts, self.index = wn, words, counts, {w: k for k, w in enumerate(words)}
+        self.singular = {w: singular_of(wn, w) for w in words}
+        self.plural = {s: w for w, s in self.singular.items() if s is not None}
+
+    def same_number(self, i: int, j: int) -> int | None:
+        """``j``, or the form of ``words[j]`` in the number of ``words[i]``; None when there is none."""
+        variant, canonical = self.words[i], self.words[j]
+        plural = self.singular[variant] is not None
+        if plural == (self.singular[canonical] is not None) or not self.wn.synsets(variant):
+            return j  # same number, or a typo unknown to WordNet (the closest spelling keeps its ending)
+        target = self.index.get(self.plural.get(canonical) if plural else self.singular[canonical])
+        if target is None or (self.counts[target], variant) < (self.counts[i], self.words[target]):
+            return None  # absent, or rarer than the variant (a canonical word is the more frequent)
+        return target
+
+
+def dominant_synsets(wn, word: str) -> frozenset:
+    """The synsets of ``word``'s dominant senses, in the parts of speech it has in captions.
+
+    Captions are noun phrases, so a word's nouns and adjectives count (verbs and adverbs only for a
+    word that is neither). In each, the dominant senses are those WordNet's corpus tagged most often
+    (lemma counts, inflected forms counted for their base form: ``weeds`` -> weed.n.01), or the
+    first sense in WordNet's order when none was tagged.
+    """
+    return _profile(wn, word).dominant
+
+
+def _dominant(wn, word: str) -> frozenset:
+    found = set()
+    for group in (("n", "a"), ("v", "r")):
+        for pos in group:
+            synsets = wn.synsets(word, pos)  # "a" includes the satellite adjectives
+            if not synsets:
+                continue
+            forms = {word} | _base_forms(wn, word, pos)
+            counts = [sum(lm.count() for lm in s.lemmas() if lm.name().lower() in forms) for s in synsets]
+            top = max(counts)
+            found |= {s for s, n in zip(synsets, counts) if n == top} if top else {synsets[0]}
+        if found:
+            break
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
@@ -214,6 +296,12 @@ class _Profile:
     other_bases: frozenset  # base forms as a verb, adjective or adverb
     verb_bases: frozenset  # base forms as a verb
     synonyms: frozenset  # lemma names of all its synsets
+    synsets: frozenset  # all its synsets
+    dominant: frozenset  # the synsets of its dominant senses (see dominant_synsets)
+    parents: frozenset  # direct hypernyms of the dominant synsets
+    hypernyms: frozenset  # all hypernyms of the dominant synsets
+    antonyms: frozenset  # lemma names of the antonyms of any of its senses
+    colour: bool  # one of its noun senses is a colour
 
 
 _PROFILES: dict[tuple[int, str], _Profile] = {}
@@ -224,14 +312,28 @@ def _profile(wn, word: str) -> _Profile:
     key = (id(wn), word)
     if key not in _PROFILES:
         synsets = wn.synsets(word)  # lemmatised lookup: "airplanes" finds airplane.n.01
+        dominant = _dominant(wn, word)
+        lemmas = [lemma for s in synsets for lemma in s.lemmas()]
+        colour = wn.synset("color.n.01")
         _PROFILES[key] = _Profile(
             known=bool(synsets),
             noun_bases=frozenset(_base_forms(wn, word, "n")),
             other_bases=frozenset(f for pos in "vars" for f in _base_forms(wn, word, pos)),
             verb_bases=frozenset(_base_forms(wn, word, "v")),
-            synonyms=frozenset(lemma.name().lower() for s in synsets for lemma in s.lemmas()),
+            synonyms=frozenset(lemma.name().lower() for lemma in lemmas),
+            synsets=frozenset(synsets),
+            dominant=dominant,
+            parents=frozenset(h for s in dominant for h in s.hypernyms() + s.instance_hypernyms()),
+            hypernyms=frozenset(h for s in dominant for h in _hypernyms(s)),
+            antonyms=frozenset(a.name().lower() for lemma in lemmas for a in lemma.antonyms()),
+            colour=any(colour in _hypernyms(s) for s in wn.synsets(word, "n")),
         )
     return _PROFILES[key]
+
+
+@lru_cache(maxsize=65536)
+def _hypernyms(synset) -> frozenset:
+    return frozenset(synset.closure(lambda s: s.hypernyms() + s.instance_hypernyms()))
 
 
 @lru_cache(maxsize=65536)
@@ -249,7 +351,27 @@ def _base_forms(wn, word: str, pos: str) -> set[str]:
     return {f for f in wn._morphy(word, pos) if f != word}
 
 
+# Endings that make another word of a known one: "scatteredly" is not a way to spell "scattered".
+_DERIVING_ENDINGS = ("ly", "ness", "ish", "er", "est", "ed", "ing", "al", "ity", "ment", "ful", "less")
+
+
+def _is_spelling(wn, variant: str, canonical: str, v: _Profile, c: _Profile) -> bool:
+    """Two spellings of one word: a small edit apart, and the same entry or a typo of a known word."""
+    if not c.known or not _is_small_edit(variant, canonical):
+        return False
+    if v.known:  # "colours"/"colors", "grey"/"gray": one dominant sense, or mostly the same synsets
+        return bool(v.dominant & c.dominant) or 2 * len(v.synsets & c.synsets) >= min(len(v.synsets), len(c.synsets))
+    for a, b in ((variant, canonical), (canonical, variant)):
+        rest = a[len(b) :] if a.startswith(b) else a[: -len(b)] if a.endswith(b) else None
+        if rest and (rest in _DERIVING_ENDINGS or (len(rest) > 1 and wn.synsets(rest))):
+            return False  # "scatteredly", "parkinglot" ("parking" + "lot"): another word, not a typo
+    return True
+
+
 def _is_small_edit(a: str, b: str) -> bool:
+    """One letter added, dropped or changed (``grey``/``gray``), or 80 % of the letters in common."""
     if min(len(a), len(b)) < 4 or a[0] != b[0]:
         return False
-    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
+    matcher = difflib.SequenceMatcher(None, a, b)
+    edits = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal")
+    return edits <= 1 or matcher.ratio() >= 0.8
