@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from rsic_core.runs import layout as runs
 from rsic_core.scoring import error_analysis as ea
 from tests.support.scoring import write_run
@@ -18,7 +20,8 @@ REFS = [
 def test_wrong_count_is_found_and_right_count_is_not():
     wrong = ea.analyze("three baseball fields are surrounded by trees", REFS)
     assert "wrong count" in wrong.errors
-    assert any("3 field" in d and "2" in d for d in wrong.details)
+    # the note names the object as the prediction writes it ("baseball fields": one WordNet name), not "field(s)"
+    assert "3 baseball fields predicted, the references say 2" in wrong.details
     right = ea.analyze("two big baseball fields surrounded by green trees", REFS)
     assert "wrong count" not in right.errors and "hallucinated object" not in right.errors
 
@@ -32,7 +35,8 @@ def test_hallucinated_and_missing_objects():
             "the playground is in the stadium",
         ],
     )
-    assert "hallucinated object" in e.errors and any("'boat'" in d for d in e.details)
+    assert "hallucinated object" in e.errors and e.hallucinated == ["boats"]  # named as the prediction writes it
+    assert e.details == ["'boats' is in the prediction but in no reference"]
     assert "missing object" not in e.errors  # buildings/roads are each in one reference only
     m = ea.analyze(
         "a café near the road", ["a café near a road with trees", "trees around a café", "a café with trees"]
@@ -63,3 +67,30 @@ def test_run_analysis_counts_and_breakdowns(tmp_path, corpus_scores):
     assert list(by_length["length"]) == ["empty", "1-5 words", "6-10 words"]
     per_class = ea.error_counts(table, by="label")
     assert per_class[(per_class["label"] == "beach") & (per_class["error"] == "missing object")]["images"].item() == 1
+
+
+def test_notes_name_objects_as_the_references_write_them():
+    houses = ["many houses along the road", "many houses and a road", "houses and trees"]
+    e = ea.analyze("a road near some trees", houses)
+    assert e.missing == ["houses"] and e.details == ["'houses' is in 3 of 3 references but not in the prediction"]
+    general = ea.analyze("many buildings along a road", houses)  # buildings: houses named more generally
+    assert general.errors == [] and "buildings" in general.matching
+
+
+def test_marks_cover_every_form_of_a_missing_or_flagged_object():
+    marks = dict(ea.word_marks("three storage tanks are in the lawn", ["lawn"], ["storage tank"]))
+    assert marks["storage"] == marks["tanks"] == "missing" and marks["lawn"] == "match" and marks["three"] == ""
+    assert dict(ea.word_marks("an aerial image of an airport", [], (), ["airport"]))["airport"] == "flagged"
+
+
+def test_without_wordnet_a_fixed_list_of_objects_stands_in(monkeypatch):
+    from rsic_core.text import wordnet
+
+    def unavailable():
+        raise wordnet.WordNetUnavailable("WordNet is not installed (test)")
+
+    monkeypatch.setattr(wordnet, "load_wordnet", unavailable)
+    row = {"prediction": "some planes near a lake", "references": ["two planes on the runway"] * 3, "label": "x"}
+    table = ea.analyze_run(pd.DataFrame([row]))
+    assert table.attrs["notes"] == ["objects from a fixed list of common ones: WordNet is not installed (test)"]
+    assert table.loc[0, "hallucinated"] == ["lake"] and table.loc[0, "missing"] == ["runway"]

@@ -4,7 +4,9 @@ A prediction names a class when it says the class name in any form ("storage tan
 ``storagetanks``, "airplanes" for ``airplane``: class names run together are split into the words
 WordNet knows), else when it says part of one ("a residential area": dense, medium and sparse
 residential alike), else when it names an object that the run's references tie to one class
-("an airport": the references say airport for the ``airplane`` images and no other class)::
+("an airport": the references say airport for the ``airplane`` images and no other class). Of
+several classes named in full, the first named counts (the longest on a tie: "mobile home park",
+not "park")::
 
     table = analyze_run(run.predictions_frame())   # its "scene" column is the class each prediction names
     confusion = scene_confusion(table)              # rows: true class, columns: the class named, values: images
@@ -14,7 +16,7 @@ residential alike), else when it names an object that the run's references tie t
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 
 from rsic_core.scoring.objects import Mention, ObjectLexicon, object_lexicon
@@ -61,6 +63,7 @@ class SceneNames:
         labels: the run's classes.
         references: (label, reference captions) for each image of the run (for the objects tied to a class).
         lexicon (the offline WordNet): object words.
+        read (``lexicon.mentions`` of the caption's words): the objects a caption names (a cache of them).
     """
 
     def __init__(
@@ -68,8 +71,10 @@ class SceneNames:
         labels: Iterable[str],
         references: Iterable[tuple[str, Sequence[str]]] = (),
         lexicon: ObjectLexicon | None = None,
+        read: Callable[[str], Sequence[Mention]] | None = None,
     ):
         self.lexicon = lexicon or object_lexicon()
+        self._read = read or (lambda caption: self.lexicon.mentions(words(caption)))
         self.classes = sorted(set(labels))
         self.pieces = {c: tuple(self._form(w) for w in class_words(c, self.lexicon)) for c in self.classes}
         self.keywords = self._keywords(references)
@@ -84,7 +89,7 @@ class SceneNames:
             if label not in self.pieces:
                 continue
             images[label] += 1
-            for key in {m.key for r in refs for m in self.lexicon.mentions(words(r))}:
+            for key in {m.key for r in refs for m in self._read(r)}:
                 naming[key][label] += 1
         tied = {}
         for key, per_class in naming.items():
@@ -102,19 +107,21 @@ class SceneNames:
         """
         if not self.classes:
             return NONE
-        said = [
-            self._form(t) for k, t in enumerate(tokens) if not (k + 1 < len(tokens) and tokens[k + 1] == "of")
-        ]  # "a lot of trees" says no parking lot
+        said: dict[str, int] = {}  # each form said -> where first
+        for k, t in enumerate(tokens):
+            if not (k + 1 < len(tokens) and tokens[k + 1] == "of"):  # "a lot of trees" says no parking lot
+                said.setdefault(self._form(t), k)
+        nouns = [(s, k) for s, k in said.items() if self.lexicon.key(s) is not None]
         full, partial = [], Counter()
         for label, pieces in self.pieces.items():
-            at = [next((k for k, s in enumerate(said) if self._same(p, s)), None) for p in pieces]
+            at = [said.get(p, next((k for s, k in nouns if self._same(p, s)), None)) for p in pieces]
             found = [k for k in at if k is not None]
             if found and len(found) == len(pieces):
-                full.append((-len(pieces), min(found), label))
+                full.append((min(found), -len(pieces), label))
             elif found:
                 partial[label] = len(found)
         if full:
-            return min(full)[2]  # the longest class name, then the first said
+            return min(full)[2]  # the first said, then the longest ("mobile home park" over "park")
         if partial:
             most = max(partial.values())
             return " / ".join(c for c in self.classes if partial.get(c) == most)

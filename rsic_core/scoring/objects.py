@@ -97,6 +97,7 @@ class ObjectLexicon:
         self._bases: dict[str, str] = {}
         self._senses: dict[str, frozenset] = {}
         self._ancestors: dict[str, frozenset] = {}
+        self._compounds: dict[tuple[str, str], tuple[str, tuple[str, str]] | None] = {}
 
     # ---- single words -------------------------------------------------------------------------
     def key(self, word: str) -> str | None:
@@ -145,7 +146,7 @@ class ObjectLexicon:
         """The objects named in a caption's words (:func:`rsic_core.text.words.words`), in order."""
         found, k = [], 0
         while k < len(tokens):
-            pair = self._compound(tokens[k], tokens[k + 1]) if k + 1 < len(tokens) else None
+            pair = self.compound(tokens[k], tokens[k + 1]) if k + 1 < len(tokens) else None
             if pair:
                 key, parts = pair
                 found.append(Mention(key, " ".join(tokens[k : k + 2]), k, k + 2, parts, tokens[k + 1] == parts[1]))
@@ -157,6 +158,12 @@ class ObjectLexicon:
                 found.append(Mention(key, tokens[k], k, k + 1, (key,), tokens[k] == key))
             k += 1
         return found
+
+    def compound(self, first: str, second: str) -> tuple[str, tuple[str, str]] | None:
+        """The two-word object that two words name (its key and parts), or None: "storage tanks" -> storage_tank."""
+        if (first, second) not in self._compounds:
+            self._compounds[first, second] = self._compound(first, second)
+        return self._compounds[first, second]
 
     def _compound(self, first: str, second: str) -> tuple[str, tuple[str, str]] | None:
         if self.wn is None or not (first.isalpha() and second.isalpha()) or first in STOPWORDS:
