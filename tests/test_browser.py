@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"  # real UCM-captions samples, where present
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -58,10 +59,10 @@ def served_app(demo_dir, tmp_path_factory):
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env={
+            env={  # the tests' datasets live there, and the real samples beside the project
                 **os.environ,
-                "RSIC_DATA_ROOTS": str(tmp_path_factory.getbasetemp()),
-            },  # the tests' datasets live there
+                "RSIC_DATA_ROOTS": os.pathsep.join((str(tmp_path_factory.getbasetemp()), str(SHARED_DATA))),
+            },
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -143,3 +144,48 @@ def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(served_app, tmp_path
         expect(box).to_have_value("", timeout=30_000)
         expect(page.get_by_text("Demo dataset (offline, generated)")).to_be_visible(timeout=30_000)
         browser.close()
+
+
+def test_evaluate_real_ucm_data_and_keep_the_runs_folder_across_pages(served_app, tmp_path):
+    """A user loads the real UCM sample, evaluates the demo model on a few images, and moves between the run pages."""
+    import re
+
+    from playwright.sync_api import expect, sync_playwright
+
+    if not (SHARED_DATA / "ucm-sample").is_dir():
+        pytest.skip(f"{SHARED_DATA / 'ucm-sample'} is absent (real data samples are optional)")
+    runs = tmp_path / "runs"
+    titles = {"Compare": "Compare predictions and references", "Runs": "Runs", "Efficiency": "Efficiency"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(served_app, wait_until="domcontentloaded")
+        box = page.get_by_role("textbox", name="Dataset folder or annotation file")
+        expect(box).to_be_visible(timeout=90_000)
+        box.fill(str(SHARED_DATA / "ucm-sample"))
+        box.press("Enter")
+        page.get_by_role("button", name="Load", exact=True).click()
+        expect(page.get_by_text("Dataset: ucm-sample")).to_be_visible(timeout=60_000)
+
+        page.get_by_role("link", name="Compare").click()
+        folder = page.get_by_role("textbox", name="Runs folder")
+        expect(folder).to_be_visible(timeout=60_000)
+        folder.fill(str(runs))
+        folder.press("Enter")
+        expect(page.get_by_text("No runs yet")).to_be_visible(timeout=30_000)
+        page.get_by_role("spinbutton", name="Images").fill("3")
+        page.get_by_role("button", name="Evaluate", exact=True).click()
+        run = page.get_by_role("combobox", name="Run")
+        expect(run).to_have_value(re.compile(r"ucm-sample/test · demo · \(zero-shot\)"), timeout=300_000)
+        expect(page.get_by_text("3 of 3 images")).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "compare.png"))
+
+        for name in ["Runs", "Efficiency", "Compare", "Runs", "Efficiency", "Compare"]:  # every hop keeps the folder
+            page.get_by_role("link", name=name, exact=True).click()
+            expect(page.get_by_role("heading", name=titles[name])).to_be_visible(timeout=60_000)
+            expect(page.get_by_role("textbox", name="Runs folder")).to_have_value(str(runs), timeout=30_000)
+            expect(page.get_by_text("No runs yet")).to_have_count(0)
+        browser.close()
+    [made] = list(runs.iterdir())
+    assert made.name.endswith("demo-zero-shot-ucm-sample-test") and (made / "metrics.json").is_file()
+    assert (tmp_path / "compare.png").stat().st_size > 10_000
