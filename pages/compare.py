@@ -7,6 +7,7 @@ import streamlit as st
 from rsic_core.runs.compare import CompareFilter, errors_by_class, filter_choices, filter_predictions, time_label
 from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
+from rsic_core.scoring.confusion import NONE, confusion_figure, scene_confusion
 from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, format_score
 from ui import resources, runs_cache, state
 
@@ -126,13 +127,18 @@ if view.empty:
     st.stop()
 
 batch_size = (run.config.get("caption") or {}).get("batch_size")
-images, by_class, by_length, errors = st.tabs(["Images", "By class", f"By {LENGTH}", "Error kinds"])
+for note in table.attrs.get("notes") or []:
+    st.caption(note)
+images, by_class, by_length, errors, confusion = st.tabs(
+    ["Images", "By class", f"By {LENGTH}", "Error kinds", "Scene confusion"]
+)
 with images:
     pages = max(1, -(-len(view) // PAGE_SIZE))
     st.session_state.setdefault(PAGE_KEY, 1)  # seeded here, set by the callbacks: no default beside it
     page = st.number_input("Page", min_value=1, max_value=pages, key=PAGE_KEY)
     st.caption(
-        f"{len(view)} of {len(table)} images; :green[shared words], :orange[**consensus words missing**], :red[~~objects no reference mentions~~]"
+        f"{len(view)} of {len(table)} images; :green[words a reference shares], "
+        ":orange[**objects most references name, missing from the prediction**], :red[~~objects no reference names~~]"
     )
     for _, row in view.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
         with st.container(border=True):
@@ -143,10 +149,9 @@ with images:
             else:
                 pic.warning("no image")
             pic.caption(f"{row['image_id']} · {row['label'] if isinstance(row['label'], str) else row['split']}")
-            flagged = ea.hallucinated_objects(row["prediction"], row["references"])
             text.markdown(
                 "**Prediction:** "
-                + (marked(ea.word_marks(row["prediction"], row["matching"], (), flagged)) or "_empty_")
+                + (marked(ea.word_marks(row["prediction"], row["matching"], (), row["hallucinated"])) or "_empty_")
             )
             pred_words = set(ea.words(row["prediction"]))
             text.markdown(
@@ -171,3 +176,14 @@ with by_length:
 with errors:
     st.dataframe(ea.error_counts(view), hide_index=True)
     st.dataframe(errors_by_class(view))
+with confusion:
+    st.caption(
+        "What the model called each class: one row per true class, one column per class the prediction names "
+        f"({NONE}: it names none); counts of the images shown (the filters apply)."
+    )
+    counts = scene_confusion(view)
+    if counts.empty:
+        st.info("No image shown has a class, so there is no per-class confusion.")
+    else:
+        st.dataframe(counts)
+        st.plotly_chart(confusion_figure(counts), width="stretch")

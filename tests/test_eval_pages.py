@@ -60,9 +60,10 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     assert len(at.get("image")) == 10 and len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) == 10
 
     at.multiselect(key="compare_labels").set_value(["baseball field"]).run()  # class filter
-    text = markdown(at)
-    assert ":green[baseball]" in text and ":orange[**two**]" in text
-    assert any("3 field(s) predicted, the references say 2" in c.value for c in at.caption)
+    assert ":green[baseball]" in markdown(at)
+    assert any("3 baseball fields predicted, the references say 2" in c.value for c in at.caption)
+    at.multiselect(key="compare_labels").set_value(["café"]).run()  # most references name trees, the prediction not
+    assert ":orange[**trees**]" in markdown(at)
 
     at.multiselect(key="compare_labels").set_value([]).run()
     at.number_input(key="compare_at_most").set_value(0.0).run()  # BLEU-1 at most 0: only the empty caption is left
@@ -74,7 +75,7 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
     at.multiselect(key="compare_error_kinds").set_value(["hallucinated object"]).run()
     assert any("3 of 10 images" in c.value for c in at.caption)
     assert ":red[~~boats~~]" in markdown(at)
-    errors = at.dataframe[-2].value.set_index("error")
+    errors = next(d.value for d in at.dataframe if "error" in d.value.columns).set_index("error")
     assert errors.loc["hallucinated object", "images"] == 3
 
 
@@ -157,6 +158,16 @@ def test_compare_without_runs_evaluates_the_demo_model_on_request(tmp_path, demo
     assert {m.label for m in at.metric} >= {"BLEU-4", "CIDEr"}, "the new run is shown at once"
 
 
+def test_compare_shows_what_the_model_called_each_class(runs_root):
+    at = open_page("pages/compare.py", runs_root)
+    assert "Scene confusion" in [t.label for t in at.tabs]
+    counts = next(d.value for d in at.dataframe if "(none)" in d.value.columns)
+    assert counts.loc["beach", "(none)"] == 1  # the empty caption names no class
+    assert counts.loc["harbor", "harbor"] == 1 and counts.values.sum() == 10
+    figure = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert figure["data"][0]["type"] == "heatmap" and "beach" in figure["data"][0]["y"]
+
+
 def _runs_box(at):
     return next(t for t in at.text_input if t.label == "Runs folder")
 
@@ -235,6 +246,8 @@ def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_dat
     assert not any("not on the loaded dataset" in w.value for w in at.warning)
     times = [c.value for c in at.caption if c.value.endswith(" ms")]
     assert len(times) == 3  # measured per image (batch size 1), not a batch average
+    confusion = next(d.value for d in at.dataframe if "(none)" in d.value.columns or "airplane" in d.value.columns)
+    assert list(confusion.index) == ["agricultural", "airplane"] and confusion.values.sum() == 3
 
     at.switch_page("pages/runs.py").run()
     table = at.dataframe[0].value.set_index("folder")
