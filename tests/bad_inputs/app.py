@@ -1,0 +1,101 @@
+"""Bad inputs of the app's run pages: a runs folder that is no place, models and adapters the Evaluate form cannot open.
+
+Each case drives the page with Streamlit's AppTest; the message is the page's error. Evaluate cases
+check that the runs folder is still empty afterwards (a refused evaluation writes no run), the runs
+folder case that the folder listed before is still the one listed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PIL import Image
+
+from tests.bad_inputs import BadInput, Outcome
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def _dataset(tmp: Path) -> dict:
+    """A two-image Karpathy dataset and an empty runs folder under ``tmp``."""
+    data = tmp / "data"
+    data.mkdir()
+    entries = []
+    for i, caption in enumerate(["a red roof beside a road", "a green park with trees"]):
+        Image.new("RGB", (32, 32), (90 * i, 120, 60)).save(data / f"img_{i}.png")
+        entries.append({"filename": f"img_{i}.png", "imgid": i, "split": "test", "sentences": [{"raw": caption}]})
+    (data / "dataset_tiny.json").write_text(json.dumps({"images": entries, "dataset": "tiny"}), encoding="utf-8")
+    (tmp / "runs").mkdir()
+    return {"tmp": tmp, "data": data / "dataset_tiny.json", "runs": tmp / "runs"}
+
+
+def _page(built: dict, page: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["runs_root"] = str(built["runs"])
+    at.session_state["dataset_path"] = str(built["data"])
+    at.run()
+    at.switch_page(page).run()
+    return at
+
+
+def _outcome(at) -> Outcome:
+    return Outcome(message="\n".join(e.value for e in at.error), output="\n".join(str(e.value) for e in at.exception))
+
+
+def _evaluate(model: str, adapter: str = ""):
+    """Fill the Compare page's Evaluate form with ``model`` and ``adapter`` (``{tmp}`` is the case's folder)."""
+
+    def run(built: dict) -> Outcome:
+        at = _page(built, "pages/compare.py")
+        at.text_input(key="evaluate_model").set_value(model.format(tmp=built["tmp"]))
+        at.text_input(key="evaluate_adapter").set_value(adapter.format(tmp=built["tmp"]))
+        next(b for b in at.button if b.label == "Evaluate").click()
+        at.run()
+        assert not list(built["runs"].iterdir()), "a refused evaluation wrote a run"
+        return _outcome(at)
+
+    return run
+
+
+def _relative_runs_folder(built: dict) -> Outcome:
+    at = _page(built, "pages/runs.py")
+    next(t for t in at.text_input if t.label == "Runs folder").set_value("runs").run()
+    assert at.session_state["runs_root"] == str(built["runs"]), "the folder listed before was not kept"
+    return _outcome(at)
+
+
+CASES = [
+    BadInput(
+        "Runs page: a relative runs folder (relative to where the app was started)",
+        build=_dataset,
+        run=_relative_runs_folder,
+        expected=r"^runs: give the runs folder as an absolute path .*; still listing /",
+    ),
+    BadInput(
+        "Compare page: Evaluate a model folder that is not there",
+        build=_dataset,
+        run=_evaluate("{tmp}/no-model"),
+        expected=r"no-model: no such model folder",
+    ),
+    BadInput(
+        "Compare page: Evaluate a folder that holds no model",
+        build=_dataset,
+        run=_evaluate("{tmp}/data"),
+        expected=r"data: this folder holds no config\.json",
+    ),
+    BadInput(
+        "Compare page: Evaluate a hub id that is not in the local cache (offline)",
+        build=_dataset,
+        run=_evaluate("owner/not-cached-model"),
+        expected=r"owner/not-cached-model: no such folder, not in the local Hugging Face cache",
+    ),
+    BadInput(
+        "Compare page: Evaluate with an adapter folder that holds no adapter",
+        build=_dataset,
+        run=_evaluate("demo", "{tmp}/data"),
+        expected=r"data: not a LoRA adapter folder \(no adapter_config\.json\)",
+    ),
+]
