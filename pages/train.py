@@ -1,19 +1,22 @@
 """Train: start a LoRA run in its own process, follow its loss and validation scores, cancel it."""
 
-import pandas as pd
 import streamlit as st
 
-from rsic_core.scoring.scale import SCALE_NOTE
+from rsic_core.scoring.scale import NUMBER_FORMAT, SCALE_NOTE, metric_columns
 from rsic_core.training import jobs
 from ui import state, train_cache
 
 st.title("Train a LoRA adapter")
+dataset = state.dataset_or_stop()
+where = "the offline demo dataset" if state.is_demo() else f"`{state.dataset_path()}`"
+counts = ", ".join(f"{split} {n}" for split, n in dataset.split_counts().items())
+st.markdown(f"Dataset: **{dataset.name}** ({where}; images per split: {counts}). Load another in the sidebar.")
 
 
 def widget(column, f: train_cache.FormField):
     """The input of one TrainConfig field (its label, help, default and choices come from the field)."""
     if f.widget == "select":
-        return column.selectbox(f.label, f.choices, help=f.help)
+        return column.selectbox(f.label, f.choices, index=f.choices.index(f.default), help=f.help)
     if f.widget == "checkbox":
         return column.checkbox(f.label, f.default, help=f.help)
     if f.widget == "number":
@@ -22,12 +25,15 @@ def widget(column, f: train_cache.FormField):
 
 
 with st.form("train_form", enter_to_submit=False):  # Enter in a field must not start a run
+    splits = train_cache.split_fields(list(dataset.split_counts()))
+    config = {f.name: widget(column, f) for column, f in zip(st.columns(len(splits)), splits)}
     columns = st.columns(4)
-    config = {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
+    config |= {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")
 if started:
     try:
-        st.session_state["train_run"] = str(jobs.start({**config, "data": state.dataset_path()}))
+        run = jobs.start(train_cache.launch_config(config, state.dataset_path()))
+        st.session_state["train_run"] = str(run)
     except ValueError as e:
         st.error(str(e))
 
@@ -47,18 +53,29 @@ chosen = st.selectbox(
 @st.fragment(run_every=2)
 def live(run_dir: str) -> None:
     view = train_cache.run_view(run_dir)
-    st.markdown(f"**{view['state']}**: {view['message']}")
-    st.progress(view["fraction"], text=f"step {view['step']} of {view['max_steps'] or '?'}")
-    if view["state"] in jobs.ACTIVE and st.button("Cancel run", key=f"cancel-{run_dir}"):
-        jobs.cancel(run_dir)
-        st.toast("Cancelling: the run stops after this step and saves a checkpoint.")
+    cancelling = st.session_state.setdefault("train_cancelling", set())
+    st.markdown(train_cache.trained_on(run_dir))
+    if view["state"] in jobs.ACTIVE and run_dir in cancelling:
+        st.markdown(
+            "**cancelling**: the run stops at the end of this step and saves a checkpoint "
+            f"(at once during the final evaluation, keeping the adapter); it was at: {view['message']}"
+        )
+    else:
+        st.markdown(f"**{view['state']}**" + (f": {view['message']}" if view["message"] else ""))
+    st.progress(view["fraction"], text=view["progress"])
+    if view["state"] in jobs.ACTIVE and run_dir not in cancelling and st.button("Cancel run", key=f"cancel-{run_dir}"):
+        if jobs.cancel(run_dir):
+            cancelling.add(run_dir)
+        st.rerun()  # the whole page: a "still running" error from a refused start goes with it
     if not view["log"].empty:
         st.line_chart(view["log"], x="step", y="loss", height=260)
     if not view["validation"].empty:
         st.markdown(f"Validation scores ({SCALE_NOTE})")
-        st.dataframe(view["validation"], hide_index=True)
+        shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metric_columns(view["validation"])}
+        shown["seconds"] = st.column_config.NumberColumn(format="%.1f")
+        st.dataframe(view["validation"], hide_index=True, column_config=shown)
     st.subheader("Training runs")  # inside the fragment: states follow status.json without a page reload
-    st.dataframe(pd.DataFrame(train_cache.runs_overview(jobs.training_runs())), hide_index=True)
+    st.dataframe(train_cache.runs_overview(jobs.training_runs()), hide_index=True)
 
 
 live(chosen)

@@ -1,19 +1,27 @@
-"""Train page: the form starts a run in its own process, its loss appears live, a second run is refused."""
+"""Train page: the form starts a run in its own process on the loaded dataset's splits, its loss and status
+appear live (the final evaluation too), a second run is refused, a cancel stops it (the final evaluation at once)."""
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from rsic_core.training import jobs
+from tests.support.training import quick_config, write_dataset
+from ui.train_cache import NO_FINAL_EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _open_train_page() -> AppTest:
+def _open_train_page(**state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in state.items():
+        at.session_state[key] = value
     at.run()
     at.switch_page("pages/train.py")
     at.run()
@@ -73,8 +81,6 @@ def _status_table(at) -> dict:
 
 
 def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path, monkeypatch):
-    import os
-
     monkeypatch.setenv("RSIC_RUNS", str(tmp_path))
     run_dir = tmp_path / "20260101-120000-lora"
     run_dir.mkdir()
@@ -89,9 +95,20 @@ def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path,
     assert any("completed: 4 steps" in m.value for m in at.markdown)
     assert _status_table(at)[run_dir.name] == ("completed", 4, 4)  # the table agrees with the status line
 
-    jobs.write_status(run_dir, "cancelled", "cancelled at step 4")
+    queued = tmp_path / "20260101-110000-lora"
+    queued.mkdir()
+    jobs.write_status(queued, "queued", "starting the training process", pid=os.getpid())  # no step yet
+    time.sleep(0.01)  # runs are listed newest status first: the page shows the cancelled one
+    jobs.write_status(run_dir, "cancelled", f"cancelled at step 4; continue with `rsic train --resume {run_dir}`")
     at.run()
     assert _status_table(at)[run_dir.name][0] == "cancelled"
+    table = at.dataframe[-1].value.set_index("run")
+    assert table.loc[queued.name, ["step", "of", "last loss"]].isna().all()  # empty cells, not "None"
+    assert (
+        "`" not in " ".join(table["message"]) and f"rsic train --resume {run_dir}" in table.loc[run_dir.name, "message"]
+    )
+    status_line = next(m.value for m in at.markdown if m.value.startswith("**cancelled**"))
+    assert f"`rsic train --resume {run_dir}`" in status_line  # Markdown: the command shows in code style
 
 
 def test_the_form_is_made_of_train_config_fields():
@@ -105,3 +122,104 @@ def test_the_form_is_made_of_train_config_fields():
     precision = next(s for s in at.selectbox if s.label == "Precision")
     assert list(precision.options) == list(PRECISIONS) and precision.help == fields["precision"].metadata["help"]
     assert next(t for t in at.text_input if t.label == "Model").help == fields["model"].metadata["help"]
+
+
+def _train_val_dataset(folder: Path) -> Path:
+    """A Karpathy dataset with a train and a val split and no test split (like UCM-captions' train/val release)."""
+    write_dataset(folder, ["a red roof beside a road", "a green park with many trees"] * 4)
+    annotation = folder / "dataset_small.json"
+    data = json.loads(annotation.read_text())
+    for image in data["images"]:
+        image["split"] = image["split"].replace("test", "val")
+    annotation.write_text(json.dumps(data))
+    return folder
+
+
+def _selectbox(at, label):
+    return next(s for s in at.selectbox if s.label == label)
+
+
+def test_the_form_trains_on_the_loaded_datasets_splits(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_RUNS", str(tmp_path / "runs"))
+    data = _train_val_dataset(tmp_path / "trainval")
+    at = _open_train_page(dataset_path=str(data))
+    assert any("Dataset: **small**" in m.value and "train 6, val 2" in m.value for m in at.markdown)
+    assert list(_selectbox(at, "Train on split").options) == ["train", "val"]
+    assert _selectbox(at, "Train on split").value == "train"
+    evaluate = _selectbox(at, "Evaluate at the end on")  # no test split: the final evaluation is on val
+    assert list(evaluate.options) == ["train", "val", NO_FINAL_EVAL] and evaluate.value == "val"
+
+    next(t for t in at.text_input if t.label == "Model").set_value(str(tiny_model_dir))
+    fields = {n.label: n for n in at.number_input}
+    fields["Max steps (-1: use epochs)"].set_value(2)
+    fields["Batch per device"].set_value(2)
+    fields["Gradient accumulation"].set_value(1)
+    next(b for b in at.button if b.label == "Start training").click()
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    run_dir = Path(at.session_state["train_run"])
+    _wait(lambda: not jobs.is_alive(run_dir))
+    assert jobs.state_of(run_dir) == "completed", jobs.read_status(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["data"], config["train_split"], config["split"]) == (str(data), "train", "val")
+    assert json.loads((run_dir / "metrics.json").read_text())["n_images"] == 2  # scored on the val split
+    at.run()
+    assert any(
+        m.value == "Trains on **trainval**, split **train**; evaluated at the end on **val**." for m in at.markdown
+    )
+    row = at.dataframe[-1].value.set_index("run").loc[run_dir.name]
+    assert (row["state"], row["data"], row["split"]) == ("completed", "trainval", "train")
+
+
+def test_the_real_ucm_train_and_val_release_is_offered_its_own_splits(shared_data):
+    at = _open_train_page(dataset_path=str(shared_data / "ucm-captions"))
+    assert not at.exception, at.exception
+    assert list(_selectbox(at, "Train on split").options) == ["train", "val"]
+    assert _selectbox(at, "Evaluate at the end on").value == "val"  # it has no test split (ucm-sample holds part of it)
+
+
+def test_a_split_the_dataset_lacks_is_refused_before_any_step(tiny_model_dir, tmp_path):
+    from rsic_core.training.trainer import train
+
+    data = write_dataset(tmp_path / "traintest", ["a red roof beside a road", "a green park with many trees"] * 4)
+    config = quick_config(tiny_model_dir, tmp_path, data=str(data), train_limit=0, eval_steps=2)
+    with pytest.raises(ValueError, match=r"no split 'val' \(--val-split\); its splits are train, test: choose one"):
+        train(config)
+    assert not (Path(config.output_dir) / jobs.STEP_LOG).exists()  # refused before training, not after it
+
+
+def test_a_cancel_during_the_final_evaluation_stops_it_and_resume_only_evaluates(tiny_model_dir, tmp_path, demo_dir):
+    from rsic_core.training.config import TrainConfig
+    from rsic_core.training.trainer import train
+
+    config = {
+        "model": str(tiny_model_dir),
+        "max_steps": 2,
+        "per_device_train_batch_size": 2,
+        "gradient_accumulation_steps": 1,
+        "per_device_eval_batch_size": 1,  # 12 test images, one generate() each: the evaluation takes a while
+        "gen_num_beams": 3,
+        "gen_max_new_tokens": 40,
+        "eval_metrics": "bleu",
+        "eval_efficiency": False,
+    }
+    run_dir = jobs.start(config, root=tmp_path)
+    seen = []
+    while jobs.is_alive(run_dir) or jobs.state_of(run_dir) == "queued":
+        message = jobs.read_status(run_dir).get("message", "")
+        seen.append(message)
+        if "final evaluation on the test split" in message:
+            jobs.cancel(run_dir)
+            break
+        time.sleep(0.05)
+    _wait(lambda: not jobs.is_alive(run_dir), 120)
+    status = jobs.read_status(run_dir)
+    assert status["state"] == "cancelled", (status, seen[-5:])
+    assert "cancelled during the final evaluation, after all 2 steps" in status["message"]
+    assert (run_dir / "adapter" / "adapter_model.safetensors").is_file() and not (run_dir / "eval").exists()
+
+    train(TrainConfig(resume=str(run_dir)))  # what the message says to run: it evaluates, it does not train again
+    status = jobs.read_status(run_dir)
+    assert (status["state"], status["step"]) == ("completed", 2)
+    assert [r["step"] for r in jobs.read_jsonl(run_dir / jobs.STEP_LOG)] == [1, 2]
+    assert json.loads((run_dir / "metrics.json").read_text())["n_images"] == 12

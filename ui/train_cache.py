@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsic_core.runs.layout import RunLayout, read_json_object
 from rsic_core.scoring.scale import as_percent
 from rsic_core.training import jobs
 
@@ -77,8 +78,77 @@ def form_fields() -> list[FormField]:
     return form
 
 
+NO_FINAL_EVAL = "(none: no final evaluation)"
+SPLIT_FIELDS = {  # the split pickers: label, and the splits preferred as default, in order
+    "train_split": ("Train on split", ("train",)),
+    "val_split": ("Validate on split", ("val", "validation", "test")),
+    "eval_split": ("Evaluate at the end on", ("test", "val", "validation")),
+}
+
+
+def split_fields(splits: list[str]) -> list[FormField]:
+    """The split pickers of the form, offering the loaded dataset's ``splits`` (help texts from TrainConfig).
+
+    The final evaluation may also be :data:`NO_FINAL_EVAL` (a dataset with a train split only, or
+    UCM-captions' train/val release, has nothing left to evaluate on).
+    """
+    from rsic_core.training.config import TrainConfig
+
+    fields = TrainConfig.__dataclass_fields__
+    form = []
+    for name, (label, preferred) in SPLIT_FIELDS.items():
+        choices = list(splits) + ([NO_FINAL_EVAL] if name == "eval_split" else [])
+        fallback = NO_FINAL_EVAL if name == "eval_split" else (choices[0] if choices else "")
+        default = next((s for s in preferred if s in splits), fallback)
+        form.append(FormField(name, label, "select", default, fields[name].metadata.get("help"), choices))
+    return form
+
+
+def launch_config(values: dict, data: str) -> dict:
+    """What the form sends to :func:`rsic_core.training.jobs.start`: its values, the dataset, no final evaluation as -1."""
+    config = {**values, "data": data}
+    if config.get("eval_split") == NO_FINAL_EVAL:
+        config.pop("eval_split")
+        config["predict_limit"] = -1
+    return config
+
+
+def _plain(message: str) -> str:
+    """A status message for a table cell: no Markdown code marks (a cell shows them raw)."""
+    return message.replace("`", "")
+
+
+def _launched(run_dir: Path) -> dict:
+    """The run's config (config.json once the run wrote it, else what the page sent); {} when unreadable."""
+    layout = RunLayout(run_dir)
+    for file in (layout.config_file, layout.launch_file):
+        try:
+            if file.is_file():
+                return read_json_object(file)
+        except (OSError, ValueError):
+            continue
+    return {}
+
+
+def _data_name(config: dict) -> str:
+    """The folder a run's dataset was loaded from, by name (as the sidebar took it), "demo" when none is named."""
+    data = Path(config.get("data") or "demo")
+    return data.parent.name if data.suffix else data.name  # an annotation file: its folder
+
+
+def trained_on(run_dir: str | Path) -> str:
+    """One Markdown line: the dataset and splits a run trains, validates and is evaluated on."""
+    c = _launched(Path(run_dir))
+    line = f"Trains on **{_data_name(c)}**, split **{c.get('train_split', 'train')}**"
+    if c.get("eval_steps"):
+        line += f"; validates on **{c.get('val_split', 'val')}** every {c['eval_steps']} steps"
+    if int(c.get("predict_limit", 0)) < 0:
+        return line + "; no final evaluation."
+    return line + f"; evaluated at the end on **{c.get('eval_split', 'test')}**."
+
+
 def run_view(run_dir: str | Path) -> dict:
-    """State, message, step, progress fraction, loss log and validation table of a run."""
+    """State, message, step, progress text and fraction, loss log and validation table of a run."""
     run_dir = Path(run_dir)
     status = jobs.read_status(run_dir)
     step, max_steps = int(status.get("step") or 0), int(status.get("max_steps") or 0)
@@ -96,27 +166,36 @@ def run_view(run_dir: str | Path) -> dict:
         "message": message,
         "step": step,
         "max_steps": max_steps,
+        "progress": f"step {step} of {max_steps}" if max_steps else f"step {step}",
         "fraction": min(step / max_steps, 1.0) if max_steps else 0.0,
         "log": log,
         "validation": validation,
     }
 
 
-def runs_overview(run_dirs: list[Path]) -> list[dict]:
-    """One row per training run: name, state, step, last loss, message."""
+def runs_overview(run_dirs: list[Path]) -> pd.DataFrame:
+    """One row per training run: name, state, dataset and split, step, last loss, message (plain text).
+
+    Counts a run has not reached yet (no step, no loss) are empty cells, never "None".
+    """
     rows = []
     for run_dir in run_dirs:
-        status = jobs.read_status(run_dir)
+        status, config = jobs.read_status(run_dir), _launched(run_dir)
         log = jobs.read_jsonl(run_dir / jobs.STEP_LOG)
         rows.append(
             {
                 "run": run_dir.name,
-                "state": jobs.state_of(run_dir),
+                "state": str(jobs.state_of(run_dir)),
+                "data": _data_name(config),
+                "split": config.get("train_split", "train"),
                 "step": status.get("step"),
                 "of": status.get("max_steps"),
                 "last loss": log[-1]["loss"] if log else None,
-                "message": status.get("message", ""),
+                "message": _plain(status.get("message", "")),
                 "folder": str(run_dir),
             }
         )
-    return rows
+    table = pd.DataFrame(
+        rows, columns=["run", "state", "data", "split", "step", "of", "last loss", "message", "folder"]
+    )
+    return table.astype({"step": "Int64", "of": "Int64", "last loss": "Float64"})

@@ -89,6 +89,11 @@ class ValidationCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.eval_steps and state.global_step % self.eval_steps == 0 and state.is_world_process_zero:
+            limit = getattr(args, "eval_limit", 0)
+            images = f"first {limit} images" if limit else "every image"
+            split = getattr(args, "val_split", "validation")
+            message = f"step {state.global_step} of {state.max_steps}: validating on the {split} split ({images})"
+            write_status(self.run_dir, RunStatus.RUNNING, message, step=state.global_step, max_steps=state.max_steps)
             started = time.time()
             scores = self.validate()
             _append(self.layout.val_log, {"step": state.global_step, "seconds": time.time() - started, **scores})

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,65 @@ def truncate_jsonl(file: Path, last_step: int) -> None:
     if Path(file).is_file():
         kept = [r for r in read_jsonl(file) if r.get("step", 0) <= last_step]
         Path(file).write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+
+
+def trim_to_step(layout: RunLayout, step: int) -> None:
+    """Forget what a run logged after ``step`` (the step it resumes from): log lines and validation folders."""
+    for log in (layout.step_log, layout.val_log, layout.skipped_images):
+        truncate_jsonl(log, step)
+    if layout.val_dir.is_dir():
+        for folder in layout.val_dir.glob("step-*"):
+            if not folder.name.removeprefix("step-").isdigit() or int(folder.name.removeprefix("step-")) > step:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def has_progress(layout: RunLayout) -> bool:
+    """Whether a run got as far as a training step (a log line or a checkpoint): worth keeping when it fails."""
+    return bool(read_jsonl(layout.step_log)) or (
+        layout.checkpoints_dir.is_dir() and any(layout.checkpoints_dir.iterdir())
+    )
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint whose trainer state was fully written; half-written newer ones are removed.
+
+    A run killed while saving leaves a checkpoint folder without (or with a truncated)
+    ``trainer_state.json``, the last file the Trainer writes.
+    """
+    from transformers.trainer_utils import get_last_checkpoint
+
+    while Path(folder).is_dir():
+        last = get_last_checkpoint(str(folder))
+        if last is None:
+            return None
+        try:
+            json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
+            return last
+        except (OSError, ValueError):
+            shutil.rmtree(last, ignore_errors=True)
+    return None
+
+
+class EvaluationCancelled(Exception):
+    """Cancel (SIGTERM, Ctrl-C) during the final evaluation: it stops there, the trained adapter is kept."""
+
+
+def cancel_stops_at_once() -> None:
+    """From now on a cancel stops the run at once (during training it waits for the step to end)."""
+    import threading
+
+    def stop(signum, frame):
+        raise EvaluationCancelled()
+
+    if threading.current_thread() is threading.main_thread():  # train()'s CancelCallback restores the handlers
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, stop)
+
+
+def checkpoint_is_final(checkpoint: str | Path) -> bool:
+    """Whether a Trainer checkpoint was taken at the run's last step (nothing is left to train)."""
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text(encoding="utf-8"))
+    return 0 < int(state.get("max_steps") or 0) <= int(state.get("global_step") or 0)
 
 
 def is_alive(run_dir: Path) -> bool:

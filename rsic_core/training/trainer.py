@@ -28,6 +28,7 @@ unless ``overwrite``; a finished run is not resumed. A start that fails before i
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import shutil
@@ -40,6 +41,7 @@ from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
 from rsic_core.training.config import TrainConfig, load_train_config, prepare_run
+from rsic_core.training.jobs import last_complete_checkpoint  # noqa: F401 (the trainer's own, for callers)
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
@@ -74,11 +76,14 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     cancel = cb.CancelCallback().install()
     try:
         session = _TrainingSession(config, run_dir, progress, captioner)
-        checkpoint = last_complete_checkpoint(layout.checkpoints_dir)
+        checkpoint = jobs.last_complete_checkpoint(layout.checkpoints_dir)
         if main:  # steps after the checkpoint (all of them without one) are redone: they leave the logs
-            trim_to_step(layout, int(Path(checkpoint).name.rsplit("-", 1)[-1]) if checkpoint else 0)
+            jobs.trim_to_step(layout, int(Path(checkpoint).name.rsplit("-", 1)[-1]) if checkpoint else 0)
         trainer = session.trainer(cancel)
-        trainer.train(resume_from_checkpoint=checkpoint)
+        if checkpoint and jobs.checkpoint_is_final(checkpoint):  # the Trainer would take one step more
+            session.load_checkpoint(checkpoint)
+        else:
+            trainer.train(resume_from_checkpoint=checkpoint)
         if not main:
             return run_dir
         step = trainer.state.global_step
@@ -90,8 +95,16 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         session.finish(trainer)
         jobs.write_status(run_dir, RunStatus.COMPLETED, f"{step} steps", step=step)
         return run_dir
+    except jobs.EvaluationCancelled:
+        shutil.rmtree(layout.eval_dir, ignore_errors=True)
+        message = (
+            f"cancelled during the final evaluation, after all {step} steps (the adapter is saved); "
+            f"`rsic train --resume {run_dir}` runs the evaluation"
+        )
+        jobs.write_status(run_dir, RunStatus.CANCELLED, message, step=step)
+        return run_dir
     except BaseException as e:
-        if main and made_here and not _has_progress(layout):
+        if main and made_here and not jobs.has_progress(layout):
             shutil.rmtree(run_dir, ignore_errors=True)  # a failed start (a typo) leaves no folder in runs/
         elif main:
             message = str(e) if isinstance(e, (ValueError, FileNotFoundError)) else f"{type(e).__name__}: {e}"
@@ -102,41 +115,25 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         cancel.uninstall()
 
 
-def trim_to_step(layout: RunLayout, step: int) -> None:
-    """Forget what a run logged after ``step`` (the step it resumes from): log lines and validation folders."""
-    for log in (layout.step_log, layout.val_log, layout.skipped_images):
-        jobs.truncate_jsonl(log, step)
-    if layout.val_dir.is_dir():
-        for folder in layout.val_dir.glob("step-*"):
-            if not folder.name.removeprefix("step-").isdigit() or int(folder.name.removeprefix("step-")) > step:
-                shutil.rmtree(folder, ignore_errors=True)
+def check_splits(splits: dict[str, int], config: TrainConfig, dataset_name: str) -> None:
+    """Refuse, before any step, a split the run needs that the dataset lacks (``splits``: its split counts).
 
+    ``val_split`` counts when ``eval_steps`` is set, ``eval_split`` unless ``predict_limit`` is -1.
 
-def _has_progress(layout: RunLayout) -> bool:
-    """Whether a run got as far as a training step (a log line or a checkpoint): worth keeping when it fails."""
-    return bool(jobs.read_jsonl(layout.step_log)) or (
-        layout.checkpoints_dir.is_dir() and any(layout.checkpoints_dir.iterdir())
-    )
-
-
-def last_complete_checkpoint(folder: Path) -> str | None:
-    """The newest checkpoint whose trainer state was fully written; half-written newer ones are removed.
-
-    A run killed while saving leaves a checkpoint folder without (or with a truncated)
-    ``trainer_state.json``, the last file the Trainer writes.
+    Raises:
+        ValueError: naming the split, the option that chose it and the splits there are.
     """
-    from transformers.trainer_utils import get_last_checkpoint
-
-    while Path(folder).is_dir():
-        last = get_last_checkpoint(str(folder))
-        if last is None:
-            return None
-        try:
-            json.loads((Path(last) / "trainer_state.json").read_text(encoding="utf-8"))
-            return last
-        except (OSError, ValueError):
-            shutil.rmtree(last, ignore_errors=True)
-    return None
+    wanted = [("--train-split", config.train_split, "")]
+    if config.eval_steps:
+        wanted.append(("--val-split", config.val_split, " or --eval-steps 0 (no validation)"))
+    if config.predict_limit >= 0:
+        wanted.append(("--eval-split", config.eval_split, " or --predict-limit -1 (no final evaluation)"))
+    for option, split, other in wanted:
+        if split not in splits:
+            raise ValueError(
+                f"{dataset_name}: no split {split!r} ({option}); its splits are {', '.join(splits) or 'none'}: "
+                f"choose one of them{other}"
+            )
 
 
 class _TrainingSession:
@@ -154,6 +151,7 @@ class _TrainingSession:
         self.config, self.run_dir, self.progress = config, run_dir, progress
         self.layout = RunLayout(run_dir)
         self.dataset = load_dataset(config.data or _demo_data())
+        check_splits(self.dataset.split_counts(), config, self.dataset.name)
         records = [r for r in self.dataset.select(split=config.train_split) if r.has_image]
         records = records[: config.train_limit] if config.train_limit else records
         self.pairs = caption_pairs(records, config.captions_per_image)
@@ -234,7 +232,7 @@ class _TrainingSession:
             model.train(was_training)
         return _corpus(folder)
 
-    def _evaluate(self, split: str, limit: int, efficiency: bool, metrics: str, out: Path, extra: dict) -> Path:
+    def _evaluate(self, split, limit: int, efficiency: bool, metrics: str, out: Path, extra: dict, progress=None):
         from rsic_core.models.inference import CaptionConfig
         from rsic_core.runs.evaluation import EvalConfig, evaluate
         from rsic_core.scoring.metrics import ScoreConfig
@@ -252,7 +250,16 @@ class _TrainingSession:
             scoring=ScoreConfig(score_metrics=tuple(split_list(metrics))),
         )
         extra = {"kind": RunKind.TRAINING_EVAL, "train_run": str(self.run_dir), "train_name": c.name, **extra}
-        return evaluate(self._captioner(), self.dataset, split, config, out=out, extra_config=extra)
+        extra.setdefault("step", self._trainer.state.global_step)
+        return evaluate(self._captioner(), self.dataset, split, config, out, progress, extra_config=extra)
+
+    def load_checkpoint(self, checkpoint: str) -> None:
+        """The weights and Trainer state of a checkpoint taken at the last step (the run only evaluates)."""
+        from peft.utils import load_peft_weights, set_peft_model_state_dict
+        from transformers import TrainerState
+
+        set_peft_model_state_dict(self._trainer.model, load_peft_weights(checkpoint, device="cpu"))
+        self._trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
 
     def save_adapter(self) -> Path:
         folder = self.layout.adapter_dir
@@ -273,17 +280,13 @@ class _TrainingSession:
         if self.config.predict_limit < 0:
             return
         trainer.model.eval()
-        out = self.layout.eval_dir
+        out, c = self.layout.eval_dir, self.config
         if out.exists():  # a resumed run that died while evaluating
             shutil.rmtree(out)
-        self._evaluate(
-            self.config.eval_split,
-            self.config.predict_limit,
-            self.config.eval_efficiency,
-            self.config.eval_metrics,
-            out,
-            {"step": trainer.state.global_step},
-        )
+        jobs.cancel_stops_at_once()
+        _evaluation_progress(self.run_dir, c.eval_split, 0, None)
+        progress = functools.partial(_evaluation_progress, self.run_dir, c.eval_split)
+        self._evaluate(c.eval_split, c.predict_limit, c.eval_efficiency, c.eval_metrics, out, {}, progress)
         if self.lora["pruned"]:
             self._save_pruned(out)
         for source, target in zip(RunLayout(out).record_files[1:], self.layout.record_files[1:]):
@@ -305,6 +308,14 @@ class _TrainingSession:
             report["size_on_disk_kind"] += " (merged pruned model)"
             write_json(eval_dir, RunLayout.EFFICIENCY, report)
         self.layout.update_config(merged_model=str(folder))
+
+
+def _evaluation_progress(run_dir: Path, split: str, done: int, total: int | None) -> None:
+    """The status while the final evaluation runs (``total`` None: before the first batch)."""
+    message = f"training done; final evaluation on the {split} split"
+    if total is not None:
+        message += f": {done} of {total} images captioned" + (", scoring" if done == total else "")
+    jobs.write_status(run_dir, RunStatus.RUNNING, message)
 
 
 def _corpus(folder: Path) -> dict:
@@ -358,17 +369,13 @@ def _demo_data() -> Path:
     return demo_dataset_dir()
 
 
-def _world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
-
-
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
 def _shared_run_dir(config: TrainConfig) -> Path:
     """The run folder; under torchrun/accelerate the main process prepares it and tells the others (or why not)."""
-    if _world_size() == 1:
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
         return prepare_run(config)
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
