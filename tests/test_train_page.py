@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from rsic_core.training import jobs
 from tests.support.training import quick_config, write_dataset
-from ui.train_cache import NO_FINAL_EVAL
+from ui.train_cache import MISSING, NO_FINAL_EVAL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path,
     jobs.write_status(run_dir, "completed", "completed: 4 steps", step=4)
     at.run()
     assert any("completed: 4 steps" in m.value for m in at.markdown)
-    assert _status_table(at)[run_dir.name] == ("completed", 4, 4)  # the table agrees with the status line
+    assert _status_table(at)[run_dir.name] == ("completed", "4", "4")  # the table agrees with the status line
 
     queued = tmp_path / "20260101-110000-lora"
     queued.mkdir()
@@ -103,7 +103,7 @@ def test_runs_table_follows_status_json_and_enter_does_not_start_a_run(tmp_path,
     at.run()
     assert _status_table(at)[run_dir.name][0] == "cancelled"
     table = at.dataframe[-1].value.set_index("run")
-    assert table.loc[queued.name, ["step", "of", "last loss"]].isna().all()  # empty cells, not "None"
+    assert list(table.loc[queued.name, ["step", "of", "last loss"]]) == [MISSING] * 3  # a dash, never "None"
     assert (
         "`" not in " ".join(table["message"]) and f"rsic train --resume {run_dir}" in table.loc[run_dir.name, "message"]
     )

@@ -79,6 +79,7 @@ def form_fields() -> list[FormField]:
 
 
 NO_FINAL_EVAL = "(none: no final evaluation)"
+MISSING = "\u2013"  # a table cell with no value yet (an en dash, as scoring.scale.format_score prints)
 SPLIT_FIELDS = {  # the split pickers: label, and the splits preferred as default, in order
     "train_split": ("Train on split", ("train",)),
     "val_split": ("Validate on split", ("val", "validation", "test")),
@@ -176,7 +177,8 @@ def run_view(run_dir: str | Path) -> dict:
 def runs_overview(run_dirs: list[Path]) -> pd.DataFrame:
     """One row per training run: name, state, dataset and split, step, last loss, message (plain text).
 
-    Counts a run has not reached yet (no step, no loss) are empty cells, never "None".
+    Counts and the loss are text (Streamlit's table prints a missing number as "None"): what a run
+    has not reached yet (no step, no loss) reads :data:`MISSING`.
     """
     rows = []
     for run_dir in run_dirs:
@@ -188,14 +190,15 @@ def runs_overview(run_dirs: list[Path]) -> pd.DataFrame:
                 "state": str(jobs.state_of(run_dir)),
                 "data": _data_name(config),
                 "split": config.get("train_split", "train"),
-                "step": status.get("step"),
-                "of": status.get("max_steps"),
-                "last loss": log[-1]["loss"] if log else None,
+                "step": _text(status.get("step")),
+                "of": _text(status.get("max_steps")),
+                "last loss": _text(log[-1]["loss"] if log else None, "{:.4f}"),
                 "message": _plain(status.get("message", "")),
                 "folder": str(run_dir),
             }
         )
-    table = pd.DataFrame(
-        rows, columns=["run", "state", "data", "split", "step", "of", "last loss", "message", "folder"]
-    )
-    return table.astype({"step": "Int64", "of": "Int64", "last loss": "Float64"})
+    return pd.DataFrame(rows, columns=["run", "state", "data", "split", "step", "of", "last loss", "message", "folder"])
+
+
+def _text(value, form: str = "{}") -> str:
+    return MISSING if value is None else form.format(value)
