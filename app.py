@@ -5,11 +5,15 @@
 With no configuration it opens on the offline demo dataset; the sidebar takes a dataset path.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from ui.state import dataset_sidebar
 
-st.set_page_config(page_title="RSIC Studio", page_icon=":material/satellite_alt:", layout="wide")
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"  # served by the app: nothing fetched from the web
+
+st.set_page_config(page_title="RSIC Studio", page_icon=str(FAVICON), layout="wide")
 
 PAGES = {
     "Data": [

@@ -9,6 +9,7 @@ where none can be made (offline), it says so and keeps serving locally.
 from __future__ import annotations
 
 import argparse
+import filecmp
 import sys
 from pathlib import Path
 
@@ -17,8 +18,19 @@ import gradio as gr
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image, read_image
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.models.registry import load_captioner
+from rsic_core.paths import DEMO_MODEL, rsic_home
 
 NO_LINK = "No public share link could be created (Gradio's share server is unreachable, e.g. offline)."
+DEMO_MODEL_ONLY = (
+    "The demo model knows only the synthetic scenes of the offline demo dataset, so its captions of real aerial "
+    "images mean little: start the demo with `--model` and a real captioning model for those."
+)
+
+
+def from_demo_dataset(image_path: str) -> bool:
+    """Whether a file is one of the offline demo dataset's images (same name, same bytes)."""
+    demo_copy = rsic_home() / "demo" / "images" / Path(image_path).name
+    return demo_copy.is_file() and filecmp.cmp(image_path, demo_copy, shallow=False)
 
 
 def build_demo(model: str = "demo", adapter: str | None = None, device: str | None = None) -> gr.Blocks:
@@ -41,15 +53,19 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
         notes = [n for n in (loaded.note, result.note) if n]  # how a 16-bit or multi-band raster was shown
         return image, result.caption, " · ".join([f"{result.seconds * 1000:.0f} ms on {captioner.device}", *notes])
 
+    demo_model = Path(captioner.name) == DEMO_MODEL
+
     def show(image_path: str | None):
-        """On upload: the preview only (a bad file is explained once, when Caption is pressed)."""
+        """On upload: the preview, and a word when the demo model gets an image it never saw (a bad
+        file is explained once, when Caption is pressed)."""
         try:
             image = load_image(image_path, name=Path(image_path).name) if image_path else None
         except ValueError:
             image = None
         if image is not None:
             image.thumbnail((448, 448))
-        return image, "", ""
+        unknown = demo_model and bool(image_path) and not from_demo_dataset(image_path)
+        return image, "", "", gr.Markdown(DEMO_MODEL_ONLY, visible=unknown)
 
     with gr.Blocks(title="RSIC Studio caption demo") as demo:
         gr.Markdown(
@@ -63,6 +79,7 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
                 kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)  # the label names every type accepted
                 image = gr.File(label=f"Aerial image ({kinds})", file_types=list(IMAGE_EXTENSIONS), type="filepath")
                 preview = gr.Image(label="Image", interactive=False, type="pil")
+                notice = gr.Markdown(DEMO_MODEL_ONLY, visible=False)
             with gr.Column():
                 caption = gr.Textbox(label="Caption")
                 timing = gr.Textbox(label="Time and notes")
@@ -71,7 +88,7 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
                 button = gr.Button("Caption", variant="primary")
         outputs = [preview, caption, timing]
         button.click(predict, [image, beams, max_new_tokens], outputs, api_name="caption")
-        image.upload(show, [image], outputs, api_name=False)  # captioning is the button's job: one error, not two
+        image.upload(show, [image], [*outputs, notice], api_name=False)  # captioning is the button's job: one error
     return demo
 
 

@@ -10,6 +10,35 @@ from ui import resources, state
 PAGE_SIZE = 24
 COLUMNS = 6
 
+
+def _forget_selected() -> None:
+    st.session_state.pop("explorer_selected", None)
+
+
+def details(record) -> None:
+    """One image large, its split, class and every caption: the body of the Details dialog."""
+    left, right = st.columns([1, 2])
+    bands = st.session_state.get("explorer_bands", "")  # the widget below, as last set
+    view = resources.image_view(str(record.path), 448, bands)
+    if view.data:
+        left.image(view.data, width="stretch")
+    else:
+        left.error(view.error)
+    if view.note:  # a 16-bit or multi-band raster: what was shown, and a choice of bands
+        left.caption(view.note)
+    if view.note or bands:
+        left.text_input("Bands to show (1-based, e.g. 4,3,2)", key="explorer_bands")
+    right.subheader(record.image_id)
+    right.write(
+        f"split **{record.split}** · class **{record.label or 'unknown'}**"
+        + (f" · source **{record.source}**" if record.source else "")
+    )
+    right.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(record.captions, 1)) or "_no captions_")
+    if right.button("Close", key="explorer_close"):
+        _forget_selected()
+        st.rerun()
+
+
 st.title("Dataset explorer")
 dataset = state.dataset_or_stop()
 
@@ -40,34 +69,6 @@ if dataset.problems:
     with st.expander(f"Problems found while reading ({len(dataset.problems)})"):
         st.dataframe([asdict(p) for p in dataset.problems], hide_index=True)
 
-selected = st.session_state.get("explorer_selected")
-if selected:
-    try:
-        record = dataset.get(selected)
-    except KeyError:
-        record = None
-    if record:
-        with st.container(border=True):
-            left, right = st.columns([1, 2])
-            bands = st.session_state.get("explorer_bands", "")  # the widget below, as last set
-            view = resources.image_view(str(record.path), 448, bands)
-            if view.data:
-                left.image(view.data, width="stretch")
-            else:
-                left.error(view.error)
-            if view.note:  # a 16-bit or multi-band raster: what was shown, and a choice of bands
-                left.caption(view.note)
-            if view.note or bands:
-                left.text_input("Bands to show (1-based, e.g. 4,3,2)", key="explorer_bands")
-            right.subheader(record.image_id)
-            right.write(
-                f"split **{record.split}** · class **{record.label or 'unknown'}**"
-                + (f" · source **{record.source}**" if record.source else "")
-            )
-            right.markdown("\n".join(f"{i}. {c}" for i, c in enumerate(record.captions, 1)) or "_no captions_")
-            if right.button("Close", key="explorer_close"):
-                del st.session_state["explorer_selected"]
-                st.rerun()
 
 shown = records[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 if not shown:
@@ -83,4 +84,11 @@ for row in range(0, len(shown), COLUMNS):
         col.caption(record.captions[0] if record.captions else "_no captions_")
         if col.button("Details", key=f"detail-{record.image_id}"):
             st.session_state["explorer_selected"] = record.image_id
-            st.rerun()
+
+if selected := st.session_state.get("explorer_selected"):
+    try:
+        record = dataset.get(selected)
+    except KeyError:  # another dataset was loaded since
+        record = None
+    if record:  # a dialog: it opens where the user is, whichever row was clicked
+        st.dialog("Image details", width="large", on_dismiss=_forget_selected)(details)(record)

@@ -1,9 +1,12 @@
 """Live caption: upload images (or pick some from the dataset) and caption them with a model."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
 from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.paths import DEMO_MODEL
 from ui import models_cache, state
 
 MAX_IMAGES = 12  # captioned per run; more are left for the user to pick next
@@ -103,6 +106,14 @@ try:
 except ValueError as e:  # bands that are not band numbers
     st.error(str(e))
     config = None
+unseen = (["uploaded images"] if uploads else []) + (
+    [f"{dataset.name}'s images"] if picked and not state.is_demo() else []
+)
+if Path(captioner.name) == DEMO_MODEL and unseen:  # images the demo model never saw
+    st.info(
+        "The demo model knows only the synthetic scenes of the offline demo dataset, so its captions of "
+        f"{' and '.join(unseen)} mean little: name a real captioning model in the sidebar for them."
+    )
 st.caption(
     f"{captioner.family.title} · `{captioner.name}`"
     + (f" + adapter `{captioner.adapter}`" if captioner.adapter else "")

@@ -146,6 +146,86 @@ def test_sidebar_loads_a_dataset_path_and_reports_a_bad_one(served_app, tmp_path
         browser.close()
 
 
+def test_the_favicon_is_the_apps_own_and_nothing_is_fetched_from_elsewhere(served_app):
+    from urllib.parse import urlparse
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(served_app, wait_until="domcontentloaded")
+        expect(page.get_by_text("No problems found.")).to_be_visible(timeout=90_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('link[rel~=icon]')].some(l => l.href.includes('/media/'))"
+        )
+        icon = page.evaluate("() => [...document.querySelectorAll('link[rel~=icon]')].map(l => l.href).pop()")
+        served_icon = page.request.get(icon).body()
+        browser.close()
+    assert {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))} == {"127.0.0.1"}, requests
+    assert served_icon == (ROOT / "assets" / "favicon.png").read_bytes()
+
+
+def test_details_of_a_lower_row_open_in_a_dialog_in_view(served_app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(served_app, wait_until="domcontentloaded")
+        page.get_by_role("link", name="Dataset explorer").click()
+        details = page.get_by_role("button", name="Details")
+        expect(details).to_have_count(24, timeout=60_000)
+        last = details.nth(23)  # the fourth row: below the fold
+        last.scroll_into_view_if_needed()
+        last.click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible(timeout=30_000)
+        expect(dialog.get_by_role("listitem")).to_have_count(5)  # the five captions
+        box = dialog.bounding_box()
+        assert 0 <= box["y"] and box["y"] + 100 < 900, box  # where the user is, not off-screen
+        page.screenshot(path=str(tmp_path / "details.png"))
+        page.keyboard.press("Escape")
+        expect(dialog).to_have_count(0, timeout=30_000)
+        details.nth(0).click()
+        expect(page.get_by_role("dialog")).to_be_visible(timeout=30_000)
+        page.get_by_role("dialog").get_by_test_id("stBaseButton-secondary").filter(has_text="Close").click()
+        expect(page.get_by_role("dialog")).to_have_count(0, timeout=30_000)
+        browser.close()
+
+
+def test_cancel_on_the_train_page_clears_a_refused_start_and_says_cancelled(served_app, tiny_model_dir):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(served_app, wait_until="domcontentloaded")
+        page.get_by_role("link", name="Train").click()
+        start = page.get_by_role("button", name="Start training")
+        expect(start).to_be_visible(timeout=90_000)
+        for label, value in (
+            ("Model", str(tiny_model_dir)),
+            ("Max steps (-1: use epochs)", "2000"),
+            ("Batch per device", "2"),
+            ("Gradient accumulation", "1"),
+        ):
+            page.get_by_label(label, exact=True).fill(value)
+            page.get_by_label(label, exact=True).press("Tab")
+        start.click()
+        expect(page.get_by_text("running: step", exact=False)).to_be_visible(timeout=180_000)
+        start.click()  # a second run while the first runs: refused
+        refused = page.get_by_text("is still running", exact=False)
+        expect(refused).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Cancel run").click()
+        expect(refused).to_have_count(0, timeout=30_000)
+        expect(page.get_by_text("cancelled at step", exact=False).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)
+        browser.close()
+
+
 def test_evaluate_real_ucm_data_and_keep_the_runs_folder_across_pages(served_app, tmp_path):
     """A user loads the real UCM sample, evaluates the demo model on a few images, and moves between the run pages."""
     import re

@@ -131,3 +131,29 @@ def test_exposure_warning_only_beyond_this_machine():
     assert "serving on 0.0.0.0: anyone who can reach it" in demo.exposure_warning("0.0.0.0", False)
     assert "serving on a public share link:" in demo.exposure_warning("127.0.0.1", True)
     assert "a public share link and 10.0.0.5" in demo.exposure_warning("10.0.0.5", True)
+
+
+def _upload_handler(app):
+    import gradio as gr
+
+    return next(f for f in app.fns.values() if f.inputs and isinstance(f.inputs[0], gr.File) and len(f.outputs) == 4)
+
+
+def test_the_demo_model_says_what_it_knows_on_an_upload_that_is_no_demo_scene(demo_dir, served, tmp_path):
+    import shutil
+
+    sys.path.insert(0, str(ROOT))
+    import demo
+
+    colour_images()[0].save(tmp_path / "red.png")
+    show = _upload_handler(demo.build_demo("demo")).fn
+    notice = show(str(tmp_path / "red.png"))[-1]
+    assert notice.visible and notice.value == demo.DEMO_MODEL_ONLY
+    assert "knows only the synthetic scenes of the offline demo dataset" in notice.value
+    scene = next((demo_dir / "images").glob("*.jpg"))
+    (tmp_path / "upload").mkdir()
+    shutil.copyfile(scene, tmp_path / "upload" / scene.name)  # a demo image, as an upload brings it
+    assert show(str(tmp_path / "upload" / scene.name))[-1].visible is False
+
+    app, _ = served  # a real (taught) model: nothing to say
+    assert _upload_handler(app).fn(str(tmp_path / "red.png"))[-1].visible is False

@@ -110,3 +110,37 @@ def test_a_multi_band_upload_shows_its_note_and_offers_a_band_box(demo_dir):
     at.text_input(key="live_bands").set_value("4,x").run()
     assert "bands must be 1-based band numbers" in " ".join(e.value for e in at.error)
     assert [t for t in at.text_input if t.key == "live_bands"]  # still there to correct
+
+
+DEMO_ONLY = "The demo model knows only the synthetic scenes of the offline demo dataset"
+
+
+def _demo_only_notes(at) -> list[str]:
+    return [i.value for i in at.info if DEMO_ONLY in i.value]
+
+
+def test_the_demo_model_says_what_it_knows_when_the_images_are_not_demo_scenes(demo_dir, taught_model_dir):
+    at = open_page()
+    picker = keyed(at.multiselect, "live_picked")
+    picker.set_value(picker.options[:1]).run()  # a demo image: nothing to say
+    assert not at.exception and not _demo_only_notes(at)
+
+    at.file_uploader(key="live_uploads").set_value([("scene.png", png_bytes(), "image/png")]).run()
+    [note] = _demo_only_notes(at)
+    assert "its captions of uploaded images mean little: name a real captioning model in the sidebar" in note
+
+    at.text_input(key="live_model").set_value(str(taught_model_dir)).run()  # a real model: no such note
+    assert not at.exception and not _demo_only_notes(at)
+    assert len([m for m in at.markdown if m.value.startswith("### ")]) == 2
+
+
+def test_the_demo_model_on_a_real_dataset_says_its_captions_mean_little(shared_data):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
+    at.session_state["dataset_path"] = str(shared_data / "ucm-sample")
+    at.run()
+    at.switch_page(PAGE).run()
+    picker = keyed(at.multiselect, "live_picked")
+    picker.set_value(picker.options[:1]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    [note] = _demo_only_notes(at)
+    assert "its captions of ucm-sample's images mean little" in note

@@ -14,17 +14,26 @@ from rsic_core.data.demo.dataset import demo_dataset_dir
 from rsic_core.data.thumbnails import make_thumbnail, thumbnail_bytes
 
 
-@st.cache_data(show_spinner=False)
 def demo_dataset_path() -> str:
-    """Generate the offline demo dataset once (15-30 s the first time).
+    """The offline demo dataset's folder, generated on first use (15-30 s) under a spinner.
 
-    Generated in a child Python: Streamlit replaces ``__main__`` with the page script, so the
-    generator's spawned worker processes would otherwise re-import and run the app.
+    The spinner is outside the cache: a page whose run waits for the generation another run
+    started (the user went on to another page) shows it too, not only its title.
     """
-    with st.spinner("Generating the offline demo dataset (first start only)..."):
-        code = "from rsic_core.data.demo.dataset import demo_dataset_dir; demo_dataset_dir()"
-        subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
-        return str(demo_dataset_dir())
+    with st.spinner("Generating the offline demo dataset (first start only)...", show_time=True):
+        return _generated_demo()
+
+
+@st.cache_data(show_spinner=False)
+def _generated_demo() -> str:
+    """Generate the offline demo dataset once, in a child Python.
+
+    Streamlit replaces ``__main__`` with the page script, so the generator's spawned worker
+    processes would otherwise re-import and run the app.
+    """
+    code = "from rsic_core.data.demo.dataset import demo_dataset_dir; demo_dataset_dir()"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    return str(demo_dataset_dir())
 
 
 def _mtime(path: str) -> float:
