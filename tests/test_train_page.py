@@ -70,6 +70,7 @@ def test_train_page_starts_a_run_shows_its_loss_and_refuses_a_second(tiny_model_
     _wait(lambda: not jobs.is_alive(run_dir), 120)
     assert jobs.state_of(run_dir) == "cancelled"
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()  # what was learnt is kept
+    assert json.loads((run_dir / "config.json").read_text())["adapter"] == str(run_dir / "adapter")  # Runs page
     at.run()
     table = at.dataframe[-1].value
     assert run_dir.name in list(table["run"])

@@ -88,7 +88,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
             return run_dir
         step = trainer.state.global_step
         if cancel.cancelled:
-            session.save_adapter()
+            layout.update_config(adapter=str(session.save_adapter()))  # what it learnt, for the Runs page too
             message = f"cancelled at step {step}; continue with `rsic train --resume {run_dir}`"
             jobs.write_status(run_dir, RunStatus.CANCELLED, message, step=step)
             return run_dir
