@@ -7,6 +7,7 @@ import streamlit as st
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.paths import DEMO_MODEL
+from rsic_core.runs.compare import time_label
 from ui import models_cache, state
 
 MAX_IMAGES = 12  # captioned per run; more are left for the user to pick next
@@ -14,7 +15,7 @@ CHUNK = 2  # images per generate() call between two renders
 ALL_CLASSES = "All classes"
 
 
-def _show(image, result, settings: str, bands: str) -> None:
+def _show(image, result, settings: str, bands: str, batch: int) -> None:
     name = result.name.rsplit("/", 1)[-1]
     if not result.ok:
         st.warning(f"Skipped {result.error}")
@@ -25,7 +26,7 @@ def _show(image, result, settings: str, bands: str) -> None:
         shown.thumbnail((256, 256))
         left.image(shown, caption=name)
         right.markdown(f"### {result.caption or '(empty caption)'}")
-        right.caption(f"{result.seconds * 1000:.0f} ms · {settings}")
+        right.caption(f"{time_label(result.seconds, batch)} · {settings}")
         if result.note:  # a 16-bit or multi-band raster: how it was shown to the model
             right.caption(result.note)
 
@@ -123,7 +124,7 @@ bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
 for start in range(0, len(images) if config else 0, CHUNK):  # small batches: each caption shows when made
     chunk = images[start : start + CHUNK]
     for image, result in zip(chunk, caption_images(captioner, chunk, config)):
-        _show(image, result, f"beams {beams} · max {max_tokens} tokens", bands)
+        _show(image, result, f"beams {beams} · max {max_tokens} tokens", bands, min(len(chunk), config.batch_size))
         rasters = rasters or bool(result.note)
     bar.progress(
         min(start + CHUNK, len(images)) / len(images),

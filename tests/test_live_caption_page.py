@@ -42,7 +42,7 @@ def test_dataset_images_get_captions_naming_their_scene(demo_dir):
     assert len(captions) == 2
     for image_id, caption in zip(chosen, captions):  # beside each image, in the order picked
         assert image_id.split("_")[0] in caption, (chosen, captions)
-    assert sum(" ms · beams 1" in c.value for c in at.caption) == 2
+    assert sum(" ms per image, batch average (batch size 2) · beams 1" in c.value for c in at.caption) == 2
 
 
 def test_a_corrupt_upload_is_refused_with_a_message_and_the_rest_is_captioned(demo_dir):

@@ -71,6 +71,7 @@ def dataset_sidebar() -> None:
             key="dataset_path_input",  # a fixed key: the widget keeps its identity across loads
             placeholder="empty = offline demo dataset",
             help="A Karpathy JSON (RSICD, UCM, Sydney), NWPU dataset_nwpu.json, RISC captions.csv, "
+            "a folder of the Hugging Face hub's parquet files or a save_to_disk folder, "
             "or a folder with a CSV/JSONL of image and caption columns, under "
             + ", ".join(f"`{r}`" for r in data_roots())
             + " (set RSIC_DATA_ROOTS to allow other folders).",
