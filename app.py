@@ -17,23 +17,23 @@ st.set_page_config(page_title="RSIC Studio", page_icon=str(FAVICON), layout="wid
 
 PAGES = {
     "Data": [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/explorer.py", title="Dataset explorer", icon=":material/photo_library:"),
+        st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("views/explorer.py", title="Dataset explorer", icon=":material/photo_library:"),
     ],
     "Preprocessing": [
-        st.Page("pages/statistics.py", title="Caption statistics", icon=":material/bar_chart:"),
-        st.Page("pages/synonyms.py", title="Synonym clusters", icon=":material/hub:"),
+        st.Page("views/statistics.py", title="Caption statistics", icon=":material/bar_chart:"),
+        st.Page("views/synonyms.py", title="Synonym clusters", icon=":material/hub:"),
     ],
     "Evaluation": [
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
-        st.Page("pages/efficiency.py", title="Efficiency", icon=":material/speed:"),
+        st.Page("views/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("views/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("views/efficiency.py", title="Efficiency", icon=":material/speed:"),
     ],
     "Captioning": [
-        st.Page("pages/live_caption.py", title="Live caption", icon=":material/image_search:"),
+        st.Page("views/live_caption.py", title="Live caption", icon=":material/image_search:"),
     ],
     "Training": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
     ],
 }
 

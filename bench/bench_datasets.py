@@ -73,7 +73,7 @@ def bench_gallery() -> float:
 
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page("pages/explorer.py")
+    at.switch_page("views/explorer.py")
     at.run()  # cold: thumbnails made and cached
     assert len(at.get("image")) == 24, "gallery did not show 24 thumbnails"
     warm = []

@@ -13,6 +13,6 @@ contract in pyproject.toml)::
     training  LoRA training, its config, collators, pruning, jobs, experiments, the demo model
     cli       the ``rsic`` command
 
-Nothing in ``rsic_core`` imports streamlit or gradio; the app (``app.py``, ``pages/``, ``ui/``) and
+Nothing in ``rsic_core`` imports streamlit or gradio; the app (``app.py``, ``views/``, ``ui/``) and
 the Gradio demo (``demo.py``) sit on top.
 """

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "views").glob("*.py"))
 
 
 def keyed(widgets, name: str):
@@ -45,7 +45,7 @@ def test_home_shows_the_demo_summary(demo_dir):
 
 
 def test_explorer_filters_and_detail(demo_dir):
-    at = open_page("pages/explorer.py")
+    at = open_page("views/explorer.py")
     assert len(at.get("image")) == 24, "the first gallery page shows 24 thumbnails"
     assert len([b for b in at.button if b.label == "Details"]) == 24
 
@@ -81,7 +81,7 @@ def test_a_chosen_dataset_path_is_used_and_a_bad_one_reported(tmp_path, shared_d
     at = open_page(dataset_path=str(shared_data / "ucm-sample"))
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "42" and metrics["Classes"] == "21"
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     assert not at.exception and len(at.get("image")) == 24
 
 
@@ -111,7 +111,7 @@ def test_problems_are_listed_on_home_and_explorer(tmp_path, demo_dir):
     table = at.dataframe[-1].value
     assert len(table) == 3 and table["Message"].eq("image file is missing").all()
 
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     assert not at.exception
     assert [w.value for w in at.warning].count("missing") == 3, "each missing image is marked in the gallery"
 
@@ -123,7 +123,7 @@ def test_a_malformed_annotation_file_is_one_sentence_on_every_page(page, tmp_pat
     (bad / "dataset_bad.json").write_text('{"images": [,]}')
     at = open_page(page, dataset_path=str(bad))
     assert not at.exception, [e.message for e in at.exception]
-    if page in ("pages/home.py", "pages/explorer.py", "pages/statistics.py", "pages/synonyms.py"):
+    if page in ("views/home.py", "views/explorer.py", "views/statistics.py", "views/synonyms.py"):
         assert any("not valid JSON (line 1, column 13)" in e.value for e in at.error)
 
 
@@ -185,7 +185,7 @@ def test_the_explorer_shows_sixteen_bit_bands_and_says_how(tmp_path):
             dst.write(bands)
     (root / "captions.csv").write_text("image,caption,split\nimages/farm_1.tif,a green field,train\n")
 
-    at = open_page("pages/explorer.py", dataset_path=str(root), explorer_selected="images/farm_1.tif")
+    at = open_page("views/explorer.py", dataset_path=str(root), explorer_selected="images/farm_1.tif")
     assert not at.exception, [e.message for e in at.exception]
     notes = [c.value for c in at.caption if c.value.startswith("16-bit, 4 bands")]
     assert notes == [notes[0]] and "showed bands 1,2,3 (the first three), stretched each band 2-98 %" in notes[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -35,8 +36,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served_app(demo_dir, tmp_path_factory):
+@contextlib.contextmanager
+def _serve(tmp_path_factory):
+    """A freshly started `streamlit run app.py` on a free port; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (the set-up installs Debian's chromium where root can)")
     port = _free_port()
@@ -79,6 +81,26 @@ def served_app(demo_dir, tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served_app(demo_dir, tmp_path_factory):
+    with _serve(tmp_path_factory) as url:
+        yield url
+
+
+def test_a_page_opened_first_by_its_link_runs_inside_the_app(demo_dir, tmp_path_factory):
+    """On a fresh server, /train opened before / still has the app's sidebar (a `pages/` folder would not)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with _serve(tmp_path_factory) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/train", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Train a LoRA adapter")).to_be_visible(timeout=90_000)
+        expect(page.get_by_text("Dataset folder or annotation file").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("link", name="Dataset explorer")).to_be_visible()
+        browser.close()
 
 
 def test_gallery_in_a_real_browser(served_app, tmp_path):

@@ -52,7 +52,7 @@ def markdown(at) -> str:
 
 
 def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
-    at = open_page("pages/compare.py", runs_root)
+    at = open_page("views/compare.py", runs_root)
     assert {m.label for m in at.metric} >= {"BLEU-4", "METEOR", "ROUGE-L", "CIDEr", "Geo-Sim (mean)", "Geo-Sim (max)"}
     first = [m.value for m in at.markdown if m.value.startswith("**Prediction:**")][0]
     assert first == "**Prediction:** _empty_"  # the empty caption is the worst case
@@ -80,7 +80,7 @@ def test_compare_shows_worst_cases_with_highlights_and_errors(runs_root):
 
 
 def test_runs_table_shows_metrics_side_by_side(runs_root, corpus_scores):
-    at = open_page("pages/runs.py", runs_root)
+    at = open_page("views/runs.py", runs_root)
     table = at.dataframe[0].value.set_index("run")
     assert sorted(table.index) == ["lora-r8", "zero-shot"]
     assert table.loc["lora-r8", "adapter"] == "adapters/r8" and table.loc["zero-shot", "adapter"] == "(zero-shot)"
@@ -90,7 +90,7 @@ def test_runs_table_shows_metrics_side_by_side(runs_root, corpus_scores):
 
 
 def test_efficiency_plots_cost_against_a_metric(runs_root):
-    at = open_page("pages/efficiency.py", runs_root)
+    at = open_page("views/efficiency.py", runs_root)
     table = at.dataframe[0].value.set_index("run")
     assert table.loc["lora-r8", "trainable (M)"] == pytest.approx(0.09)
     assert table.loc["zero-shot", "latency (ms/image)"] == pytest.approx(15)
@@ -106,7 +106,7 @@ def _figure(at) -> dict:
 
 def test_efficiency_axes_start_at_zero_on_the_runs_page_scale(tmp_path, corpus_scores):
     write_run(tmp_path, "only-run", corpus_scores, efficiency=EFFICIENCY)  # one point: no negative axes
-    at = open_page("pages/efficiency.py", str(tmp_path))
+    at = open_page("views/efficiency.py", str(tmp_path))
     figure = _figure(at)
     x, y = figure["layout"]["xaxis"], figure["layout"]["yaxis"]
     cider = 100 * corpus_scores.corpus["CIDEr"]
@@ -126,7 +126,7 @@ def _rescope(folder, n_images: int, split: str) -> None:
     layout.update_config(split=split)
 
 
-@pytest.mark.parametrize("page", ["pages/runs.py", "pages/efficiency.py"])
+@pytest.mark.parametrize("page", ["views/runs.py", "views/efficiency.py"])
 def test_runs_scored_on_different_images_are_flagged(page, tmp_path, corpus_scores):
     small = write_run(tmp_path, "zero-shot", corpus_scores, efficiency=EFFICIENCY)
     large = write_run(tmp_path, "lora-r8", corpus_scores, adapter="adapters/r8", efficiency=EFFICIENCY)
@@ -139,7 +139,7 @@ def test_runs_scored_on_different_images_are_flagged(page, tmp_path, corpus_scor
     assert table.loc[large.name, "images"] == 10 and table.loc[large.name, "run"] == "lora-r8"
 
 
-@pytest.mark.parametrize("page", ["pages/compare.py", "pages/runs.py", "pages/efficiency.py"])
+@pytest.mark.parametrize("page", ["views/compare.py", "views/runs.py", "views/efficiency.py"])
 def test_pages_explain_what_to_do_without_runs(page, tmp_path):
     at = open_page(page, str(tmp_path))
     assert at.title and not at.error
@@ -147,7 +147,7 @@ def test_pages_explain_what_to_do_without_runs(page, tmp_path):
 
 
 def test_compare_without_runs_evaluates_the_demo_model_on_request(tmp_path, demo_dir):
-    at = open_page("pages/compare.py", str(tmp_path))
+    at = open_page("views/compare.py", str(tmp_path))
     [b for b in at.button if b.label == "Evaluate the demo model on the test split"][0].click()
     at.run(timeout=600)
     assert not at.exception, [e.message for e in at.exception]
@@ -159,7 +159,7 @@ def test_compare_without_runs_evaluates_the_demo_model_on_request(tmp_path, demo
 
 
 def test_compare_shows_what_the_model_called_each_class(runs_root):
-    at = open_page("pages/compare.py", runs_root)
+    at = open_page("views/compare.py", runs_root)
     assert "Scene confusion" in [t.label for t in at.tabs]
     counts = next(d.value for d in at.dataframe if "(none)" in d.value.columns)
     assert counts.loc["beach", "(none)"] == 1  # the empty caption names no class
@@ -173,16 +173,16 @@ def _runs_box(at):
 
 
 def test_the_runs_folder_is_kept_while_hopping_between_the_run_pages(runs_root, tmp_path):
-    at = open_page("pages/compare.py", str(tmp_path))  # an empty folder first
+    at = open_page("views/compare.py", str(tmp_path))  # an empty folder first
     _runs_box(at).set_value(runs_root).run()  # typed on Compare
     assert any("lora-r8" in o for o in at.selectbox(key="compare_run").options)
-    for page in ["pages/runs.py", "pages/efficiency.py", "pages/compare.py", "pages/runs.py", "pages/efficiency.py"]:
+    for page in ["views/runs.py", "views/efficiency.py", "views/compare.py", "views/runs.py", "views/efficiency.py"]:
         at.switch_page(page).run()
         assert not at.exception, [e.message for e in at.exception]
         assert _runs_box(at).value == runs_root, page  # the box shows the folder on every page...
         assert not at.info, page  # ...and the page lists its runs ("No runs yet" is an info)
     _runs_box(at).set_value(str(tmp_path)).run()  # typed on Efficiency: the next page lists that folder
-    at.switch_page("pages/runs.py").run()
+    at.switch_page("views/runs.py").run()
     assert _runs_box(at).value == str(tmp_path) and "No runs yet" in at.info[0].value
 
     _runs_box(at).set_value("runs").run()  # relative to the app's working folder: refused, the folder kept
@@ -194,7 +194,7 @@ def test_the_runs_folder_is_kept_while_hopping_between_the_run_pages(runs_root, 
 
 
 def test_compare_says_no_image_matches_when_filters_leave_none(runs_root):
-    at = open_page("pages/compare.py", runs_root)
+    at = open_page("views/compare.py", runs_root)
     at.multiselect(key="compare_labels").set_value(["beach"]).run()
     at.multiselect(key="compare_error_kinds").set_value(["wrong count"]).run()  # the beach image has none
     assert not at.exception, [e.message for e in at.exception]
@@ -202,7 +202,7 @@ def test_compare_says_no_image_matches_when_filters_leave_none(runs_root):
 
 
 def test_compare_shows_scores_x100_and_says_whose_length_and_what_a_time_is(runs_root, corpus_scores):
-    at = open_page("pages/compare.py", runs_root)
+    at = open_page("views/compare.py", runs_root)
     cider = next(m for m in at.metric if m.label == "CIDEr")
     assert cider.value == f"{100 * corpus_scores.corpus['CIDEr']:.2f}"  # as papers print it
     at.selectbox(key="compare_sort_by").set_value("BLEU-4").run()
@@ -224,7 +224,7 @@ def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_dat
     at.session_state["runs_root"] = str(tmp_path)
     at.session_state["dataset_path"] = str(shared_data / "ucm-sample")
     at.run()
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("views/compare.py").run()
     assert any("not on the loaded dataset ucm-sample" in w.value for w in at.warning)
 
     assert next(s for s in at.selectbox if s.label == "Split").options == ["test (42 images)"]
@@ -249,7 +249,7 @@ def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_dat
     confusion = next(d.value for d in at.dataframe if "(none)" in d.value.columns or "airplane" in d.value.columns)
     assert list(confusion.index) == ["agricultural", "airplane"] and confusion.values.sum() == 3
 
-    at.switch_page("pages/runs.py").run()
+    at.switch_page("views/runs.py").run()
     table = at.dataframe[0].value.set_index("folder")
     assert table.loc[new.name, "data"] == "ucm-sample" and table.loc[other.name, "data"] == "fixture"
     assert table.loc[new.name, "model"] == "demo" and table.loc[new.name, "status"] == "scored"

@@ -9,7 +9,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = "pages/live_caption.py"
+PAGE = "views/live_caption.py"
 
 
 def keyed(widgets, name: str):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_FOLDERS = ("rsic_core", "ui", "pages", "bench", "scripts")
+SOURCE_FOLDERS = ("rsic_core", "ui", "views", "bench", "scripts")
 SOURCE_FILES = ("app.py", "demo.py")
 
 UNPICKLERS = {  # module -> functions that unpickle

@@ -57,7 +57,7 @@ def app(demo_dir):
 
 
 def test_statistics_page_shows_counts_lengths_and_vocabulary(app):
-    app.switch_page("pages/statistics.py")
+    app.switch_page("views/statistics.py")
     app.run()
     assert not app.exception
     assert app.title[0].value == "Caption statistics"
@@ -77,7 +77,7 @@ def test_statistics_page_shows_counts_lengths_and_vocabulary(app):
 
 
 def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
-    app.switch_page("pages/synonyms.py")
+    app.switch_page("views/synonyms.py")
     app.run()
     assert not app.exception
     table = app.dataframe[0].value
@@ -95,7 +95,7 @@ def test_synonym_page_shows_the_mapping_and_reclusters_on_eps(app):
 
 
 def test_synonym_page_keeps_the_number_unless_told_otherwise(app):
-    app.switch_page("pages/synonyms.py")
+    app.switch_page("views/synonyms.py")
     app.slider(key="synonyms_eps").set_value(0.5).run()
     kept = app.dataframe[0].value
     assert not app.exception and not kept[kept["relation"] == "plural"]["applied"].any()
@@ -112,9 +112,9 @@ def test_words_clustered_are_the_content_words_of_the_statistics_vocabulary(app,
     from rsic_core.text import words
     from rsic_core.text.preprocess import PreprocessConfig, preprocess
 
-    app.switch_page("pages/statistics.py").run()
+    app.switch_page("views/statistics.py").run()
     table = next(d.value for d in app.dataframe if "vocabulary" in d.value.columns).set_index("stage")
-    app.switch_page("pages/synonyms.py").run()
+    app.switch_page("views/synonyms.py").run()
     clustered = int({m.label: m.value for m in app.metric}["Words clustered"])
 
     captions = cs.captions_of(demo)

@@ -23,7 +23,7 @@ def _open_train_page(**state) -> AppTest:
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
-    at.switch_page("pages/train.py")
+    at.switch_page("views/train.py")
     at.run()
     assert not at.exception, at.exception
     return at

@@ -49,7 +49,7 @@ def _evaluate(model: str, adapter: str = ""):
     """Fill the Compare page's Evaluate form with ``model`` and ``adapter`` (``{tmp}`` is the case's folder)."""
 
     def run(built: dict) -> Outcome:
-        at = _page(built, "pages/compare.py")
+        at = _page(built, "views/compare.py")
         at.text_input(key="evaluate_model").set_value(model.format(tmp=built["tmp"]))
         at.text_input(key="evaluate_adapter").set_value(adapter.format(tmp=built["tmp"]))
         next(b for b in at.button if b.label == "Evaluate").click()
@@ -61,7 +61,7 @@ def _evaluate(model: str, adapter: str = ""):
 
 
 def _relative_runs_folder(built: dict) -> Outcome:
-    at = _page(built, "pages/runs.py")
+    at = _page(built, "views/runs.py")
     next(t for t in at.text_input if t.label == "Runs folder").set_value("runs").run()
     assert at.session_state["runs_root"] == str(built["runs"]), "the folder listed before was not kept"
     return _outcome(at)

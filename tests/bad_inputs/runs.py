@@ -147,7 +147,7 @@ def _compare_page_evaluate(data: Path) -> Outcome:
     at.session_state["runs_root"] = str(runs)
     at.session_state["dataset_path"] = str(data / "dataset_small.json")
     at.run()
-    at.switch_page("pages/compare.py")
+    at.switch_page("views/compare.py")
     at.run()
     [b for b in at.button if b.label.startswith("Evaluate the demo model")][0].click()
     at.run()

@@ -79,4 +79,4 @@ def live(run_dir: str) -> None:
 
 
 live(chosen)
-st.page_link("pages/compare.py", label="Compare predictions of finished runs", icon=":material/compare:")
+st.page_link("views/compare.py", label="Compare predictions of finished runs", icon=":material/compare:")
