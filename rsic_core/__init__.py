@@ -4,6 +4,7 @@ Sub-packages, bottom to top (each imports only the ones below it; ``lint-imports
 contract in pyproject.toml)::
 
     paths     where things live (RSIC_HOME, runs folder, the shipped demo model)
+    hub       whether the Hugging Face hub answers (models and embedders fail at once offline); beside paths
     options   option values shared by configs and the command line (comma lists); beside paths
     text      caption text: word splitting, embeddings, preprocessing, synonyms, the guard, statistics
     data      datasets and their problems, images, the offline demo dataset generator

@@ -21,14 +21,12 @@ random-weight models with the real shapes (for GPU timing) from :func:`build_sha
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import urlparse
 
+from rsic_core.hub import hub_unreachable
 from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
 from rsic_core.models.families import blip, blip2, paligemma
@@ -160,26 +158,12 @@ def resolve_model_source(name: str) -> str:
         return snapshot_download(name, local_files_only=True)
     except Exception:  # not in the local cache (LocalEntryNotFoundError and friends)
         pass
-    if _hub_offline():
+    if hub_unreachable():
         raise FileNotFoundError(
             f"{name}: no such folder, not in the local Hugging Face cache, and the hub cannot be reached (offline); "
             "download it where there is network (`hf download " + name + "`) and pass its local folder instead"
         )
     return name
-
-
-def _hub_offline() -> bool:
-    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    from huggingface_hub import constants
-
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-    try:
-        with socket.create_connection((host, 443), timeout=3):
-            return False
-    except OSError:
-        return True
 
 
 def build_tiny(

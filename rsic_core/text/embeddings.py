@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from functools import lru_cache
-from urllib.parse import urlparse
+
+from rsic_core.hub import hub_unreachable
 
 OFFLINE_DEFAULT = "all-MiniLM-L6-v2 (packaged)"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a bare sentence-transformers name
@@ -78,28 +78,13 @@ def _embedder_source(name) -> tuple[str, bool]:
             return snapshot_download(repo, local_files_only=True), True
         except Exception:  # not in the local cache (LocalEntryNotFoundError and friends)
             continue
-    if _hub_unreachable():
+    if hub_unreachable():
         raise ValueError(
             f"sentence embedder {name!r} is not a local folder, not in the local Hugging Face cache, and the hub "
             f"cannot be reached (offline): download it where there is network (`hf download {repos[-1]}`) and give "
             "its local folder, or leave the embedder empty for the packaged all-MiniLM-L6-v2"
         )
     return name, False
-
-
-def _hub_unreachable() -> bool:
-    """True when ``HF_HUB_OFFLINE`` (or ``TRANSFORMERS_OFFLINE``) is set or the hub host does not answer in 3 s."""
-    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    from huggingface_hub import constants
-
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-    try:
-        with socket.create_connection((host, 443), timeout=3):
-            return False
-    except OSError:
-        return True
 
 
 def embedder_name(name: str | None) -> str:
