@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image
+
+from tests.support.serving import free_port, wait_for_streamlit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"  # real UCM-captions samples, where present
@@ -30,18 +29,12 @@ CHROMIUM_FLAGS = [
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def _serve(tmp_path_factory):
     """A freshly started `streamlit run app.py` on a free port; yields its URL."""
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (the set-up installs Debian's chromium where root can)")
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("streamlit") / "server.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -68,15 +61,7 @@ def _serve(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"streamlit did not answer on {url}: {log.read_text()[-2000:]}")
+        wait_for_streamlit(url, log)
         yield url
     finally:
         server.terminate()

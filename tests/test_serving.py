@@ -16,24 +16,19 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import tomllib
 
+from tests.support.serving import free_port, wait_for_streamlit
+
 ROOT = Path(__file__).resolve().parents[1]
 SESSIONS = 20
 HOME_PAGE_TEXT = b"offline demo dataset"  # what the home page says first
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stand_in_venv(folder: Path, streamlit: str) -> Path:
@@ -77,7 +72,7 @@ def made_app(demo_dir, tmp_path_factory):
     """`make app PORT=...` running (demo dataset generated first, so that the page renders at once)."""
     folder = tmp_path_factory.mktemp("make-app")
     venv = _stand_in_venv(folder / "venv", f'exec "{Path(sys.executable).with_name("streamlit")}" "$@"')
-    port = _free_port()
+    port = free_port()
     log = folder / "make.log"
     with open(log, "w") as out:
         server = subprocess.Popen(
@@ -90,15 +85,7 @@ def made_app(demo_dir, tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"`make app` did not answer on {url}: {log.read_text()[-2000:]}")
+        wait_for_streamlit(url, log, "`make app`")
         yield {"url": url, "port": port, "log": log}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
