@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from rsic_core.training import jobs
 from rsic_core.training.config import TrainConfig, load_train_config
-from rsic_core.training.trainer import jobs, last_complete_checkpoint, train
+from rsic_core.training.jobs import last_complete_checkpoint
+from rsic_core.training.trainer import train
 from tests.support.training import quick_config, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,7 +41,6 @@ from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
 from rsic_core.training.config import TrainConfig, load_train_config, prepare_run
-from rsic_core.training.jobs import last_complete_checkpoint  # noqa: F401 (the trainer's own, for callers)
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
