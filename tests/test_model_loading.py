@@ -158,3 +158,13 @@ def test_an_unknown_device_is_refused_in_one_sentence(device, expected):
 def test_known_devices_are_kept():
     assert choose_device("cpu") == "cpu" and choose_device("meta") == "meta"
     assert choose_device(None) in ("cpu", "cuda")
+
+
+def test_weights_of_another_architecture_under_the_right_name_are_refused(model_dir, tmp_path):
+    """transformers fills tensors missing from the file with random values and only warns: we refuse."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(model_dir, folder)
+    other = build_tiny("blip").save(tmp_path / "blip")
+    shutil.copy(other / "model.safetensors", folder / "model.safetensors")
+    with pytest.raises(ValueError, match=r"the weights lack \d+ of the model's tensors .*would be left random"):
+        load_captioner(folder)

@@ -38,7 +38,8 @@ class Family:
         title: for people, e.g. "PaliGemma 2".
         example: a Hugging Face id of this family.
         model_type: ``config.model_type`` of its checkpoints (used by the default :meth:`matches`).
-        model_class / processor_class: transformers classes that load the model and its processor.
+        model_class / processor_class: transformers classes that load the model and its processor (a
+            family whose model is not in transformers overrides :meth:`model_cls` and :meth:`register`).
         prompt: text given with the image; None = image only.
         lora_targets: default LoRA target modules (the studies' preset).
         lora_presets: other named presets (peft ``target_modules`` values).
@@ -50,6 +51,10 @@ class Family:
         tiny_sizes: (vision, text, extra) config sizes of a tiny model.
         tokenizer_template: post-processing template of the tiny tokenizer, e.g. ``"<bos> $A <eos>"``.
         caption_eos: append the tokenizer's EOS to training captions (when its template does not).
+        frozen_towers: towers (keys of :attr:`towers`) that full training (``train_mode="full"``) leaves
+            frozen, as the family's own recipe does (PureT: its Swin backbone).
+        convert_options: option -> help of ``rsic convert <name>``, for a family whose authors released a
+            checkpoint in their own format (see :meth:`convert`); empty = nothing to convert.
     """
 
     name: str
@@ -67,9 +72,32 @@ class Family:
     tiny_sizes: tuple[dict, dict, dict] = ({}, {}, {})
     tokenizer_template: str | None = None
     caption_eos: bool = False
+    frozen_towers: tuple[str, ...] = ()
+    convert_options: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+    def register(self) -> None:
+        """Make ``AutoConfig``/``AutoProcessor`` know this family's own classes (a no-op for transformers' own).
+
+        The registry calls it for every family before it reads a folder's ``config.json``; a family
+        whose config, model and processor are written in this project (PureT, BITA) registers them
+        with ``AutoConfig.register``/``AutoProcessor.register`` here, so that ``from_pretrained``
+        opens its folders without ``trust_remote_code``. It must be cheap to call again.
+        """
+
+    def model_cls(self):
+        """The ``PreTrainedModel`` class that loads (``from_pretrained``) and builds (``_from_config``) this family."""
+        import transformers
+
+        return getattr(transformers, self.model_class)
+
+    def tiny_tokenizer(self, captions: list[str], vocab_size: int):
+        """The tokenizer of a tiny model, trained on ``captions`` (default: byte-level BPE with :attr:`tokenizer_template`)."""
+        from rsic_core.models.tiny import train_tokenizer
+
+        return train_tokenizer(captions, vocab_size, self.tokenizer_template)
 
     def matches(self, config) -> bool:
         """Whether a transformers config (``config.json`` of a model) is of this family."""
@@ -152,6 +180,24 @@ class Family:
             if name == prefix or name.startswith(prefix + "."):
                 return tower
         return "other"
+
+    def convert(self, checkpoint: str | Path, out: str | Path | None, check_only: bool = False, **options) -> str:
+        """Turn the authors' released checkpoint into a model folder that ``load_captioner`` opens.
+
+        Args:
+            checkpoint: the authors' file, read with ``torch.load(weights_only=True)`` (never unpickled freely).
+            out: the model folder to write (None with ``check_only``).
+            check_only (False): build the architecture on the meta device, map the file's keys and
+                report, writing nothing.
+            **options: the family's :attr:`convert_options` (e.g. a vocabulary file, the frozen towers' source).
+
+        Returns:
+            One line for people, e.g. "513 of 513 keys mapped".
+
+        Raises:
+            ValueError: keys are missing, unexpected or mis-shaped (one sentence naming them).
+        """
+        raise NotImplementedError(f"{self.title} has no released checkpoint format to convert")
 
     def tiny_processor(self, tokenizer, vision: dict, extra: dict):
         """The family's processor around ``tokenizer`` for images of ``vision["image_size"]``."""

@@ -12,7 +12,7 @@ Example::
 
     check_model_folder(folder)                    # before the (slow) load
     config = open_config(folder)
-    model = open_weights(family.model_class, folder, dtype)
+    model = open_weights(family.model_cls(), folder, dtype)
     model = merge_adapter(model, "runs/lora/adapter", model_name=str(folder))
 """
 
@@ -105,18 +105,18 @@ def open_processor(source: str):
         raise ValueError(f"{source}: the processor files cannot be read ({_one_line(e)})") from None
 
 
-def open_weights(model_class: str, source: str, dtype):
-    """The model of ``model_class`` from safetensors weights only (``use_safetensors=True``).
+def open_weights(model_cls, source: str, dtype):
+    """The model of class ``model_cls`` (a ``PreTrainedModel``) from safetensors weights only (``use_safetensors=True``).
 
     Raises:
         FileNotFoundError: no safetensors weights.
-        ValueError: the weights are truncated or corrupt, or do not fit config.json.
+        ValueError: the weights are truncated or corrupt, do not fit config.json, or lack weights the
+            model needs (transformers would fill those with random values and only log a warning).
     """
-    import transformers
     from safetensors import SafetensorError
 
     try:
-        return getattr(transformers, model_class).from_pretrained(source, dtype=dtype, use_safetensors=True)
+        model, info = model_cls.from_pretrained(source, dtype=dtype, use_safetensors=True, output_loading_info=True)
     except SafetensorError as e:
         raise ValueError(
             f"{source}: the weights are truncated or corrupt ({e}); save or copy the model again"
@@ -127,6 +127,14 @@ def open_weights(model_class: str, source: str, dtype):
         if "mismatch" not in str(e):
             raise
         raise ValueError(f"{source}: the weights do not fit config.json (the layer sizes differ)") from None
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise ValueError(
+            f"{source}: the weights lack {len(missing)} of the model's tensors ({shown}); they were saved from "
+            "another architecture or are incomplete, and would be left random"
+        )
+    return model
 
 
 def merge_adapter(model, adapter: str | Path, model_name: str):

@@ -30,7 +30,7 @@ from rsic_core.hub import hub_unreachable
 from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
 from rsic_core.models.families import blip, blip2, paligemma
-from rsic_core.models.tiny import DEFAULT_CORPUS, train_tokenizer
+from rsic_core.models.tiny import DEFAULT_CORPUS
 from rsic_core.paths import DEMO_MODEL
 
 _LOADING = threading.Lock()  # one model load at a time in a process (app sessions, threads)
@@ -55,6 +55,12 @@ def register_family(family: Family) -> Family:
 def unregister_family(name: str) -> Family:
     """Remove the family registered as ``name`` and return it."""
     return FAMILIES.pop(get_family(name).name)
+
+
+def register_families() -> None:
+    """Let transformers' Auto classes open the folders of every family (see :meth:`Family.register`)."""
+    for family in FAMILIES.values():
+        family.register()
 
 
 def get_family(name: str) -> Family:
@@ -114,13 +120,14 @@ def load_captioner(
         loading.check_model_folder(source)
     if adapter:
         loading.check_adapter_folder(adapter)  # before the slow part
+    register_families()
     config = loading.open_config(source)
     family = family_of(config)
     dtype = choose_dtype(device, dtype)
     processor = loading.open_processor(source)
     processor.tokenizer.padding_side = "left"  # generation continues after the prompt
     with _LOADING:  # from_pretrained patches torch globally while it builds: two threads at once get meta tensors
-        model = loading.open_weights(family.model_class, source, dtype)
+        model = loading.open_weights(family.model_cls(), source, dtype)
         if adapter:
             model = loading.merge_adapter(model, adapter, model_name=name)
         model.to(device).eval()
@@ -197,14 +204,14 @@ def build_tiny(
         :func:`load_captioner`.
     """
     import torch
-    import transformers
 
     spec = get_family(family)
+    spec.register()
     base_vision, base_text, base_extra = spec.tiny_sizes
     vision = {**base_vision, "image_size": image_size, **(vision or {})}
     text = {**base_text, **(text or {})}
     extra = {**base_extra, **(extra or {})}
-    tokenizer = train_tokenizer(captions or DEFAULT_CORPUS, vocab_size, spec.tokenizer_template)
+    tokenizer = spec.tiny_tokenizer(list(captions or DEFAULT_CORPUS), vocab_size)
     processor = spec.tiny_processor(tokenizer, vision, extra)
     ids = dict(
         vocab_size=model_vocab_size or len(processor.tokenizer),
@@ -217,7 +224,7 @@ def build_tiny(
     dtype = choose_dtype(device, dtype)
     torch.manual_seed(seed)
     with torch.device(device):
-        model = getattr(transformers, spec.model_class)._from_config(config, dtype=dtype)
+        model = spec.model_cls()._from_config(config, dtype=dtype)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.bos_token_id = tokenizer.bos_token_id
