@@ -131,3 +131,59 @@ def test_other_sizes_and_bad_arguments(tmp_path):
         generate_demo_dataset(tmp_path, n_images=0)
     with pytest.raises(ValueError, match="unknown demo class"):
         sample_scene("volcano", np.random.default_rng(0))
+
+
+# The 120 images of seed 0 as generated before scenes recorded their objects (sha256 of the sorted
+# (file name, sha256 of its bytes) pairs), and their captions (sha256 of the JSON list of raw captions).
+IMAGES_SHA256 = "941f2e24277be8a143784677880e1a0d52a33632ce945376691c5f220142fd64"
+CAPTIONS_SHA256 = "47d80189431856d2de160ff8a12e6f5658c876d52f3c7f4daa5a21151f36c064"
+
+
+def test_recording_objects_left_images_and_captions_as_they_were(tmp_path):
+    import hashlib
+
+    annotation = generate_demo_dataset(tmp_path, n_images=120, seed=0)
+    data = json.loads(annotation.read_text())["images"]
+    digests = sorted((name, hashlib.sha256(b).hexdigest()) for name, b in _image_bytes(annotation).items())
+    raws = [[s["raw"] for s in im["sentences"]] for im in data]
+    assert hashlib.sha256(json.dumps(digests).encode()).hexdigest() == IMAGES_SHA256
+    assert hashlib.sha256(json.dumps(raws).encode()).hexdigest() == CAPTIONS_SHA256
+
+
+def test_every_counted_object_has_its_box(images):
+    for im in images:
+        scene = im["scene"]
+        found = Counter(o["name"] for o in scene["objects"])
+        assert found == Counter(scene["counts"]), (im["filename"], scene["objects"])
+        for obj in scene["objects"]:
+            x0, y0, x1, y1 = obj["box"]
+            assert 0 <= x0 < x1 <= 224 and 0 <= y0 < y1 <= 224, (im["filename"], obj)
+
+
+@pytest.mark.parametrize("cls, paint", [("airport", 235), ("storagetanks", 225), ("harbor", 235)])
+def test_boxes_hold_the_objects_drawn_in_every_orientation(cls, paint):
+    """Nearly all the white paint of planes, tanks and white boats lies inside their boxes, whatever the turn."""
+    sides = set()
+    for seed in range(8):
+        rng = np.random.default_rng([seed, 3])
+        scene = sample_scene(cls, rng, count=3)
+        if cls == "harbor":
+            scene["colors"]["boat"] = "white"
+        pixels = np.asarray(render_scene(scene, rng)).astype(int)
+        white = (pixels.min(axis=-1) > paint) & (np.ptp(pixels, axis=-1) < 20)  # brighter than runway marks
+        inside = np.zeros_like(white)
+        for obj in scene["objects"]:
+            x0, y0, x1, y1 = (int(round(v)) for v in obj["box"])
+            inside[y0:y1, x0:x1] = True
+        assert white[inside].sum() > 0.9 * white.sum() > 0, (cls, seed, scene["objects"])
+        assert inside.mean() < 0.5  # the boxes are the objects, not the image
+        sides.add(next(iter(scene["positions"].values())))
+    assert len(sides) >= 3  # turned drawings were checked, not only the canonical one
+
+
+def test_boxes_follow_the_image_size(tmp_path):
+    small = json.loads(generate_demo_dataset(tmp_path, n_images=12, size=112, workers=1).read_text())["images"]
+    big = json.loads(generate_demo_dataset(tmp_path / "big", n_images=12, workers=1).read_text())["images"]
+    for a, b in zip(small, big):
+        for o, p in zip(a["scene"]["objects"], b["scene"]["objects"]):
+            assert o["box"] == pytest.approx([v / 2 for v in p["box"]], abs=0.11)

@@ -60,11 +60,39 @@ def place(points, cx: float, cy: float, angle: float, scale: float = 1.0) -> lis
     return [(cx + x * c - y * s, cy + x * s + y * c) for x, y in points]
 
 
-def draw_object(draw, parts, cx, cy, angle, scale=1.0, shadow=(3, 3)) -> None:
-    """Draw polygons ``[(points, fill), ...]`` turned by ``angle``, the first with a shadow."""
+def draw_object(draw, parts, cx, cy, angle, scale=1.0, shadow=(3, 3)) -> list[float]:
+    """Draw polygons ``[(points, fill), ...]`` turned by ``angle``, the first with a shadow.
+
+    Returns:
+        The box ``[x0, y0, x1, y1]`` of the polygons drawn (the shadow left out).
+    """
     draw.polygon(place(parts[0][0], cx + shadow[0], cy + shadow[1], angle, scale), fill=(0, 0, 0, 90))
+    corners = []
     for points, fill in parts:
-        draw.polygon(place(points, cx, cy, angle, scale), fill=fill)
+        placed = place(points, cx, cy, angle, scale)
+        draw.polygon(placed, fill=fill)
+        corners += placed
+    xs, ys = [x for x, _ in corners], [y for _, y in corners]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def turn_box(box_: list[float], side: str) -> list[float]:
+    """Where the box ``[x0, y0, x1, y1]`` of a canonical drawing lies after :func:`turn` to ``side``."""
+    x0, y0, x1, y1 = box_
+    k = SIDES.index(side)
+    if k == 1:  # a quarter turn counter-clockwise: (x, y) -> (y, SIZE - x)
+        return [y0, SIZE - x1, y1, SIZE - x0]
+    if k == 2:
+        return [SIZE - x1, SIZE - y1, SIZE - x0, SIZE - y0]
+    if k == 3:  # clockwise: (x, y) -> (SIZE - y, x)
+        return [SIZE - y1, x0, SIZE - y0, x1]
+    return [x0, y0, x1, y1]
+
+
+def mask_box(mask: np.ndarray) -> list[float]:
+    """The box ``[x0, y0, x1, y1]`` of the pixels where ``mask`` is True (pixel edges, not centres)."""
+    rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+    return [float(cols[0]), float(rows[0]), float(cols[-1] + 1), float(rows[-1] + 1)]
 
 
 def draw_trees(draw, rng, free: np.ndarray, n: int, rmin: float = 5.0, rmax: float = 9.0) -> None:

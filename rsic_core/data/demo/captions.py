@@ -23,6 +23,7 @@ _FORMS = {
     "tennis court": (("tennis court", "tennis courts"),),
     "bridge": (("bridge", "bridges"),),
 }
+OBJECT_FORMS = _FORMS  # count key -> the (singular, plural) names captions use for it (the pointing game reads them)
 _NEXT_TO = ("beside", "next to", "along")
 _VAGUE = {  # quantifiers that are true of 2, 3, and 4 or more objects
     2: ("some",),

@@ -17,7 +17,11 @@ Every image also carries a ``scene`` field with the facts that were drawn, for e
      "counts": {"plane": 3},                  # counted objects, singular noun -> 1..6
      "colors": {"plane": "white"},            # object or surface -> colour word
      "positions": {"runway": "left"},         # left/right/top/bottom, or horizontal/vertical
-     "relations": [{"subject": "plane", "relation": "beside", "object": "runway"}]}
+     "relations": [{"subject": "plane", "relation": "beside", "object": "runway"}],
+     "objects": [{"name": "plane", "box": [31.2, 60.0, 78.5, 104.9]}]}   # every counted object drawn
+
+``objects`` holds one box ``[x0, y0, x1, y1]`` (pixels of the image, 224x224 by default) per counted
+object, named by its count key; scenes without counts have none.
 
 Scenes are drawn at 224x224 in a canonical orientation (the reference thing at the top) and
 turned by a multiple of 90 degrees, so positions stay exact. Each image has its own random
@@ -171,9 +175,18 @@ def sample_scene(class_name: str, rng: np.random.Generator, count: int | None = 
 
 
 def render_scene(scene: dict, rng: np.random.Generator, size: int = 224) -> Image.Image:
-    """Draw ``scene`` as a top-down RGB image of ``size`` x ``size`` pixels."""
+    """Draw ``scene`` as a top-down RGB image of ``size`` x ``size`` pixels.
+
+    The drawing records where it put each counted object in ``scene["objects"]`` (boxes in pixels
+    of this image; an empty list for a scene without counts).
+    """
     img = _SCENES[scene["class"]][1](scene, rng)
-    return img if size == SIZE else img.resize((size, size), Image.Resampling.LANCZOS)
+    objects = scene.setdefault("objects", [])
+    if size == SIZE:
+        return img
+    for obj in objects:
+        obj["box"] = [round(v * size / SIZE, 1) for v in obj["box"]]
+    return img.resize((size, size), Image.Resampling.LANCZOS)
 
 
 def write_captions(scene: dict, rng: np.random.Generator) -> list[str]:

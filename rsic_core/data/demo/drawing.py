@@ -1,7 +1,10 @@
 """Per-class drawings of demo scenes: ``draw_<class>(scene, rng)`` returns a 224x224 RGB image.
 
 Each is drawn in a canonical orientation (the reference thing at the top) and turned by a
-multiple of 90 degrees, so the positions in the scene stay exact.
+multiple of 90 degrees, so the positions in the scene stay exact. A drawing of counted objects
+also records where it drew each one: ``sc["objects"] = [{"name": "plane", "box": [x0, y0, x1, y1]}]``
+in pixels of the 224x224 image (computed from the shapes drawn; no random draw is added, so the
+images are the same as before boxes were recorded).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rsic_core.data.demo.canvas import (
     draw_object,
     draw_trees,
     field_surface,
+    mask_box,
     noise,
     paint,
     paint_road,
@@ -27,6 +31,7 @@ from rsic_core.data.demo.canvas import (
     texture,
     to_image,
     turn,
+    turn_box,
     wave,
 )
 from rsic_core.data.demo.scenes import SIDES, pick, relation
@@ -42,6 +47,14 @@ _WINDSHIELD = [(7.5, -5.2), (3, -5.5), (3, 5.5), (7.5, 5.2)]
 _REAR_WINDOW = [(-8, -5.2), (-10.5, -5), (-10.5, 5), (-8, 5.2)]
 _ROOF_A = [(-18, -14), (18, -14), (18, 0), (-18, 0)]
 _ROOF_B = [(-18, 0), (18, 0), (18, 14), (-18, 14)]
+
+
+def _drawn(img, sc: dict, side: str, name: str, boxes: list) -> object:
+    """``img`` turned to ``side``; the boxes of its ``name`` objects, turned alike, kept in ``sc["objects"]``."""
+    sc["objects"] = [
+        {"name": name, "box": [round(min(max(float(v), 0.0), SIZE), 1) for v in turn_box(b, side)]} for b in boxes
+    ]
+    return turn(img, side)
 
 
 def draw_airport(sc, rng):
@@ -60,19 +73,14 @@ def draw_airport(sc, rng):
         draw.rectangle((x, ry + rw // 2 - 1, x + 11, ry + rw // 2), fill=(235, 235, 235))
     nose = -math.pi / 2 if rng.random() < 0.75 else math.pi / 2
     slots = [(x, ay + dy) for dy in (32, 96) for x in (37, 112, 187)]
+    boxes = []
     for i in rng.choice(6, size=sc["counts"]["plane"], replace=False):
         x, y = slots[i]
         parts = [(_WINGS, (236, 236, 236)), (_TAIL, (236, 236, 236)), (_PLANE, (246, 246, 246))]
-        draw_object(
-            draw,
-            parts,
-            x + rng.uniform(-5, 5),
-            y + rng.uniform(-4, 4),
-            nose + rng.normal(0, 0.12),
-            rng.uniform(0.95, 1.08),
-            shadow=(4, 4),
-        )
-    return turn(img, sc["positions"]["runway"])
+        cx, cy = x + rng.uniform(-5, 5), y + rng.uniform(-4, 4)
+        angle, scale = nose + rng.normal(0, 0.12), rng.uniform(0.95, 1.08)
+        boxes.append(draw_object(draw, parts, cx, cy, angle, scale, shadow=(4, 4)))
+    return _drawn(img, sc, sc["positions"]["runway"], "plane", boxes)
 
 
 def draw_harbor(sc, rng):
@@ -94,11 +102,13 @@ def draw_harbor(sc, rng):
         ((236, 236, 236), (160, 182, 200)) if sc["colors"]["boat"] == "white" else ((196, 36, 34), (236, 236, 236))
     )
     slots = [(px + side * 13, coast[int(px)] - 26 - 40 * k) for px in piers for side in (-1, 1) for k in (0, 1)]
+    boxes = []
     for i in rng.choice(len(slots), size=sc["counts"]["boat"], replace=False):
         x, y = slots[i]
         heading = (-math.pi / 2 if rng.random() < 0.5 else math.pi / 2) + rng.normal(0, 0.04)
-        draw_object(draw, [(_HULL, hull), (_CABIN, cabin)], x, y + rng.uniform(-3, 3), heading, rng.uniform(0.95, 1.1))
-    return turn(img, sc["positions"]["sea"])
+        parts = [(_HULL, hull), (_CABIN, cabin)]
+        boxes.append(draw_object(draw, parts, x, y + rng.uniform(-3, 3), heading, rng.uniform(0.95, 1.1)))
+    return _drawn(img, sc, sc["positions"]["sea"], "boat", boxes)
 
 
 def draw_parking(sc, rng):
@@ -125,12 +135,14 @@ def draw_parking(sc, rng):
         sc["colors"]["car"]
     ]
     slots = [(left + 20 * k + 10, (ra + rb) / 2, r) for r, (ra, rb) in enumerate(rows) for k in range(stalls)]
+    boxes = []
     for i in rng.choice(len(slots), size=sc["counts"]["car"], replace=False):
         x, y, r = slots[i]
         heading = (math.pi / 2 if (r == 0) == (rng.random() < 0.7) else -math.pi / 2) + rng.normal(0, 0.04)
         parts = [(_CAR, body), (_WINDSHIELD, (40, 46, 56)), (_REAR_WINDOW, (40, 46, 56))]
-        draw_object(draw, parts, x + rng.uniform(-1.5, 1.5), y + rng.uniform(-2, 2), heading, 1.15, shadow=(2, 2))
-    return turn(img, sc["positions"]["building"] if building else pick(rng, SIDES))
+        cx, cy = x + rng.uniform(-1.5, 1.5), y + rng.uniform(-2, 2)
+        boxes.append(draw_object(draw, parts, cx, cy, heading, 1.15, shadow=(2, 2)))
+    return _drawn(img, sc, sc["positions"]["building"] if building else pick(rng, SIDES), "car", boxes)
 
 
 def draw_storagetanks(sc, rng):
@@ -148,7 +160,8 @@ def draw_storagetanks(sc, rng):
         draw.ellipse((x - r, y - r, x + r, y + r), fill=(230, 230, 226), outline=(188, 188, 184))
         draw.ellipse((x - r * 0.65, y - r * 0.65, x + r * 0.65, y + r * 0.65), outline=(198, 198, 194))
         draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(170, 170, 166))
-    return turn(img, sc["positions"]["road"])
+    boxes = [[x - r, y - r, x + r, y + r] for x, y, r in tanks]
+    return _drawn(img, sc, sc["positions"]["road"], "storage tank", boxes)
 
 
 def draw_farmland(sc, rng):
@@ -223,18 +236,21 @@ def draw_residential(sc, rng):
     houses = np.zeros((SIZE, SIZE), bool)
     img, draw = to_image(base)
     across = rng.random() < 0.3  # ridge across the road instead of along it
+    boxes = []
     for i in sc["_slots"]:
         x, y = (40, 112, 184)[i % 3] + rng.uniform(-4, 4), (66, 158)[i // 3] + rng.uniform(-3, 3)
         drive = x + rng.uniform(-8, 8)
         draw.rectangle((drive - 4, min(y, 110), drive + 4, max(y, 112)), fill=(150, 150, 148))
         angle = (math.pi / 2 if across else 0) + rng.normal(0, 0.04)
-        draw_object(draw, [(_ROOF_A, light), (_ROOF_B, dark)], x, y, angle, rng.uniform(0.92, 1.05), shadow=(4, 4))
+        parts = [(_ROOF_A, light), (_ROOF_B, dark)]
+        boxes.append(draw_object(draw, parts, x, y, angle, rng.uniform(0.92, 1.05), shadow=(4, 4)))
         draw.line(place([(-18, 0), (18, 0)], x, y, angle), fill=tuple(v - 25 for v in dark), width=1)
         houses |= box(x - 26, y - 26, x + 26, y + 26)
         houses |= box(drive - 8, min(y, 110), drive + 8, max(y, 112))
     if relation(sc, "surrounded by"):
         draw_trees(draw, rng, ~houses & ~box(0, 98, SIZE, 126), 200, 5, 9)
-    return turn(img, pick(rng, ("top", "bottom") if sc["positions"]["road"] == "horizontal" else ("left", "right")))
+    turns = ("top", "bottom") if sc["positions"]["road"] == "horizontal" else ("left", "right")
+    return _drawn(img, sc, pick(rng, turns), "house", boxes)
 
 
 def draw_baseballfield(sc, rng):
@@ -247,12 +263,14 @@ def draw_baseballfield(sc, rng):
     else:
         diamonds = [(62, 212, 92.0, 205.0), (162, 212, 92.0, 245.0)]
     fans = np.zeros((SIZE, SIZE), bool)
+    boxes = []
     mow = ((X + Y) // 9 % 2)[..., None] * 12
     for hx, hy, radius, start in diamonds:
         ang = (np.degrees(np.arctan2(Y - hy, X - hx)) - start) % 360
         fan = (np.hypot(X - hx, Y - hy) < radius) & (ang <= 90)
         base[fan] = (np.array([78, 148, 62], np.float32) + mow)[fan]
         fans |= dilate(fan, 6)
+        boxes.append(mask_box(fan))
     img, draw = to_image(base)
     for hx, hy, radius, start in diamonds:
         u1 = np.array([math.cos(math.radians(start)), math.sin(math.radians(start))])
@@ -271,7 +289,7 @@ def draw_baseballfield(sc, rng):
         draw.ellipse((mound[0] - 3.5, mound[1] - 3.5, mound[0] + 3.5, mound[1] + 3.5), fill=(192, 150, 104))
     if not road:
         draw_trees(draw, rng, ~fans, 300, 6, 10)
-    return turn(img, sc["positions"]["road"] if road else pick(rng, SIDES))
+    return _drawn(img, sc, sc["positions"]["road"] if road else pick(rng, SIDES), "baseball field", boxes)
 
 
 def draw_tenniscourt(sc, rng):
@@ -291,9 +309,11 @@ def draw_tenniscourt(sc, rng):
     block = box(x0 - 12, y0 - 12, x0 + width + 12, y0 + 100)
     draw.rectangle((x0 - 4, y0 - 4, x0 + width + 4, y0 + 92), fill=surround, outline=(34, 52, 40), width=2)
     line = (240, 240, 240)
+    boxes = []
     for k in range(n):
         cx = x0 + 22 + 46 * k
         top, bottom, mid = y0 + 9, y0 + 79, y0 + 44
+        boxes.append([cx - 18, top, cx + 18, bottom])  # the court and its net posts
         draw.rectangle((cx - 15, top, cx + 15, bottom), fill=court, outline=line)
         draw.line((cx - 11, top, cx - 11, bottom), fill=line)
         draw.line((cx + 11, top, cx + 11, bottom), fill=line)
@@ -303,7 +323,7 @@ def draw_tenniscourt(sc, rng):
         draw.line((cx - 18, mid, cx + 18, mid), fill=(36, 36, 36), width=2)
     if not road:
         draw_trees(draw, rng, ~block, 300, 6, 10)
-    return turn(img, sc["positions"]["road"] if road else pick(rng, SIDES))
+    return _drawn(img, sc, sc["positions"]["road"] if road else pick(rng, SIDES), "tennis court", boxes)
 
 
 def draw_bridge(sc, rng):
@@ -320,9 +340,11 @@ def draw_bridge(sc, rng):
         paint(base, road & ~bank, (98, 98, 100), rng, 3, 3)
         base[road & water] = base[road & water] * 0.55  # deck shadow, the deck is drawn over it
     img, draw = to_image(base)
+    boxes = []
     for x in xs:
         span = np.nonzero(bank[:, int(x)])[0]
         y0, y1 = span.min() - 6, span.max() + 6
+        boxes.append([x - 8, y0, x + 8, y1])
         draw.rectangle((x - 8 + 5, y0 + 4, x + 8 + 5, y1 + 4), fill=(0, 0, 0, 80))
         draw.rectangle((x - 8, y0, x + 8, y1), fill=(172, 172, 168))
         draw.line((x - 8, y0, x - 8, y1), fill=(232, 232, 228), width=2)
@@ -331,4 +353,4 @@ def draw_bridge(sc, rng):
         near = dilate(bank, 30) & ~dilate(bank, 3) & ~roads
         draw_trees(draw, rng, near, 260, 5, 9)
     turns = ("top", "bottom") if sc["positions"]["river"] == "horizontal" else ("left", "right")
-    return turn(img, pick(rng, turns))
+    return _drawn(img, sc, pick(rng, turns), "bridge", boxes)
