@@ -290,7 +290,7 @@ def demo_dataset_dir(n_images: int | None = None, seed: int = DEMO_SEED, progres
         The folder holding ``dataset_demo.json`` and ``images/``.
     """
     n_images = n_images or int(os.environ.get("RSIC_DEMO_IMAGES", DEMO_IMAGES))
-    wanted = {"n_images": n_images, "seed": seed}
+    wanted = {"n_images": n_images, "seed": seed, "format": 2}  # format 2: scenes carry their objects' boxes
     folder = rsic_home() / "demo"
     stamp = folder / "demo_config.json"
     if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
