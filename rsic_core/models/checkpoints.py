@@ -1,0 +1,164 @@
+"""Reading the authors' released checkpoints safely, and checking their keys against a model.
+
+A family's ``convert()`` (:meth:`~rsic_core.models.base.Family.convert`) reads the authors' file with
+:func:`read_state_dict`, renames its keys to the project's module names, and asks :func:`compare_keys`
+whether the renamed tensors fit the model exactly before loading them strictly. Nothing here
+unpickles freely: ``torch.load(weights_only=True)`` reads plain tensors, numbers, strings, lists and
+dicts (legacy and zip formats alike) and refuses any other pickled object.
+
+API::
+
+    state = read_state_dict("caption_model_27.pth")                      # PureT: bare state_dict, "module." removed
+    state = read_state_dict("checkpoint_best.pth", container_key="model", strip_prefix="")   # BITA
+    mapped, unmapped = my_mapping(state)                                  # family code: file key -> model key
+    check = compare_keys(mapped, model.state_dict(), file_keys=len(state), unmapped=unmapped)
+    check.ok, check.sentence()       # True, "513 of 513 keys mapped"
+    # or: False, "the checkpoint does not fit the model: 1 missing (decoder.generator.bias), ..."
+
+``model.state_dict()`` may come from a model built on the meta device: only shapes are compared.
+A file that holds only part of a model (BITA keeps only its trained parameters) passes the other
+part's prefixes as ``skip_missing``. Every failure is one sentence: :class:`FileNotFoundError` for
+a missing file, :class:`ValueError` for anything else (not a torch file, refused pickled objects,
+not a dict, no ``container_key``, a value that is not a tensor).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHOWN = 3  # names shown per kind of problem in a sentence
+
+
+def read_state_dict(
+    path: str | Path, container_key: str | None = None, strip_prefix: str = "module."
+) -> dict[str, object]:
+    """The tensors of a released checkpoint, keyed by name, with ``strip_prefix`` removed.
+
+    Args:
+        path: a file written by ``torch.save`` (zip or the legacy pre-1.6 format).
+        container_key (None): the key of a wrapper dict that holds the state dict (e.g. "model");
+            None = the file is the state dict itself.
+        strip_prefix ("module."): removed from every key that starts with it (DataParallel's prefix);
+            "" keeps the keys as they are.
+
+    Returns:
+        Key -> CPU tensor (zip files are memory-mapped, so a large file is not read into memory at once).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: one sentence: not a PyTorch file, holds pickled objects other than tensors, is not
+            a dict, lacks ``container_key``, or holds a value that is not a tensor.
+    """
+    import pickle
+
+    import torch
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except pickle.UnpicklingError as e:
+        if "Unsupported global" in str(e) or "Unsupported class" in str(e):
+            raise ValueError(
+                f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
+                "(torch.load with weights_only=True reads only those; unpickling anything else can run code)"
+            ) from None
+        raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(e)})") from None
+    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: not a PyTorch checkpoint that can be read ({_first_line(e)})") from None
+    if not isinstance(loaded, Mapping):
+        raise ValueError(f"{path}: holds a {type(loaded).__name__}, not a dict of tensors (a state_dict)")
+    if container_key is not None:
+        if container_key not in loaded:
+            found = ", ".join(map(str, list(loaded)[:5])) or "nothing"
+            raise ValueError(f"{path}: has no {container_key!r} entry holding the weights (its keys: {found})")
+        loaded = loaded[container_key]
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f"{path}: its {container_key!r} entry is a {type(loaded).__name__}, not a state_dict")
+    state = {}
+    for key, value in loaded.items():
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(f"{path}: entry {key!r} is a {type(value).__name__}, not a tensor (not a state_dict)")
+        name = str(key)
+        state[name[len(strip_prefix) :] if strip_prefix and name.startswith(strip_prefix) else name] = value
+    return state
+
+
+@dataclass
+class KeyCheck:
+    """How a mapped checkpoint fits a model: counts, and every key that does not fit."""
+
+    mapped: int  # file keys that landed on a model tensor of the same shape (or were knowingly dropped)
+    file_keys: int  # keys in the file
+    expected: int  # tensors the model expects (after ``skip_missing``)
+    missing: list[str] = field(default_factory=list)  # model tensors the file does not give
+    unexpected: list[str] = field(default_factory=list)  # file keys with no place in the model
+    mis_shaped: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # (key, file shape, model shape)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.unexpected or self.mis_shaped)
+
+    def sentence(self, what: str = "the checkpoint") -> str:
+        """ "513 of 513 keys mapped", or one sentence naming the first few missing/unexpected/mis-shaped keys."""
+        if self.ok:
+            return f"{self.mapped} of {self.file_keys} keys mapped"
+        parts = []
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing ({_names(self.missing)})")
+        if self.unexpected:
+            parts.append(f"{len(self.unexpected)} unexpected ({_names(self.unexpected)})")
+        if self.mis_shaped:
+            shown = [f"{k}: {list(a)} in the file, {list(b)} in the model" for k, a, b in self.mis_shaped[:SHOWN]]
+            more = f" and {len(self.mis_shaped) - SHOWN} more" if len(self.mis_shaped) > SHOWN else ""
+            parts.append(f"{len(self.mis_shaped)} mis-shaped ({'; '.join(shown)}{more})")
+        return f"{what} does not fit the model ({self.mapped} of {self.file_keys} keys mapped): " + ", ".join(parts)
+
+
+def compare_keys(
+    mapped: Mapping[str, object],
+    expected: Mapping[str, object],
+    file_keys: int | None = None,
+    unmapped: Sequence[str] = (),
+    dropped: int = 0,
+    skip_missing: Sequence[str] = (),
+) -> KeyCheck:
+    """Compare a renamed checkpoint with a model's ``state_dict()`` (shapes only; meta tensors are fine).
+
+    Args:
+        mapped: model key -> tensor (or anything with ``.shape``) from the file, after renaming.
+        expected: the model's ``state_dict()``.
+        file_keys (None): how many keys the file holds (default: mapped + unmapped + dropped).
+        unmapped (()): file keys the renaming did not recognise (reported as unexpected).
+        dropped (0): file keys knowingly left out because the model rebuilds them (e.g. attention-mask
+            buffers); they count as mapped.
+        skip_missing (()): model key prefixes the file is not meant to hold (frozen towers loaded elsewhere).
+
+    Returns:
+        A :class:`KeyCheck`.
+    """
+    wanted = {k: v for k, v in expected.items() if not any(k.startswith(p) for p in skip_missing)}
+    missing = sorted(k for k in wanted if k not in mapped)
+    unexpected = list(unmapped) + sorted(k for k in mapped if k not in expected)
+    mis_shaped = [
+        (k, tuple(v.shape), tuple(expected[k].shape))
+        for k, v in mapped.items()
+        if k in expected and tuple(v.shape) != tuple(expected[k].shape)
+    ]
+    total = file_keys if file_keys is not None else len(mapped) + len(unmapped) + dropped
+    good = sum(1 for k in mapped if k in expected) - len(mis_shaped) + dropped
+    return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped)
+
+
+def _names(keys: Sequence[str]) -> str:
+    more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+    return ", ".join(keys[:SHOWN]) + more
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
