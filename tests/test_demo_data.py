@@ -187,3 +187,11 @@ def test_boxes_follow_the_image_size(tmp_path):
     for a, b in zip(small, big):
         for o, p in zip(a["scene"]["objects"], b["scene"]["objects"]):
             assert o["box"] == pytest.approx([v / 2 for v in p["box"]], abs=0.11)
+
+
+def test_one_split_alone_is_that_split_of_the_whole_dataset(demo, images, tmp_path):
+    alone = generate_demo_dataset(tmp_path, n_images=N_IMAGES, seed=0, workers=1, splits=("test",))
+    entries = json.loads(alone.read_text())["images"]
+    assert entries == [im for im in images if im["split"] == "test"] and len(entries) == 6
+    whole = _image_bytes(demo)
+    assert _image_bytes(alone) == {im["filename"]: whole[im["filename"]] for im in entries}

@@ -93,6 +93,7 @@ def generate_demo_dataset(
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
     progress: Callable[[int, int], None] | None = None,
     workers: int | None = None,
+    splits: tuple[str, ...] | None = None,
 ) -> Path:
     """Write the demo dataset (images and Karpathy JSON) and return the JSON path.
 
@@ -104,6 +105,8 @@ def generate_demo_dataset(
         split_fractions ((0.8, 0.1, 0.1)): train/val/test shares, applied within each class.
         progress (None): ``callable(done, total)`` called after each image.
         workers (None): processes; ``None`` means ``min(2, cpu count)``, 1 runs in-process.
+        splits (None): write only the images of these splits (e.g. ``("test",)``), the same files and
+            entries as in the whole dataset; None writes every split.
 
     Returns:
         Path of ``out_dir/dataset_demo.json``.
@@ -124,8 +127,9 @@ def generate_demo_dataset(
     n_classes = len(DEMO_CLASSES)
     per_class = [n_images // n_classes + (c < n_images % n_classes) for c in range(n_classes)]
     names = [(cls, k + 1) for cls, m in zip(DEMO_CLASSES, per_class) for k in range(m)]
-    tasks = [(seed, imgid, cls, k, size, str(images_dir)) for imgid, (cls, k) in enumerate(names)]
-    splits = _assign_splits(per_class, fractions, np.random.default_rng([seed, 2**40]))
+    assigned = _assign_splits(per_class, fractions, np.random.default_rng([seed, 2**40]))
+    kept = [i for i, split in enumerate(assigned) if splits is None or split in splits]
+    tasks = [(seed, i, *names[i], size, str(images_dir)) for i in kept]
 
     workers = min(2, os.cpu_count() or 1) if workers is None else max(1, int(workers))
     if workers == 1 or len(tasks) < 8:
@@ -136,7 +140,8 @@ def generate_demo_dataset(
             entries = _collect(pool.imap(_build_image, tasks, chunksize=chunk), len(tasks), progress)
 
     images = []
-    for imgid, ((filename, raws, scene), split) in enumerate(zip(entries, splits)):
+    for imgid, (filename, raws, scene) in zip(kept, entries):
+        split = assigned[imgid]
         sentids = list(range(5 * imgid, 5 * imgid + 5))
         sentences = [
             {"raw": raw, "tokens": tokens(raw), "imgid": imgid, "sentid": sid} for raw, sid in zip(raws, sentids)
