@@ -1,0 +1,137 @@
+"""PureT (arXiv 2203.15350): a frozen Swin backbone, a refining encoder and a word-level decoder.
+
+The model is written in this project (:mod:`.configuration`, :mod:`.modeling`, :mod:`.processing`),
+so :meth:`PureT.register` makes ``AutoConfig``/``AutoProcessor`` know its folders. A training row is
+``[<eos>] caption [<eos>]`` (id 0 starts and ends every caption, BOS = EOS as in the release); its
+labels are the same ids with the leading id 0 and the pads masked, aligned with the inputs as for a
+causal LM (the model shifts them). Generation starts from id 0 and stops at the next id 0; the
+release decodes with beam 5 and at most 17 steps (EOS included), i.e. ``num_beams=5,
+max_new_tokens=17``, which a converted model's ``generation_config`` holds.
+
+Towers: ``backbone`` (Swin, frozen by the family's recipe), ``projector`` (``att_embed``),
+``encoder`` (the refining encoder) and ``language`` (the caption decoder: the tower the project's
+LoRA checks and language-model pruning address). LoRA's default targets are the attention
+projections ``q_linear``/``v_linear`` of encoder and decoder; ``language-only`` limits them to the
+decoder. Released checkpoints convert with ``rsic convert puret`` (:mod:`.convert`).
+"""
+
+from __future__ import annotations
+
+from rsic_core.models.base import IGNORE_INDEX, Family
+
+from .configuration import SWIN_L_384
+
+_DECODER_ATTENTION = r"decoder\.layers\.\d+\.(word_attn|cross_att)\.(q_linear|k_linear|v_linear|o_linear)"
+
+
+class PureT(Family):
+    """PureT: Swin backbone + refining encoder + decoder, with its word-level vocabulary."""
+
+    name = "puret"
+    title = "PureT"
+    example = "rsic convert puret caption_model_27.pth --out puret-coco --vocab coco_vocabulary.txt"
+    model_type = "puret"
+    model_class = "PuretForCaptioning"
+    processor_class = "PuretProcessor"
+    lora_targets = ("q_linear", "v_linear")
+    lora_presets = {"all-linear": "all-linear", "language-only": _DECODER_ATTENTION}
+    towers = {"backbone": "backbone", "projector": "att_embed", "encoder": "encoder", "language": "decoder"}
+    prunable = {"language": ("decoder.layers", ("",))}
+    frozen_towers = ("backbone",)
+    convert_options = {
+        "vocab": "the release's vocabulary file, one word per line, line i = id i (coco_vocabulary.txt); "
+        "needed to write a model folder",
+        "backbone": "a Swin model folder or hub id (e.g. microsoft/swin-large-patch4-window12-384) for the backbone's "
+        "config, and its weights when the checkpoint holds none; default: Swin-L at 384 px as released",
+    }
+    tiny_sizes = (
+        dict(embed_dim=16, depths=[1, 1], num_heads=[1, 2], window_size=4, drop_path_rate=0.0),
+        dict(hidden_size=32, num_attention_heads=2, intermediate_size=64, num_hidden_layers=2),
+        dict(num_encoder_layers=2, window_size=2, shift_size=1, shifted_layers=[1]),
+    )
+    # The released COCO model: the spec's vocab_size counts words; id 0 (BOS = EOS) is one more output row.
+    shapes = {
+        "puret": dict(
+            image_size=384,
+            vocab_size=9487,
+            caption_tokens=17,
+            vision={k: v for k, v in SWIN_L_384.items() if k != "image_size"},
+            text=dict(hidden_size=512, num_attention_heads=8, intermediate_size=2048, num_hidden_layers=3),
+            extra=dict(num_encoder_layers=3, window_size=6, shift_size=3, shifted_layers=[1], rows_beyond_vocab=1),
+        )
+    }
+
+    def register(self) -> None:
+        from transformers import AutoConfig, AutoProcessor
+
+        from .configuration import PuretConfig
+        from .processing import PuretProcessor
+
+        AutoConfig.register(PuretConfig.model_type, PuretConfig, exist_ok=True)
+        AutoProcessor.register(PuretConfig, PuretProcessor, exist_ok=True)
+
+    def model_cls(self):
+        from .modeling import PuretForCaptioning
+
+        return PuretForCaptioning
+
+    def tiny_tokenizer(self, captions: list[str], vocab_size: int):
+        from .processing import train_word_tokenizer
+
+        return train_word_tokenizer(captions, vocab_size)
+
+    def tiny_processor(self, tokenizer, vision: dict, extra: dict):
+        from .processing import PuretProcessor, image_processor
+
+        return PuretProcessor(image_processor(vision["image_size"]), tokenizer)
+
+    def tiny_config(self, processor, vision: dict, text: dict, extra: dict):
+        from transformers import SwinConfig
+
+        from .configuration import PuretConfig
+
+        extra = dict(extra)
+        rows = text["vocab_size"] + extra.pop("rows_beyond_vocab", 0)
+        sizes = {k: v for k, v in text.items() if k not in ("bos_token_id", "eos_token_id", "pad_token_id")}
+        eos = text.get("eos_token_id") or 0
+        return PuretConfig(
+            backbone_config=SwinConfig(**vision),
+            **{**sizes, "vocab_size": rows},
+            **extra,
+            bos_token_id=eos,  # BOS = EOS = id 0
+            eos_token_id=eos,
+            pad_token_id=eos,
+        )
+
+    def build_inputs(self, processor, images: list, captions: list[str] | None, prompt: str | None):
+        """``pixel_values``; with captions also ``input_ids = [0] caption [0]``, ``attention_mask`` and ``labels``."""
+        import torch
+
+        if prompt:
+            raise ValueError(f"{self.title} captions images without a text prompt (got prompt {prompt!r})")
+        batch = processor(images=images, return_tensors="pt")
+        if captions is None:
+            return batch
+        tokenizer = processor.tokenizer
+        eos = tokenizer.eos_token_id
+        room = max(int(tokenizer.model_max_length) - 2, 1)  # the leading and closing id 0 take two positions
+        rows = [[eos, *ids[:room], eos] for ids in tokenizer(list(captions), add_special_tokens=False)["input_ids"]]
+        longest = max(len(r) for r in rows)
+        ids = torch.full((len(rows), longest), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for i, row in enumerate(rows):
+            place = slice(longest - len(row), None) if tokenizer.padding_side == "left" else slice(0, len(row))
+            ids[i, place], mask[i, place] = torch.tensor(row), 1
+        labels = ids.masked_fill(mask == 0, IGNORE_INDEX)
+        labels[torch.arange(len(rows)), (mask == 0).sum(1) if tokenizer.padding_side == "left" else 0] = IGNORE_INDEX
+        batch.update(input_ids=ids, attention_mask=mask, labels=labels)
+        return batch
+
+    def max_text_tokens(self, config) -> int | None:
+        """Positions of the decoder: the sinusoid table's rows less row 0 (the pads' zero row)."""
+        return int(config.max_position_embeddings) - 1
+
+    def convert(self, checkpoint, out, check_only: bool = False, **options) -> str:
+        from .convert import convert_release
+
+        return convert_release(checkpoint, out, check_only=check_only, **options)
