@@ -87,3 +87,16 @@ def tiny_model_dir(tmp_path_factory, demo_dir) -> Path:
     return build_tiny("paligemma", captions=captions, vocab_size=400, text={"initializer_range": 0.2}).save(
         tmp_path_factory.mktemp("tiny-pg")
     )
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray (2 CPUs, no dashboard) for the whole session: each start costs seconds on busy cores.
+
+    The archive engine uses a Ray already started in its process, and leaves it running.
+    """
+    ray = pytest.importorskip("ray")
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -1,6 +1,7 @@
 """``rsic caption`` and ``rsic demo-model``: caption images with a model, rebuild the demo model.
 
 rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --gen-num-beams 5 --out preds.jsonl
+rsic caption archive/ tiles.parquet --engine ray [--address auto|ray://HOST:10001] [--num-workers 4] [--gpus-per-worker 1] --out DIR
 rsic demo-model train --out assets/demo_model
 
 ``--out`` is checked before the model is loaded (not a folder, not under a file, not an existing
@@ -9,6 +10,11 @@ file other than earlier predictions). Lines are written as each batch finishes t
 complete: stopped midway (Ctrl-C, an error, the process killed), the finished lines stay in
 ``<out>.partial`` (named on stderr; the next run refuses to start until it is moved); a full
 disk removes the partial file and leaves ``<out>`` as it was.
+
+``--engine ray`` captions on Ray Data (:mod:`rsic_core.archive.ray_engine`) into the folder ``--out``
+as parquet shards; SOURCE may also be a dataset of any format the project reads or parquet files
+with image bytes. A second run with the same folder captions only the images it does not hold yet.
+ray is imported only then.
 """
 
 from __future__ import annotations
@@ -34,13 +40,22 @@ def register(subparsers) -> None:
         epilog=alias_epilog(CaptionConfig),
         formatter_class=HelpFormatter,
     )
-    p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
+    p.add_argument(
+        "images",
+        nargs="+",
+        help="image files or folders of images (jpg, png, tif...); with --engine ray also datasets and parquet files",
+    )
     p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
     p.add_argument("--adapter", help="LoRA adapter folder to apply")
-    p.add_argument("--out", help="JSONL file to write (default: print to stdout)")
-    p.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
+    p.add_argument(
+        "--out", help="JSONL file to write (default: print to stdout); with --engine ray the folder of parquet shards"
+    )
+    p.add_argument(
+        "--device", help="cpu, cuda... (default: CUDA when available; with --engine ray: see --gpus-per-worker)"
+    )
     p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, CaptionConfig)
+    add_engine_arguments(p)
     p.set_defaults(func=_caption)
 
     demo = subparsers.add_parser("demo-model", help="the offline demo model").add_subparsers(
@@ -51,6 +66,50 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
     add_dataclass_arguments(p, DemoModelConfig)
     p.set_defaults(func=_train_demo)
+
+
+ENGINE_OPTIONS = {  # option -> EngineConfig field
+    "--address": "ray_address",
+    "--num-workers": "ray_num_workers",
+    "--gpus-per-worker": "ray_gpus_per_worker",
+    "--cpus-per-worker": "ray_cpus_per_worker",
+    "--shard-size": "ray_shard_size",
+}
+
+
+def add_engine_arguments(p) -> None:
+    """``--engine local|ray`` and the Ray options (the fields of ``EngineConfig``), for caption and evaluate."""
+    import dataclasses
+
+    from rsic_core.archive.ray_engine import EngineConfig  # imports no ray
+
+    group = p.add_argument_group("engine")
+    group.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process; ray: Ray Data actors, resumable parquet shards under --out (default local)",
+    )
+    fields = {f.name: f for f in dataclasses.fields(EngineConfig)}
+    kinds = {"ray_address": str, "ray_num_workers": int, "ray_shard_size": int}
+    for option, name in ENGINE_OPTIONS.items():
+        f = fields[name]
+        spelled = "--" + name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (--engine ray; default {f.default})"
+        group.add_argument(option, spelled, dest=name, type=kinds.get(name, float), default=None, help=help_text)
+
+
+def engine_config(args: argparse.Namespace):
+    """The ``EngineConfig`` of the options given; Ray options without ``--engine ray`` are refused."""
+    from rsic_core.archive.ray_engine import EngineConfig
+
+    given = {name: getattr(args, name) for name in ENGINE_OPTIONS.values() if getattr(args, name, None) is not None}
+    if args.engine != "ray":
+        if given:
+            option = next(o for o, n in ENGINE_OPTIONS.items() if n in given)
+            raise ValueError(f"{option} is an option of --engine ray; add --engine ray or leave it out")
+        return None
+    return EngineConfig(**given)
 
 
 def progress_printer(unit: str = "", stream=None):
@@ -91,6 +150,9 @@ def _caption(args: argparse.Namespace) -> int:
     from rsic_core.models.inference import CaptionConfig, fit_token_limits
     from rsic_core.models.registry import load_captioner
 
+    engine = engine_config(args)
+    if engine is not None:
+        return _caption_on_ray(args, engine)
     out = check_output(args.out)  # before the model is loaded: a bad --out costs nothing
     images = collect_images(args.images)
     config = dataclass_from_args(CaptionConfig, args)
@@ -118,6 +180,47 @@ def _caption(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 1 if failed else 0
+
+
+def _caption_on_ray(args: argparse.Namespace, engine) -> int:
+    """``rsic caption --engine ray``: every SOURCE's images captioned on Ray into the shard folder ``--out``."""
+    from rsic_core.archive.ray_engine import caption_archive
+    from rsic_core.archive.sources import collect_sources
+    from rsic_core.models.inference import CaptionConfig
+
+    if not args.out:
+        raise ValueError("--engine ray writes a folder of parquet shards: give it with --out DIR")
+    config = dataclass_from_args(CaptionConfig, args)
+    refs = collect_sources(args.images)
+    print(f"{len(refs)} images; captioning on Ray into {args.out}", file=sys.stderr)
+    run = caption_archive(
+        refs, args.out, args.model, args.adapter, config, engine, args.device, args.dtype, progress_printer("images")
+    )
+    print(
+        f"captioned {run.captioned - run.failed} of {run.captioned} images on {run.workers or 0} Ray workers"
+        + (f", {run.failed} failed" if run.failed else "")
+        + (f"; {run.skipped} already in {args.out} were skipped" if run.skipped else "")
+        + (f"; removed {run.cleaned} unfinished shard files of a stopped run" if run.cleaned else "")
+        + f"; {run.shards} shards written in {run.seconds:.1f} s (Ray start-up included)",
+        file=sys.stderr,
+    )
+    return _report_errors(args.out, {r.key for r in refs})
+
+
+def _report_errors(out: str, keys: set[str]) -> int:
+    """One line per image of this job whose archive row has an error (this run's or an earlier one's); 1 if any."""
+    from rsic_core.archive.shards import read_archive
+
+    table = read_archive(out)
+    failed = table[table["image"].isin(keys) & table["error"].notna()]
+    for error in failed["error"]:
+        print(f"rsic: error: {' '.join(str(error).split())}", file=sys.stderr)
+    if len(failed):
+        print(
+            f"{len(failed)} of the {len(keys)} images have an error in {out} (remove their shard to try them again)",
+            file=sys.stderr,
+        )
+    return 1 if len(failed) else 0
 
 
 def _stream(captioner, images: list[Path], config, out: Path | None):

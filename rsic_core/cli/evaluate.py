@@ -1,11 +1,13 @@
 """``rsic evaluate`` and ``rsic score``: evaluation runs and scoring of predictions.
 
 rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N] [--gen-num-beams 5] [--out DIR]
+rsic evaluate ... --engine ray [--address auto|ray://HOST:10001] [--num-workers N] [--gpus-per-worker G]
 rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR [--overwrite]]
 
 The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
 (``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
-``--beams``, ``--max-new-tokens`` and ``--no-efficiency`` still work.
+``--beams``, ``--max-new-tokens`` and ``--no-efficiency`` still work. ``--engine ray`` captions the split
+through the Ray engine (:mod:`rsic_core.archive.evaluation`), then scores it into the same run folder.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all o
 
 
 def register(subparsers) -> None:
+    from rsic_core.cli.caption import add_engine_arguments
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.runs.evaluation import EvalConfig
 
@@ -41,6 +44,7 @@ def register(subparsers) -> None:
     add_dataclass_arguments(p, EvalConfig)
     add_dataclass_arguments(p, CaptionConfig)
     _scoring_arguments(p)
+    add_engine_arguments(p)
     p.set_defaults(func=_evaluate)
 
     p = subparsers.add_parser(
@@ -97,7 +101,7 @@ def eval_config(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rsic_core.cli.caption import progress_printer
+    from rsic_core.cli.caption import engine_config, progress_printer
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.registry import load_captioner
     from rsic_core.runs.evaluation import evaluate, split_records
@@ -105,13 +109,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data)  # before the model: a wrong path or an empty split fails in a second
     config = eval_config(args)
+    engine = engine_config(args)
     split_records(dataset, config.eval_split, config.eval_limit)
-    print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
-    captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
-
-    folder = evaluate(
-        captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images captioned")
-    )
+    if engine is not None:
+        folder = _evaluate_on_ray(args, dataset, config, engine)
+    else:
+        print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
+        captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
+        folder = evaluate(
+            captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images captioned")
+        )
     run = load_run(folder, with_predictions=False)
     if run.metrics.get("error"):
         print(
@@ -129,6 +136,19 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"{1e3 * eff['latency_s_per_image']:.1f} ms/image on {eff['device']} ({eff['dtype']})"
         )
     return 0
+
+
+def _evaluate_on_ray(args: argparse.Namespace, dataset, config, engine):
+    """The run folder of ``rsic evaluate --engine ray``: captions from the Ray engine, then the usual scoring."""
+    from rsic_core.archive.evaluation import evaluate_on_ray
+    from rsic_core.cli.caption import progress_printer
+
+    print(f"captioning {config.eval_split} of {dataset.name} on Ray with {args.model}", file=sys.stderr)
+    where = {"out": args.out, "device": args.device, "dtype": args.dtype}
+    progress = progress_printer("images captioned")
+    return evaluate_on_ray(
+        dataset, config.eval_split, config, args.model, args.adapter, engine, progress=progress, **where
+    )
 
 
 def _score(args: argparse.Namespace) -> int:
