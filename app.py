@@ -31,6 +31,7 @@ PAGES = {
     ],
     "Captioning": [
         st.Page("views/live_caption.py", title="Live caption", icon=":material/image_search:"),
+        st.Page("views/map.py", title="Scene map", icon=":material/map:"),
     ],
     "Training": [
         st.Page("views/train.py", title="Train", icon=":material/model_training:"),

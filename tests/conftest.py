@@ -100,3 +100,26 @@ def ray_local():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def demo_captioner():
+    """The offline demo model (assets/demo_model), loaded once per session."""
+    from rsic_core.models.registry import load_captioner
+
+    return load_captioner()
+
+
+@pytest.fixture(scope="session")
+def demo_scene_geojson(demo_captioner) -> Path:
+    """The demo scene (8 x 8 tiles) captioned by the demo model, where the Map page finds it (made once)."""
+    import torch
+
+    from rsic_core.scenes.demo import demo_scene_geojson
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # see one_thread
+    try:
+        return demo_scene_geojson(captioner=demo_captioner)
+    finally:
+        torch.set_num_threads(before)

@@ -2,6 +2,7 @@
 
     rsic data validate PATH
     rsic data demo OUT
+    rsic scene caption SCENE.tif --out SCENE.geojson
 
 Each command group is a module here with ``register(subparsers)``; handlers import the heavy
 libraries themselves so that ``rsic --help`` stays fast.
@@ -22,6 +23,7 @@ COMMAND_MODULES = [
     "rsic_core.cli.train",
     "rsic_core.cli.evaluate",
     "rsic_core.cli.caption",
+    "rsic_core.cli.scene",
 ]
 
 

@@ -1,4 +1,4 @@
-"""``rsic data``: validate a dataset, generate the offline demo dataset."""
+"""``rsic data``: validate a dataset, generate the offline demo dataset and the demo scene."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def register(subparsers) -> None:
     p.add_argument("--images", type=int, default=1200, help="number of images (default 1200)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     p.set_defaults(func=_demo)
+
+    p = data.add_parser("demo-scene", help="generate the offline demo scene: a GeoTIFF mosaic of demo tiles + truth")
+    p.add_argument("out", help="output folder (scene.tif and truth.geojson are written there)")
+    p.add_argument("--grid", type=int, default=8, help="tiles of 224 px a side (default 8: 64 tiles)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.set_defaults(func=_demo_scene)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -59,5 +65,17 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         f"wrote {len(dataset)} images, {dataset.num_captions} captions ({dataset.split_counts()}) "
         f"to {annotation.parent} in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
+
+
+def _demo_scene(args: argparse.Namespace) -> int:
+    from rsic_core.data.demo.mosaic import SCENE_EPSG, SCENE_PIXEL, TRUTH_NAME, generate_demo_scene
+
+    scene = generate_demo_scene(args.out, grid=args.grid, seed=args.seed)
+    side = args.grid * 224
+    print(
+        f"wrote {scene} ({side} x {side} px, {args.grid * args.grid} tiles, EPSG:{SCENE_EPSG}, {SCENE_PIXEL} m pixel) "
+        f"and {scene.with_name(TRUTH_NAME)}"
     )
     return 0

@@ -1,0 +1,147 @@
+"""``rsic scene``: caption a whole GeoTIFF tile by tile into GeoJSON, and search it by text.
+
+rsic scene caption scene.tif --out scene.geojson [--tile 224] [--overlap 0] [--bands 4,3,2] [--model M] [--adapter DIR]
+rsic scene search scene.geojson "storage tanks" [--top 10] [--json]
+
+``caption`` checks the scene (a raster, the bands, a tile no larger than the scene) and ``--out``
+before the model is loaded, shows a progress bar over the tiles, and writes ``--out`` and a CSV
+beside it (same name, ``.csv``), each replaced only once complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+
+_NOT_FOR_SCENES = ("image_bands", "max_image_pixels")  # CaptionConfig fields a scene does not use (--bands instead)
+
+
+def register(subparsers) -> None:
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.scenes.caption import SceneConfig
+
+    scene = subparsers.add_parser(
+        "scene", help="whole scenes: caption a GeoTIFF tile by tile, search it"
+    ).add_subparsers(dest="scene_command", required=True)
+    p = scene.add_parser(
+        "caption",
+        help="caption a GeoTIFF tile by tile into a GeoJSON FeatureCollection (and a CSV)",
+        epilog=alias_epilog(CaptionConfig),
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("scene", help="the scene: a GeoTIFF (12/16-bit and multi-band welcome)")
+    p.add_argument("--out", required=True, help="GeoJSON file to write; the CSV goes beside it")
+    p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
+    p.add_argument("--adapter", help="LoRA adapter folder to apply")
+    p.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
+    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
+    add_dataclass_arguments(p, SceneConfig)
+    add_dataclass_arguments(p, CaptionConfig)
+    for action in p._actions:  # argparse has no public way to hide an option once added
+        if action.dest in _NOT_FOR_SCENES:
+            action.help = argparse.SUPPRESS
+    p.set_defaults(func=_caption)
+
+    p = scene.add_parser("search", help="tiles of a captioned scene ranked by similarity to a text query")
+    p.add_argument("geojson", help="a GeoJSON written by rsic scene caption")
+    p.add_argument("query", help='what to look for, e.g. "storage tanks"')
+    p.add_argument("--top", type=int, default=10, help="tiles to list (default 10)")
+    p.add_argument("--json", action="store_true", help="print the matching features as a GeoJSON FeatureCollection")
+    p.set_defaults(func=_search)
+
+
+def _caption(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.models.registry import load_captioner
+    from rsic_core.scenes.caption import SceneConfig, caption_scene, embed_captions, open_scene
+    from rsic_core.scenes.geojson import feature_collection, summary, write_scene
+
+    out = _check_out(args.out)
+    config = dataclass_from_args(SceneConfig, args)
+    generation = dataclass_from_args(CaptionConfig, args)
+    opened = open_scene(args.scene, config)  # a bad scene, band or tile costs nothing: before the model
+    started = time.perf_counter()
+    captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
+    print(f"loaded {captioner.name} on {captioner.device} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    if not opened.geo.georeferenced:
+        print(f"rsic: note: {args.scene} has no CRS: the GeoJSON is in pixel coordinates, not lon/lat", file=sys.stderr)
+    with tqdm(total=None, unit="tile", desc="captioning", file=sys.stderr, dynamic_ncols=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = caption_scene(opened, captioner, config, generation, progress=progress, embed=False)
+    print(
+        f"embedding {len(result.tiles)} captions for search ({config.embedder or 'packaged MiniLM'})", file=sys.stderr
+    )
+    embed_captions(result)
+    for note in result.notes:
+        print(f"rsic: note: {note}", file=sys.stderr)
+    collection = feature_collection(result)
+    geojson, table = write_scene(collection, out)
+    print(f"{summary(collection)}; {result.stretch}", file=sys.stderr)
+    print(f"wrote {geojson} and {table} in {result.seconds:.1f} s")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from rsic_core.scenes.geojson import read_scene
+    from rsic_core.scenes.search import search_scene
+
+    collection = read_scene(args.geojson)
+    hits = search_scene(collection, args.query, top=args.top)
+    if args.json:
+        features = [{**h.feature, "properties": _shown(h)} for h in hits]
+        print(json.dumps({"type": "FeatureCollection", "features": features}, indent=1))
+        return 0
+    print(f"{'rank':>4} {'score':>6} {'row':>4} {'col':>4}  caption")
+    for h in hits:
+        p = h.feature["properties"]
+        print(f"{h.rank:>4} {h.score:>6.3f} {p['row']:>4} {p['col']:>4}  {p['caption']}")
+    return 0
+
+
+def _shown(hit) -> dict:
+    """A hit's properties for --json: the score and rank added, the embedding left out."""
+    properties = {k: v for k, v in hit.feature["properties"].items() if k != "embedding"}
+    return {**properties, "rank": hit.rank, "score": round(hit.score, 4)}
+
+
+def _check_out(out: str) -> Path:
+    """``--out`` refused (one sentence) before any work when the GeoJSON could not or should not be written there."""
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise ValueError(f"--out {out} is a folder; name a file in it, e.g. {path / 'scene.geojson'}")
+    if path.suffix.lower() == ".csv":
+        raise ValueError(f"--out {out}: name the GeoJSON file (e.g. scene.geojson); the CSV is written beside it")
+    folder = next(p for p in path.parents if p.exists())
+    if not folder.is_dir():
+        raise ValueError(f"--out {out} cannot be written: {folder} is a file, not a folder")
+    if path.exists() and not _is_scene_file(path):
+        raise ValueError(f"--out {out} exists and is not a GeoJSON of rsic scene caption; name another file")
+    table = path.with_suffix(".csv")
+    if table.exists() and not _starts_with(table, b"row,col,x,y,width,height,caption"):
+        raise ValueError(f"{table} exists and is not the CSV of rsic scene caption; move it or name another --out")
+    return path
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(prefix)) == prefix
+    except OSError:
+        return False
+
+
+def _is_scene_file(path: Path) -> bool:
+    return _starts_with(path, b'{"type":"FeatureCollection","bbox":') or _starts_with(
+        path, b'{"type":"FeatureCollection","rsic_scene":'
+    )
