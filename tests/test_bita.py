@@ -4,6 +4,7 @@ and the converter of the authors' checkpoint (tested with state dicts built from
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,152 @@ def test_generate_uses_the_models_generation_config_unless_told():
         short = model.generate(**inputs, max_new_tokens=2, min_new_tokens=0, num_beams=1)
     prompt = inputs["input_ids"].shape[1]
     assert 5 <= defaults.shape[1] - prompt <= 22 and short.shape[1] - prompt <= 2
+
+
+# --- the authors' checkpoint -----------------------------------------------------------------------------------
+
+TINY_IFT = dict(hidden_size=64, num_attention_heads=1, num_hidden_layers=2, intermediate_size=96)  # BERT heads of 64
+
+
+def _released_file(path: Path, model_state: dict) -> Path:
+    """``torch.save`` of the authors' container around ``model_state`` (as reference/bita how_saved_struct says)."""
+    import torch
+
+    container = {
+        "model": model_state,
+        "optimizer": {"state": {}, "param_groups": [{"lr": 1e-5, "weight_decay": 0.05, "params": [0, 1]}]},
+        "config": {"model": {"arch": "bita_opt", "num_query_token": 32, "prompt": "a photo of"}},
+        "scaler": {"scale": 65536.0, "growth_factor": 2.0, "backoff_factor": 0.5, "growth_interval": 2000},
+        "epoch": 7,
+    }
+    torch.save(container, path)
+    return path
+
+
+def _reference_state() -> dict:
+    """Every saved key of the release with its shape and dtype; 1-element storages expanded (a tiny file)."""
+    import torch
+
+    ref = _reference()
+    shapes, dtypes = ref["state_dict"], ref["state_dict_dtype"]
+    return {k: torch.zeros(1, dtype=getattr(torch, dtypes[k])).expand(shapes[k]) for k in ref["saved_keys"]}
+
+
+def _release_of(model) -> dict:
+    """A tiny model's trained tensors under the release's names, plus its position-id buffer and tied lm_head."""
+    import torch
+
+    names = (("ift.", "Fformer.bert."), ("language_projection.", "opt_proj."))
+    state = {}
+    for key, value in model.state_dict().items():
+        if key.startswith(("query_tokens", "ln_vision.", "ift.", "language_projection.")):
+            for new, old in names:
+                key = old + key[len(new) :] if key.startswith(new) else key
+            state[key] = value.clone()
+    state["Fformer.bert.embeddings.position_ids"] = torch.arange(512).unsqueeze(0)
+    state["opt_model.lm_head.weight"] = model.language_model.lm_head.weight.detach().clone().half()
+    return state
+
+
+def test_check_only_maps_every_key_of_the_real_release(tmp_path):
+    family = get_family("bita-opt")
+    path = _released_file(tmp_path / "checkpoint_best.pth", _reference_state())
+    assert path.stat().st_size < 2**20  # expanded one-element storages: the shapes without the gigabytes
+    assert family.convert(path, None, check_only=True) == "225 of 225 keys mapped"
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ("drop:Fformer.bert.encoder.layer.7.crossattention.self.key.bias", "1 missing (ift.encoder.layer.7."),
+        ("shape:opt_proj.weight", "1 mis-shaped (language_projection.weight: [2560, 700] in the file, [2560, 768]"),
+        ("add:Fformer.bert.encoder.layer.3.attention.self.query.weight", "1 unexpected (Fformer.bert.encoder.layer.3"),
+    ],
+)
+def test_a_checkpoint_that_does_not_fit_is_named_in_one_sentence_and_nothing_is_written(tmp_path, change, words):
+    import torch
+
+    state = _reference_state()
+    kind, key = change.split(":")
+    if kind == "drop":
+        del state[key]
+    elif kind == "shape":
+        state[key] = torch.zeros(1).expand(2560, 700)
+    else:
+        state[key] = torch.zeros(1).expand(768, 768)
+    path = _released_file(tmp_path / "checkpoint_best.pth", state)
+    family = get_family("bita-opt")
+    towers = _real_tower_configs(family, tmp_path)  # configs only: the file is refused before any weight is read
+    for check_only in (True, False):
+        with pytest.raises(ValueError) as error:
+            family.convert(path, tmp_path / "out", check_only=check_only, **towers)
+        assert words in str(error.value) and "\n" not in str(error.value)
+        assert not (tmp_path / "out").exists()
+
+
+def _real_tower_configs(family, folder: Path) -> dict:
+    """Folders holding only config.json of CLIP ViT-L/14 (24 blocks) and OPT-2.7B."""
+    from transformers import CLIPVisionConfig, OPTConfig
+
+    spec = family.shapes["bita-opt-2.7b"]
+    CLIPVisionConfig(**{**spec["vision"], "num_hidden_layers": 24}, image_size=224).save_pretrained(folder / "clip")
+    OPTConfig(**spec["text"], vocab_size=spec["vocab_size"]).save_pretrained(folder / "opt")
+    return dict(vision=str(folder / "clip"), language=str(folder / "opt"))
+
+
+def _tower_sources(source, folder: Path):
+    """A CLIP ViT folder (one block more than BITA keeps, and its post-LayerNorm) and an OPT folder with tokenizer."""
+    import torch
+    from transformers import CLIPVisionConfig, CLIPVisionModel
+
+    vision = source.model.config.vision_config.to_dict()
+    clip = CLIPVisionModel(CLIPVisionConfig(**{**vision, "num_hidden_layers": 22}))
+    missing, unexpected = clip.load_state_dict(source.model.vision_model.state_dict(), strict=False)
+    assert unexpected == [] and all(k.startswith(("encoder.layers.21.", "post_layernorm.")) for k in missing)
+    with torch.no_grad():
+        clip.post_layernorm.weight.mul_(3.0)  # BITA must not apply it
+    clip.save_pretrained(folder / "clip")
+    source.model.language_model.save_pretrained(folder / "opt")
+    tokenizer = get_family("bita-opt").tiny_tokenizer(list(CAPTIONS.values()) * 4, 300)  # OPT's own: no <image>
+    tokenizer.eos_token = "<eos>"  # as OPT ships its own (</s>); the converter makes the newline EOS
+    tokenizer.save_pretrained(folder / "opt")
+    return folder / "clip", folder / "opt"
+
+
+def test_a_converted_tiny_release_loads_strictly_and_equals_the_model_it_came_from(tmp_path):
+    import torch
+
+    source = build_tiny(
+        "bita-opt", captions=list(CAPTIONS.values()) * 4, vision=dict(num_hidden_layers=21), extra=dict(ift=TINY_IFT)
+    )
+    teach(source, steps=60)
+    released = _release_of(source.model)
+    pattern = {re.sub(r"\.\d+\.", ".N.", k) for k in released}
+    reference = {re.sub(r"\.\d+\.", ".N.", k) for k in _reference()["saved_keys"]}
+    assert pattern == reference  # the tiny file has the release's key names
+    path = _released_file(tmp_path / "checkpoint_best.pth", released)
+    clip, opt = _tower_sources(source, tmp_path)
+
+    message = get_family("bita-opt").convert(path, tmp_path / "bita", vision=str(clip), language=str(opt))
+    assert message.startswith(f"{len(released)} of {len(released)} keys mapped")
+    converted = load_captioner(tmp_path / "bita")
+    assert converted.family.name == "bita-opt" and len(converted.model.vision_model.encoder.layers) == 21
+    assert converted.model.generation_config.num_beams == 5 and converted.model.generation_config.max_new_tokens == 22
+    assert converted.processor.tokenizer.eos_token_id == source.processor.tokenizer.eos_token_id
+    batch = source.family.encode(source.processor, colour_images(), list(CAPTIONS.values()))
+    with torch.no_grad():
+        expected, got = source.model(**batch).logits, converted.model(**batch).logits
+    assert torch.allclose(got, expected, atol=1e-4)
+    results = caption_images(converted, colour_images(), CaptionConfig(gen_num_beams=3))
+    assert [r.caption for r in results] == list(CAPTIONS.values())
+
+
+def test_a_checkpoint_trained_on_another_opt_is_refused(tmp_path):
+    source = build_tiny("bita-opt", vision=dict(num_hidden_layers=21), extra=dict(ift=TINY_IFT))
+    released = _release_of(source.model)
+    released["opt_model.lm_head.weight"] = released["opt_model.lm_head.weight"] + 1
+    path = _released_file(tmp_path / "checkpoint_best.pth", released)
+    clip, opt = _tower_sources(source, tmp_path)
+    with pytest.raises(ValueError, match="differs from the input embedding of --language"):
+        get_family("bita-opt").convert(path, tmp_path / "bita", vision=str(clip), language=str(opt))
+    assert not (tmp_path / "bita").exists()

@@ -25,6 +25,8 @@ or loaded model has ``requires_grad=False`` there, so trainable parameters are t
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rsic_core.models.base import Family
 
 NEWLINE = "Ċ"  # the byte-level BPE token of "\n" (OPT id 50118): BITA's end of caption
@@ -99,6 +101,12 @@ class Bita(Family):
             ),
         )
     }
+    convert_options = {
+        "vision": "OpenAI CLIP ViT-L/14 for the frozen vision tower: a folder or hub id in transformers' layout "
+        "(default openai/clip-vit-large-patch14)",
+        "language": "OPT-2.7B for the frozen language model and its tokenizer: a folder or hub id "
+        "(default facebook/opt-2.7b)",
+    }
 
     def register(self) -> None:
         from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, Blip2Processor
@@ -137,6 +145,15 @@ class Bita(Family):
             image_token_index=image_token_id(processor),
             **extra,
         )
+
+    def convert(self, checkpoint: str | Path, out: str | Path | None, check_only: bool = False, **options) -> str:
+        """``rsic convert bita CHECKPOINT.pth --out DIR [--vision ID_OR_DIR] [--language ID_OR_DIR]``.
+
+        See :mod:`rsic_core.models.families.bita.convert` for the key mapping and what is checked.
+        """
+        from rsic_core.models.families.bita.convert import convert_checkpoint
+
+        return convert_checkpoint(self, checkpoint, out, check_only=check_only, **options)
 
 
 def newline_eos(tokenizer):
