@@ -13,7 +13,7 @@ Where this differs from the release, on purpose:
   50118, as the release stops generation at "\\n"), so it is also what training appends.
 
 The release evaluates with beam 5, at most 22 and at least 5 new tokens (:data:`GENERATION_DEFAULTS`):
-``rsic convert bita`` writes them into the model's ``generation_config.json`` (used by ``model.generate``
+``rsic convert bita-opt`` writes them into the model's ``generation_config.json`` (used by ``model.generate``
 when not told otherwise); ``rsic caption/evaluate`` take their own ``--gen-*`` values.
 
 Vision tower and OPT are frozen by default (``config.freeze_vision`` / ``freeze_language``): a built
@@ -41,7 +41,7 @@ class Bita(Family):
 
     name = "bita-opt"
     title = "BITA (OPT)"
-    example = "a folder written by `rsic convert bita`"
+    example = "a folder written by `rsic convert bita-opt`"
     model_type = "bita"
     model_class = "BitaForConditionalGeneration"
     processor_class = "Blip2Processor"
@@ -147,7 +147,7 @@ class Bita(Family):
         )
 
     def convert(self, checkpoint: str | Path, out: str | Path | None, check_only: bool = False, **options) -> str:
-        """``rsic convert bita CHECKPOINT.pth --out DIR [--vision ID_OR_DIR] [--language ID_OR_DIR]``.
+        """``rsic convert bita-opt CHECKPOINT.pth --out DIR [--vision ID_OR_DIR] [--language ID_OR_DIR]``.
 
         See :mod:`rsic_core.models.families.bita.convert` for the key mapping and what is checked.
         """

@@ -1,6 +1,6 @@
 """The authors' BITA checkpoint (``checkpoint_best.pth``) -> a model folder that ``load_captioner`` opens.
 
-``rsic convert bita CHECKPOINT.pth --out DIR [--vision ID_OR_DIR] [--language ID_OR_DIR] [--check-only]``
+``rsic convert bita-opt CHECKPOINT.pth --out DIR [--vision ID_OR_DIR] [--language ID_OR_DIR] [--check-only]``
 
 The file is ``torch.save({"model", "optimizer", "config", "scaler", "epoch"})`` without a prefix; only
 ``model`` is read (``torch.load(weights_only=True)``). It holds the trained parameters only (223: the query
