@@ -207,6 +207,25 @@ class Family:
         """The model config for ``vision``/``text``/``extra`` sizes (``text`` holds vocab and token ids)."""
         raise NotImplementedError(f"{self.title} has no tiny model builder")
 
+    def grounding_methods(self) -> tuple[str, ...]:
+        """The methods of :mod:`rsic_core.models.grounding` that explain this family's captions, default first."""
+        return ()
+
+    def grounding_maps(self, captioner, inputs: dict, sequences, positions: list[int], method: str):
+        """One map over the image grid per generated token, for :func:`rsic_core.models.grounding.explain_image`.
+
+        Args:
+            captioner: the loaded model (eager attention is on during the call).
+            inputs: what :meth:`encode` gave for the one image, on the model's device.
+            sequences: ``generate``'s output, ``[1, length]``.
+            positions: indices in ``sequences[0]`` of the tokens to explain.
+            method: one of :meth:`grounding_methods`.
+
+        Returns:
+            A float tensor ``[len(positions), rows, cols]``: the map of each token over the model's image grid.
+        """
+        raise NotImplementedError(f"{self.title} models cannot show where they looked")
+
 
 def caption_labels(batch, processor, prompt_tokens: int = 0):
     """``input_ids`` with pad, image and the first ``prompt_tokens`` real tokens of each row set to -100.

@@ -31,6 +31,32 @@ class Blip(Family):
             prompt_length -= 1  # BLIP's generate drops the prompt's closing [SEP]
         return super().decode(processor, sequences, prompt_length)
 
+    def grounding_methods(self):
+        return ("attention", "gradcam")
+
+    def grounding_maps(self, captioner, inputs, sequences, positions, method):
+        """The text decoder's cross-attention over the ViT patches (its CLS token left out)."""
+        import torch
+
+        from rsic_core.models import grounding
+
+        model = captioner.model
+        with grounding.captured(model.vision_model) as features:
+            image = model.vision_model(pixel_values=inputs["pixel_values"])[0]
+        out = model.text_decoder(
+            input_ids=sequences,
+            attention_mask=torch.ones_like(sequences),
+            encoder_hidden_states=image,
+            output_attentions=method == "attention",
+            return_dict=True,
+        )
+        if method == "attention":  # the position before a token is the one that generated it
+            maps = grounding.head_mean(out.cross_attentions)[[p - 1 for p in positions]][:, 1:]
+        else:
+            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions))
+            maps = maps[:, 1:]
+        return grounding.square_grid(maps)
+
     def tiny_processor(self, tokenizer, vision, extra):
         from transformers import BlipImageProcessorPil, BlipProcessor
 

@@ -74,6 +74,48 @@ class Blip2Opt(Family):
         )
     }
 
+    def grounding_methods(self):
+        return ("attention", "gradcam")
+
+    def grounding_maps(self, captioner, inputs, sequences, positions, method):
+        """OPT's attention rollout over the query tokens, times the Q-Former's cross-attention from each query to
+        the patches (heads and cross-attention layers averaged; the vision CLS token left out)."""
+        import torch
+
+        from rsic_core.models import grounding
+
+        model = captioner.model
+        with grounding.captured(model.vision_model) as features:
+            out = model(
+                pixel_values=inputs["pixel_values"],
+                input_ids=sequences,
+                attention_mask=torch.ones_like(sequences),
+                output_attentions=method == "attention",
+                return_dict=True,
+            )
+        if method == "attention":
+            queries = (sequences[0] == model.config.image_token_index).nonzero().flatten()
+            flow = grounding.rollout(out.language_model_outputs.attentions)[[p - 1 for p in positions]][:, queries]
+            maps = flow @ grounding.head_mean(self._query_attention(model, inputs["pixel_values"]))[:, 1:]
+        else:
+            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions))
+            maps = maps[:, 1:]
+        return grounding.square_grid(maps)
+
+    @staticmethod
+    def _query_attention(model, pixel_values):
+        """The Q-Former's cross-attention from its queries to the image (its forward inside the model's does not
+        return it)."""
+        import torch
+
+        image = model.vision_model(pixel_values=pixel_values)[0]
+        queries = model.query_tokens.expand(image.shape[0], -1, -1)
+        mask = torch.ones(image.shape[:-1], dtype=torch.long, device=image.device)
+        out = model.qformer(
+            query_embeds=queries, encoder_hidden_states=image, encoder_attention_mask=mask, output_attentions=True
+        )
+        return out.cross_attentions
+
     def tiny_processor(self, tokenizer, vision, extra):
         from transformers import Blip2Processor, BlipImageProcessorPil
 

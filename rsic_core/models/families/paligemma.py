@@ -50,6 +50,35 @@ class PaliGemma(Family):
             batch.pop("token_type_ids", None)  # only the training mask needs it
         return batch
 
+    def grounding_methods(self):
+        return ("lens", "attention", "gradcam")  # lens first: see rsic_core.models.grounding (pointing game)
+
+    def grounding_maps(self, captioner, inputs, sequences, positions, method):
+        """Decoder-only: the image tokens sit in the sequence (``image_token_index``), one per patch, row by row."""
+        import torch
+
+        from rsic_core.models import grounding
+
+        model = captioner.model
+        ids = sequences[0].tolist()
+        image = (sequences[0] == model.config.image_token_index).nonzero().flatten()
+        with grounding.captured(model.model.multi_modal_projector) as features:
+            out = model(
+                input_ids=sequences,
+                attention_mask=torch.ones_like(sequences),
+                pixel_values=inputs["pixel_values"],
+                output_attentions=method == "attention",
+                output_hidden_states=method == "lens",
+            )
+        if method == "attention":  # the position before a token is the one that generated it
+            maps = grounding.rollout(out.attentions)[[p - 1 for p in positions]][:, image]
+        elif method == "gradcam":
+            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, ids, positions))
+        else:  # lens: the image embeddings the decoder receives, through its final norm and output embedding
+            embedded = model.model.language_model.norm(out.hidden_states[0][0, image])
+            maps = model.lm_head.weight[[ids[p] for p in positions]] @ embedded.T
+        return grounding.square_grid(maps)
+
     def tiny_processor(self, tokenizer, vision, extra):
         from transformers import PaliGemmaProcessor, SiglipImageProcessorPil
 
