@@ -144,6 +144,11 @@ def _local_captions(images: list[str], out: Path) -> dict:
 def test_ray_equals_one_process_records_errors_and_resumes_only_what_is_missing(
     ray_local, demo_dir, tmp_path, capsys, one_thread
 ):
+    import numpy as np
+    from PIL import Image
+
+    from rsic_core.archive.ray_engine import EngineConfig, caption_archive
+
     images = [str(p) for p in sorted((demo_dir / "images").glob("*.jpg"))[:6]]
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image at all")
@@ -169,18 +174,21 @@ def test_ray_equals_one_process_records_errors_and_resumes_only_what_is_missing(
     kept = {f: f.stat().st_mtime_ns for f in shard_files(out) if f != killed}
     killed.unlink()  # a run killed before this shard was renamed into place
     (out / ".shard-half.parquet.tmp").write_bytes(b"PAR1 half written")
-    assert main([*ray_args[:-2], "--num-workers", "1", "--out", str(out)]) == 1  # the broken image still fails
-    err = capsys.readouterr().err
-    assert f"captioned {len(lost) - (str(broken) in lost)} of {len(lost)} images" in err and "6 already in" in err
-    assert "1 of the 8 images have an error" in err
+    tile = ImageRef("scene.tif#tile=0,0", encode_array(np.asarray(Image.open(images[1]).convert("RGB"))))
+    refs = [*collect_sources([*images, str(broken), str(table)]), tile]  # a scene tile in memory joins the job
+    run = caption_archive(refs, out, config=CaptionConfig(batch_size=4), engine=EngineConfig(ray_num_workers=1))
+    assert (run.skipped, run.captioned, run.failed, run.cleaned) == (6, len(lost) + 1, str(broken) in lost, 1)
     assert {f: f.stat().st_mtime_ns for f in kept} == kept  # the complete shards were not touched
     again = read_archive(out).set_index("image")
-    assert again["caption"].sort_index().equals(first["caption"].sort_index())  # the union equals the full run
+    assert again.loc[tile.key, "caption"] == local[images[1]]["caption"]  # the same pixels, sent as an array
+    assert again["caption"].drop(tile.key).sort_index().equals(first["caption"].sort_index())  # union = full run
     assert not list(out.glob(".*.tmp"))
 
     assert main([*ray_args, "--gen-num-beams", "2"]) == 2  # other settings: refused before any work
     assert "holds captions made with gen_num_beams 1 (this run: 2)" in capsys.readouterr().err
-    assert main(ray_args) == 1 and "8 already in" in capsys.readouterr().err  # nothing left to do: no Ray job
+    assert main(ray_args) == 1  # nothing left to do (no Ray job); the broken image is still named
+    err = capsys.readouterr().err
+    assert "8 already in" in err and "1 of the 8 images have an error" in err
 
 
 def test_rsic_evaluate_on_ray_writes_the_usual_scored_run(ray_local, demo_dir, tmp_path, capsys, one_thread):
