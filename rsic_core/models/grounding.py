@@ -111,7 +111,7 @@ class Explanation:
         """``{"caption", "method", "words": [{"word", "heatmap": [[rows]]}]}`` (what ``rsic explain`` writes)."""
         out = {"image": self.name, "caption": self.caption, "method": self.method}
         out["grid"], out["image_size"] = list(self.grid), list(self.image_size)
-        out["words"] = [{"word": w.word, "heatmap": np.round(w.heatmap, 4).tolist()} for w in self.words]
+        out["words"] = [{"word": w.word, "heatmap": np.round(w.heatmap.astype(float), 4).tolist()} for w in self.words]
         if self.error:
             out["error"] = self.error
         return out

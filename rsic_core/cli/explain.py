@@ -1,0 +1,111 @@
+"""``rsic explain``: caption images and show where the model looked for each word.
+
+rsic explain scene1.jpg scenes/ --model demo --gen-prompt "describe en" --out explained/
+
+For each image it writes ``OUT/<image stem>.json`` = ``{"caption", "method", "words": [{"word",
+"heatmap": [[rows]]}]}`` (the heatmap on the model's image grid, 0..1; ``grid`` and ``image_size``
+say its shape and the image's) and ``OUT/<image stem>.<n>.<word>.png``, the image with the heatmap
+of its n-th word (0-based) laid over it, for every content word. The caption is the one ``rsic
+caption`` writes with the same options. ``--out`` is checked before the model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+
+
+def register(subparsers) -> None:
+    from rsic_core.models.grounding import METHODS
+    from rsic_core.models.inference import CaptionConfig
+
+    p = subparsers.add_parser(
+        "explain",
+        help="caption images and write a heatmap per word (where the model looked)",
+        epilog=alias_epilog(CaptionConfig),
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
+    p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
+    p.add_argument("--adapter", help="LoRA adapter folder to apply")
+    p.add_argument("--out", required=True, help="folder to write the JSON and overlay PNG files into")
+    p.add_argument(
+        "--method",
+        default="auto",
+        help="auto (the family's default), " + "; ".join(f"{name}: {text}" for name, text in METHODS.items()),
+    )
+    p.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
+    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
+    add_dataclass_arguments(p, CaptionConfig)
+    p.set_defaults(func=_explain)
+
+
+def check_out_folder(out: str) -> Path:
+    """The ``--out`` folder, refused (one sentence) when it is a file, lies under a file or cannot be written."""
+    path = Path(out).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"--out {out} is a file; name a folder to write the explanations into")
+    parent = next(p for p in [path, *path.parents] if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"--out {out} cannot be made: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out} cannot be written: no permission to write in {parent}")
+    return path
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from rsic_core.cli.caption import collect_images, progress_printer
+    from rsic_core.models.grounding import choose_method, explain_images
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.models.registry import load_captioner
+
+    out = check_out_folder(args.out)  # before the model is loaded
+    images = collect_images(args.images)
+    config = dataclass_from_args(CaptionConfig, args)
+    captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
+    method = choose_method(captioner, args.method)
+    out.mkdir(parents=True, exist_ok=True)
+    progress, stems, failed = progress_printer("images"), set(), 0
+    for done, path in enumerate(images, 1):
+        (explanation,) = explain_images(captioner, [str(path)], config, method)
+        if not explanation.ok:
+            failed += 1
+            print(f"rsic: error: {' '.join(explanation.error.split())}", file=sys.stderr)
+        else:
+            _write(out, _stem(path, stems), explanation, path, config.image_bands)
+        progress(done, len(images))
+    print(
+        f"explained {len(images) - failed} of {len(images)} images with {method}"
+        + (f", {failed} failed" if failed else "")
+        + f", wrote {out}",
+        file=sys.stderr,
+    )
+    return 1 if failed else 0
+
+
+def _stem(path: Path, taken: set) -> str:
+    """The image's stem, made unique among the images of this run (``scene``, ``scene-2``...)."""
+    stem, n = path.stem, 1
+    while stem in taken:
+        n += 1
+        stem = f"{path.stem}-{n}"
+    taken.add(stem)
+    return stem
+
+
+def _write(out: Path, stem: str, explanation, path: Path, bands: str) -> None:
+    from rsic_core.data.images import load_image
+    from rsic_core.models.grounding import overlay
+
+    (out / f"{stem}.json").write_text(json.dumps(explanation.to_dict()), encoding="utf-8")
+    image = load_image(str(path), bands=bands or None)
+    for i, word in enumerate(explanation.words):
+        if word.content:
+            safe = re.sub(r"[^A-Za-z0-9_-]+", "", word.word) or "word"
+            overlay(image, word.heatmap).save(out / f"{stem}.{i}.{safe}.png")

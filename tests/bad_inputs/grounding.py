@@ -1,0 +1,81 @@
+"""Bad inputs of ``rsic explain`` and of the word heatmaps: an unreadable image, an out folder that is a file
+or lies under one, an unknown method, a word index out of range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from tests.bad_inputs import BadInput, Outcome, cli
+
+
+def _images(tmp: Path) -> dict:
+    (tmp / "kept").mkdir()
+    Image.new("RGB", (40, 40), (80, 120, 60)).save(tmp / "kept" / "field.png")
+    (tmp / "kept" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (tmp / "kept" / "notes.txt").write_text("my notes\n")
+    return {"good": tmp / "kept" / "field.png", "broken": tmp / "kept" / "broken.jpg", "tmp": tmp}
+
+
+def _explain(image: str, out: str, *options):
+    def run(built: dict) -> Outcome:
+        argv = ["explain", str(built[image]), "--out", out.format(**built), "--gen-max-new-tokens", 4, *options]
+        return cli(argv)
+
+    return run
+
+
+def _word_index(built: dict) -> Outcome:
+    import numpy as np
+
+    from rsic_core.models.grounding import Explanation, WordHeatmap
+
+    words = [WordHeatmap(w, [i], np.zeros((2, 2))) for i, w in enumerate(["two", "planes"])]
+    try:
+        Explanation("a.jpg", "two planes", "lens", (8, 8), words).word(7)
+    except ValueError as e:
+        return Outcome(str(e))
+    return Outcome("no error")
+
+
+CASES = [
+    BadInput(
+        "rsic explain: an image that cannot be read",
+        _images,
+        _explain("broken", "{tmp}/explained"),
+        r"broken\.jpg.*(cannot|not)",
+        exit_code=1,
+        keep=lambda built: built["tmp"] / "kept",
+    ),
+    BadInput(
+        "rsic explain --out a file",
+        _images,
+        _explain("good", "{tmp}/kept/notes.txt"),
+        r"--out .*notes\.txt is a file; name a folder",
+        exit_code=2,
+        keep=lambda built: built["tmp"] / "kept",
+    ),
+    BadInput(
+        "rsic explain --out a folder under a file",
+        _images,
+        _explain("good", "{tmp}/kept/notes.txt/explained"),
+        r"cannot be made: .*notes\.txt is a file, not a folder",
+        exit_code=2,
+        keep=lambda built: built["tmp"] / "kept",
+    ),
+    BadInput(
+        "rsic explain --method a method the family lacks",
+        _images,
+        _explain("good", "{tmp}/explained", "--method", "saliency"),
+        r"unknown grounding method 'saliency' for PaliGemma; use lens, attention, gradcam",
+        exit_code=2,
+        keep=lambda built: built["tmp"] / "kept",
+    ),
+    BadInput(
+        "word heatmaps: a word index out of range",
+        lambda tmp: None,
+        _word_index,
+        r"^word index 7 is out of range: the caption 'two planes' has 2 words \(0 to 1\)$",
+    ),
+]
