@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 import torch
 
@@ -49,3 +52,31 @@ def test_size_without_files_is_the_parameter_bytes():
     assert size == efficiency.count_parameters(model)[0] * 2 and "estimate" in kind
     with pytest.raises(ValueError, match="n_images"):
         efficiency.measure(model, lambda: None, n_images=0)
+
+
+def test_the_efficiency_page_compares_the_study_with_our_count():
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=300)
+    at.run()
+    at.switch_page("views/efficiency.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.label for t in at.tabs] == ["Runs", "Model comparison"]
+    table = next(d.value for d in at.dataframe if "study: total" in d.value.columns).set_index("shape")
+    assert table.loc["puret", "study: trainable"] == "34.16 M" and table.loc["puret", "study: GFLOPs (MACs)"] == 105.48
+    assert table.loc["blip2-opt-2.7b", "study: total"] == "3.7 B" and pd.isna(
+        table.loc["blip2-opt-2.7b", "measured: total"]
+    )
+    assert "MACs = multiply-accumulates" in " ".join(c.value for c in at.caption)
+
+    at.multiselect(key="efficiency_shapes").set_value(["blip2-opt-2.7b"]).run()
+    next(b for b in at.button if b.key == "efficiency_count").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    table = next(d.value for d in at.dataframe if "study: total" in d.value.columns).set_index("shape")
+    blip2 = table.loc["blip2-opt-2.7b"]
+    assert blip2["measured: total"] == 3_744_679_936 and blip2["study: GFLOPs (MACs)"] == 761.17
+    assert 350 < blip2["measured: GMACs"] < 450 and blip2["measured: GFLOPs (2/MAC)"] == pytest.approx(
+        2 * blip2["measured: GMACs"], abs=0.02
+    )
+    assert "BLIP-2 proper" in table.loc["bita-opt-2.7b", "note"]

@@ -237,8 +237,15 @@ def shapes() -> dict[str, Family]:
     return {shape: f for f in FAMILIES.values() for shape in f.shapes}
 
 
-def build_shape(shape: str, device: str | None = None, dtype=None) -> Captioner:
-    """A random-weight model with the real shapes of ``shape`` (a key of :func:`shapes`), for timing."""
+def build_shape(shape: str, device: str | None = None, dtype=None, vocab_size: int | None = None) -> Captioner:
+    """A random-weight model with the real shapes of ``shape`` (a key of :func:`shapes`), for timing and counting.
+
+    Args:
+        shape: e.g. "blip2-opt-2.7b" (:func:`shapes` lists them).
+        device (None): "cpu", "cuda"...; "meta" builds it without allocating any weight (for counting).
+        dtype (None): see :func:`~rsic_core.models.base.choose_dtype`.
+        vocab_size (None): the vocabulary as the shape's spec counts it (default: the spec's ``vocab_size``).
+    """
     owners = shapes()
     if shape not in owners:
         raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(owners)}")
@@ -250,7 +257,7 @@ def build_shape(shape: str, device: str | None = None, dtype=None) -> Captioner:
         vision=spec["vision"],
         text=spec["text"],
         extra=spec["extra"],
-        model_vocab_size=spec["vocab_size"],
+        model_vocab_size=vocab_size or spec["vocab_size"],
         device=device,
         dtype=dtype,
     )
