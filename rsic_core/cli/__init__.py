@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "rsic_core.cli.train",
     "rsic_core.cli.evaluate",
     "rsic_core.cli.caption",
+    "rsic_core.cli.convert",
     "rsic_core.cli.efficiency",
     "rsic_core.cli.model",
     "rsic_core.cli.explain",

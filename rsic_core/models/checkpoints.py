@@ -126,6 +126,7 @@ def compare_keys(
     unmapped: Sequence[str] = (),
     dropped: int = 0,
     skip_missing: Sequence[str] = (),
+    sources: Mapping[str, str] | None = None,
 ) -> KeyCheck:
     """Compare a renamed checkpoint with a model's ``state_dict()`` (shapes only; meta tensors are fine).
 
@@ -137,6 +138,8 @@ def compare_keys(
         dropped (0): file keys knowingly left out because the model rebuilds them (e.g. attention-mask
             buffers); they count as mapped.
         skip_missing (()): model key prefixes the file is not meant to hold (frozen towers loaded elsewhere).
+        sources (None): model key -> the file key it came from, where one file key gives several model
+            tensors (a fused ``qkv`` split in three); counts are of file keys. Default: one to one.
 
     Returns:
         A :class:`KeyCheck`.
@@ -149,8 +152,11 @@ def compare_keys(
         for k, v in mapped.items()
         if k in expected and tuple(v.shape) != tuple(expected[k].shape)
     ]
-    total = file_keys if file_keys is not None else len(mapped) + len(unmapped) + dropped
-    good = sum(1 for k in mapped if k in expected) - len(mis_shaped) + dropped
+    origin = (lambda k: sources.get(k, k)) if sources else (lambda k: k)  # noqa: E731
+    misfits = {origin(k) for k, _, _ in mis_shaped} | {origin(k) for k in mapped if k not in expected}
+    fitting = {origin(k) for k in mapped if k in expected} - misfits
+    total = file_keys if file_keys is not None else len({origin(k) for k in mapped}) + len(unmapped) + dropped
+    good = len(fitting) + dropped
     return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped)
 
 

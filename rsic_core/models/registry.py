@@ -29,14 +29,15 @@ from pathlib import Path
 from rsic_core.hub import hub_unreachable
 from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
-from rsic_core.models.families import bita, blip, blip2, paligemma
+from rsic_core.models.families import bita, blip, blip2, paligemma, puret
 from rsic_core.models.tiny import DEFAULT_CORPUS
 from rsic_core.paths import DEMO_MODEL
 
 _LOADING = threading.Lock()  # one model load at a time in a process (app sessions, threads)
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (paligemma.PaliGemma(), paligemma.PaliGemma2(), blip2.Blip2Opt(), blip.Blip(), bita.Bita())
+    f.name: f
+    for f in (paligemma.PaliGemma(), paligemma.PaliGemma2(), blip2.Blip2Opt(), blip.Blip(), bita.Bita(), puret.PureT())
 }
 
 

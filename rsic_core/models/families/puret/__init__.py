@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from rsic_core.models.base import IGNORE_INDEX, Family
 
-from .configuration import SWIN_L_384
+from .sizes import SWIN_L_384
 
 _DECODER_ATTENTION = r"decoder\.layers\.\d+\.(word_attn|cross_att)\.(q_linear|k_linear|v_linear|o_linear)"
 
@@ -76,9 +76,9 @@ class PureT(Family):
         return PuretForCaptioning
 
     def tiny_tokenizer(self, captions: list[str], vocab_size: int):
-        from .processing import train_word_tokenizer
+        from .processing import COMMON_WORDS, train_word_tokenizer
 
-        return train_word_tokenizer(captions, vocab_size)
+        return train_word_tokenizer(captions, vocab_size, extra_words=COMMON_WORDS)
 
     def tiny_processor(self, tokenizer, vision: dict, extra: dict):
         from .processing import PuretProcessor, image_processor

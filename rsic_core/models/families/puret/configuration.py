@@ -11,9 +11,7 @@ from __future__ import annotations
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig, SwinConfig
 
-SWIN_L_384 = dict(
-    image_size=384, embed_dim=192, depths=[2, 2, 18, 2], num_heads=[6, 12, 24, 48], window_size=12, drop_path_rate=0.1
-)
+from .sizes import SWIN_L_384
 
 
 @strict

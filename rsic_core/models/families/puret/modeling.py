@@ -234,6 +234,10 @@ def sinusoid_table(rows: int, dim: int) -> torch.Tensor:
     return table
 
 
+class PuretPositions(nn.Embedding):
+    """The frozen sinusoid position table (its own class so that weight initialisation fills it, not a normal draw)."""
+
+
 class PuretDecoder(nn.Module):
     """Word and position embeddings, the decoder layers and the generator."""
 
@@ -241,7 +245,7 @@ class PuretDecoder(nn.Module):
         super().__init__()
         self.scale = math.sqrt(config.hidden_size)
         self.word_embed = nn.Embedding(config.vocab_size, config.hidden_size)
-        self.pos_embed = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.pos_embed = PuretPositions(config.max_position_embeddings, config.hidden_size)
         self.pos_embed.weight.requires_grad_(False)
         self.layers = nn.ModuleList(PuretDecoderLayer(config) for _ in range(config.num_hidden_layers))
         self.dropout = nn.Dropout(config.dropout)
@@ -286,6 +290,9 @@ class PuretPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module):
         from transformers.models.swin.modeling_swin import SwinEmbeddings, SwinRelativePositionBias
 
+        if isinstance(module, PuretPositions):
+            init.copy_(module.weight, sinusoid_table(*module.weight.shape))
+            return
         super()._init_weights(module)
         if isinstance(module, SwinRelativePositionBias):
             init.zeros_(module.relative_position_bias_table)
@@ -297,8 +304,6 @@ class PuretPreTrainedModel(PreTrainedModel):
             init.copy_(module.relative_position_index, relative_index(module.window))
         elif isinstance(module, PuretEncoderLayer) and module.shift:
             init.copy_(module.attn_mask, shift_mask(module.side, module.window, module.shift))
-        elif isinstance(module, PuretDecoder):
-            init.copy_(module.pos_embed.weight, sinusoid_table(*module.pos_embed.weight.shape))
 
 
 class PuretForCaptioning(PuretPreTrainedModel, GenerationMixin):
