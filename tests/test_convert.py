@@ -76,3 +76,119 @@ def test_the_key_check_names_what_is_missing_unexpected_or_mis_shaped():
     assert sentence.startswith("caption_model_27.pth does not fit the model (2 of 5 keys mapped): 1 missing (1.bias)")
     assert "0.weight: [4, 5] in the file, [4, 3] in the model" in sentence and "\n" not in sentence
     assert compare_keys({}, expected, skip_missing=("0.", "1.")).ok
+
+
+def _reference():
+    from tests.support.puret import REFERENCE, reference_state
+
+    if not REFERENCE.is_file():
+        pytest.skip(f"{REFERENCE} is absent (the reference facts are optional)")
+    return reference_state()
+
+
+@pytest.mark.parametrize("legacy", [True, False])
+def test_the_released_puret_file_maps_every_key_at_real_shapes(tmp_path, capsys, legacy):
+    """The 513 keys of the release (39 buffers, module. prefix, legacy or zip file) all land on the model (meta)."""
+    import torch
+
+    from rsic_core.cli import main
+
+    path = tmp_path / "caption_model_27.pth"
+    torch.save(_reference(), path, _use_new_zipfile_serialization=not legacy)
+    assert main(["convert", "puret", str(path), "--check-only"]) == 0
+    assert capsys.readouterr().out.strip() == "513 of 513 keys mapped"
+
+
+def test_a_released_file_with_a_wrong_shape_and_a_missing_key_is_named_in_one_sentence(tmp_path, capsys):
+    import torch
+
+    from rsic_core.cli import main
+
+    state = _reference()
+    del state["module.decoder.layers.2.fuse_layer.0.bias"]
+    state["module.encoder.layers.0.ff_layer.fc1.weight"] = torch.zeros(1).expand(2048, 256)
+    path = tmp_path / "broken.pth"
+    torch.save(state, path)
+    assert main(["convert", "puret", str(path), "--check-only"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and error.startswith("rsic: error: broken.pth does not fit the model (511 of 512 keys")
+    assert "1 missing (decoder.layers.2.fuse_layer.0.bias)" in error
+    assert "encoder.layers.0.ff_layer.fc1.weight: [2048, 256] in the file, [2048, 512] in the model" in error
+
+
+@pytest.fixture(scope="module")
+def tiny_release(tmp_path_factory):
+    """A taught tiny PureT, its weights in the release's layout (legacy file), its vocabulary file and Swin folder."""
+    import torch
+    from transformers import SwinModel
+
+    from rsic_core.models.registry import build_tiny
+    from tests.support.captioning import CAPTIONS, teach
+    from tests.support.puret import release_state
+
+    torch.set_num_threads(1)
+    folder = tmp_path_factory.mktemp("tiny-release")
+    captioner = build_tiny("puret", captions=list(CAPTIONS.values()) * 4)
+    teach(captioner, steps=60)
+    torch.save(release_state(captioner.model), folder / "caption_model_1.pth", _use_new_zipfile_serialization=False)
+    words = captioner.processor.tokenizer.convert_ids_to_tokens(list(range(1, captioner.model.config.vocab_size)))
+    (folder / "vocabulary.txt").write_text("\n".join(words) + "\n")
+    SwinModel(captioner.model.config.backbone_config).save_pretrained(folder / "swin")  # config only is used
+    return captioner, folder
+
+
+def test_a_converted_tiny_release_opens_and_captions_as_the_original(tiny_release, tmp_path, capsys):
+    import torch
+
+    from rsic_core.cli import main
+    from rsic_core.models.inference import CaptionConfig, caption_images
+    from rsic_core.models.registry import load_captioner
+    from tests.support.captioning import colour_images
+
+    original, folder = tiny_release
+    out = tmp_path / "converted"
+    args = ["convert", "puret", str(folder / "caption_model_1.pth"), "--out", str(out)]
+    assert main([*args, "--vocab", str(folder / "vocabulary.txt"), "--backbone", str(folder / "swin")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"{len(torch.load(folder / 'caption_model_1.pth'))} of ") and str(out) in printed
+    converted = load_captioner(out)
+    assert converted.model.generation_config.num_beams == 5 and converted.model.generation_config.max_new_tokens == 17
+    batch = original.family.encode(original.processor, colour_images(), ["a red roof", "a lake", "many trees"])
+    with torch.no_grad():
+        assert torch.allclose(converted.model(**batch).logits, original.model.eval()(**batch).logits, atol=1e-5)
+    config = CaptionConfig(gen_num_beams=1)
+    assert [r.caption for r in caption_images(converted, colour_images(), config)] == [
+        r.caption for r in caption_images(original, colour_images(), config)
+    ]
+
+
+def test_a_conversion_that_cannot_be_done_writes_nothing(tiny_release, tmp_path, capsys):
+    import torch
+
+    from rsic_core.cli import main
+
+    original, folder = tiny_release
+    path = folder / "caption_model_1.pth"
+    swin = ["--backbone", str(folder / "swin")]
+    out = tmp_path / "out"
+    cases = {
+        "--vocab is needed": [str(path), "--out", str(out), *swin],
+        "3 words, but the checkpoint's generator has": [str(path), "--out", str(out), "--vocab", str(tmp_path / "v3")],
+        "does not fit the model": [
+            str(tmp_path / "bad.pth"),
+            "--out",
+            str(out),
+            "--vocab",
+            str(folder / "vocabulary.txt"),
+        ],
+        "not an empty folder": [str(path), "--out", str(folder), "--vocab", str(folder / "vocabulary.txt"), *swin],
+    }
+    (tmp_path / "v3").write_text("a\nb\nc\n")
+    state = torch.load(path)
+    state["module.decoder.generator.bias"] = torch.zeros(3)
+    torch.save(state, tmp_path / "bad.pth")
+    for sentence, args in cases.items():
+        assert main(["convert", "puret", *args]) == 2, sentence
+        error = capsys.readouterr().err
+        assert sentence in error and error.count("\n") == 1
+        assert not out.exists()
