@@ -94,3 +94,31 @@ def test_a_per_image_time_says_when_it_is_a_batch_average():
     assert time_label(0.2123, 8) == "212 ms per image, batch average (batch size 8)"
     assert time_label(0.2123, None) == "212 ms per image, batch average"
     assert time_label(None, 8) is None and time_label(math.nan, 8) is None
+
+
+def test_the_words_to_look_at_put_hallucinated_objects_first():
+    from ui.grounding_cache import ordered_words
+
+    words = "there are two planes and a harbor near the runway".split()
+    order = ordered_words(words, flagged=["harbor"])
+    assert [words[i] for i in order] == ["harbor", "two", "planes", "runway"]  # function words have no overlay
+
+
+def test_compare_shows_where_the_run_model_looked_for_a_word(tmp_path, demo_dir):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=600)
+    at.session_state["runs_root"] = str(tmp_path)
+    at.run()
+    at.switch_page("views/compare.py").run()
+    [b for b in at.button if b.label == "Evaluate the demo model on the test split"][0].click()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    pills = [b for b in at.button_group if str(b.key).startswith("compare_look_")]
+    assert len(pills) == len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) > 0
+    shown = len(at.get("image"))
+    pills[0].set_value(1).run()  # "aerial" of the demo model's "an aerial image of ..."
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("image")) == shown + 1  # the overlay of the word picked, under its prediction

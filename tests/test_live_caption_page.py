@@ -144,3 +144,17 @@ def test_the_demo_model_on_a_real_dataset_says_its_captions_mean_little(shared_d
     assert not at.exception, [e.message for e in at.exception]
     [note] = _demo_only_notes(at)
     assert "its captions of ucm-sample's images mean little" in note
+
+
+def test_a_word_of_a_caption_shows_where_the_model_looked(demo_dir):
+    at = open_page()
+    picker = keyed(at.multiselect, "live_picked")
+    picker.set_value([o for o in picker.options if o.startswith("harbor")][:1]).run()
+    assert not at.exception, [e.message for e in at.exception]
+    (pills,) = [b for b in at.button_group if str(b.key).startswith("live_look_0_")]
+    caption = next(m.value.lstrip("# ").strip() for m in at.markdown if m.value.startswith("### "))
+    words = caption.split()
+    assert "harbor" in words and len(at.get("image")) == 1  # nothing computed before a word is picked
+    pills.set_value(words.index("harbor")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.get("image")) == 2  # the thumbnail and the overlay of "harbor"

@@ -9,7 +9,7 @@ from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
 from rsic_core.scoring.confusion import NONE, confusion_figure, scene_confusion
 from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, format_score
-from ui import resources, runs_cache, state
+from ui import grounding_cache, resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
 PAGE_SIZE = 10
@@ -40,6 +40,25 @@ def loaded_dataset():
     except (FileNotFoundError, ValueError) as e:
         st.caption(f"The loaded dataset cannot be read ({e}): choose another in the sidebar to evaluate on it.")
         return None
+
+
+def looked(container, row, index: int) -> None:
+    """The prediction's words to pick (objects no reference names first) and where the run's model looked."""
+    if not isinstance(row["path"], str) or not run.config.get("model") or not row["prediction"]:
+        return
+    from rsic_core.data.images import load_image
+
+    try:
+        shown = load_image(row["path"])
+    except ValueError:
+        return
+    flagged = [w for name in row["hallucinated"] for w in str(name).split()]
+    model, adapter = run.config["model"], run.config.get("adapter")
+    settings = run.config.get("caption") or {}
+    key = f"compare_look_{run_path}_{index}"
+    grounding_cache.word_picker(
+        container, key, row["path"], shown, row["prediction"], model, adapter, settings, flagged
+    )
 
 
 def same_file(a, b) -> bool:
@@ -140,7 +159,7 @@ with images:
         f"{len(view)} of {len(table)} images; :green[words a reference shares], "
         ":orange[**objects most references name, missing from the prediction**], :red[~~objects no reference names~~]"
     )
-    for _, row in view.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
+    for index, row in view.iloc[(page - 1) * PAGE_SIZE : page * PAGE_SIZE].iterrows():
         with st.container(border=True):
             pic, text, scores = st.columns([1, 3, 1])
             thumb = resources.thumbnail(row["path"]) if isinstance(row["path"], str) else None
@@ -162,6 +181,7 @@ with images:
             )
             for detail in row["details"]:
                 text.caption(detail)
+            looked(text, row, index)
             scores.markdown("  \n".join(f"{m} **{format_score(row[m])}**" for m in metrics))
             if took := time_label(row.get("seconds"), batch_size):
                 scores.caption(took)

@@ -1,5 +1,7 @@
 """Live caption: upload images (or pick some from the dataset) and caption them with a model."""
 
+import zlib
+from dataclasses import asdict
 from pathlib import Path
 
 import streamlit as st
@@ -8,14 +10,14 @@ from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.paths import DEMO_MODEL
 from rsic_core.runs.compare import time_label
-from ui import models_cache, state
+from ui import grounding_cache, models_cache, state
 
 MAX_IMAGES = 12  # captioned per run; more are left for the user to pick next
 CHUNK = 2  # images per generate() call between two renders
 ALL_CLASSES = "All classes"
 
 
-def _show(image, result, settings: str, bands: str, batch: int) -> None:
+def _show(image, result, settings: str, bands: str, batch: int, key: str = "", config=None) -> None:
     name = result.name.rsplit("/", 1)[-1]
     if not result.ok:
         st.warning(f"Skipped {result.error}")
@@ -29,6 +31,12 @@ def _show(image, result, settings: str, bands: str, batch: int) -> None:
         right.caption(f"{time_label(result.seconds, batch)} · {settings}")
         if result.note:  # a 16-bit or multi-band raster: how it was shown to the model
             right.caption(result.note)
+        if config is not None and result.caption:  # where the model looked, word by word (computed when picked)
+            source = image.getvalue() if hasattr(image, "getvalue") else str(image)
+            big = load_image(image, bands=bands or None)
+            grounding_cache.word_picker(
+                right, key, source, big, result.caption, model.strip(), adapter.strip() or None, asdict(config)
+            )
 
 
 st.title("Live caption")
@@ -123,8 +131,17 @@ rasters = False
 bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
 for start in range(0, len(images) if config else 0, CHUNK):  # small batches: each caption shows when made
     chunk = images[start : start + CHUNK]
-    for image, result in zip(chunk, caption_images(captioner, chunk, config)):
-        _show(image, result, f"beams {beams} · max {max_tokens} tokens", bands, min(len(chunk), config.batch_size))
+    for n, (image, result) in enumerate(zip(chunk, caption_images(captioner, chunk, config)), start):
+        settings = f"beams {beams} · max {max_tokens} tokens"
+        _show(
+            image,
+            result,
+            settings,
+            bands,
+            min(len(chunk), config.batch_size),
+            f"live_look_{n}_{zlib.crc32(result.caption.encode())}",
+            config,
+        )
         rasters = rasters or bool(result.note)
     bar.progress(
         min(start + CHUNK, len(images)) / len(images),
