@@ -212,7 +212,7 @@ def test_logits_only_over_caption_positions_give_the_same_loss(tmp_path):
 
     from rsic_core.models.registry import build_tiny
     from rsic_core.training.collators import CaptionCollator
-    from rsic_core.training.trainer import caption_window
+    from rsic_core.training.losses import caption_window
 
     tiny = build_tiny("paligemma", text={"initializer_range": 0.2})
     images = [Image.new("RGB", (32, 32), c) for c in ("red", "green", "blue")]

@@ -44,10 +44,12 @@ def model_label(model: str | None) -> str:
 
 def adapter_label(config: dict) -> str:
     """The adapter of a run: its folder name, ``(zero-shot)`` for a model evaluated as it is, ``(none yet)``
-    for a training run that saved none (still running, failed or cancelled)."""
+    for a training run that saved none (still running, failed or cancelled), the model folder of a full run."""
     adapter = config.get("adapter")
     if adapter:
         return str(adapter)
+    if config.get("merged_model"):  # a full training run: the whole model, no adapter
+        return f"(whole model) {config['merged_model']}"
     return "(none yet)" if config.get("kind") == RunKind.TRAINING else "(zero-shot)"
 
 

@@ -5,6 +5,7 @@ written by the main process only, so that the Train page (another process) can t
 
     status.json         # state (a RunStatus), pid, step, max_steps, message
     train_log.jsonl     # one line per logged step: step, epoch, loss, learning_rate, grad_norm, time
+                        #   (SCST runs add reward, baseline, reward_max: mean CIDEr-D of the samples)
     val_metrics.jsonl   # one line per validation: step and corpus scores on the validation subset
 """
 
@@ -21,6 +22,8 @@ from transformers import TrainerCallback
 
 from rsic_core.runs.layout import RunLayout, RunStatus, write_json
 from rsic_core.training.jobs import write_status
+
+SCST_LOGS = ("reward", "baseline", "reward_max")  # what an SCST step logs beside its loss
 
 
 class NonFiniteLoss(ValueError):
@@ -57,6 +60,7 @@ class RunLogCallback(TrainerCallback):
             "grad_norm": _finite_or_none(logs.get("grad_norm")),
             "time": time.time(),
         }
+        row |= {k: _finite_or_none(logs[k]) for k in SCST_LOGS if k in logs}  # SCST: mean reward and baseline
         _append(self.layout.step_log, row)
         skipped = self.collator.skipped[self._reported :] if self.collator is not None else []
         self._reported += len(skipped)

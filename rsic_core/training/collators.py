@@ -15,6 +15,11 @@ Example::
     pairs = caption_pairs(dataset.select(split="train"))
     collate = CaptionCollator(captioner.family, captioner.processor)
     batch = collate(pairs[:4])          # input_ids, pixel_values, attention_mask, labels, ...
+    ScstCollator(captioner.family, captioner.processor)(image_references(records)[:4])  # images, references
+
+SCST (:mod:`rsic_core.training.scst`) trains on images with all their references:
+:func:`image_references` gives one example per image and :class:`ScstCollator` yields the loaded
+images and their references (the inputs are built inside the loss, from the sampled captions).
 """
 
 from __future__ import annotations
@@ -44,6 +49,16 @@ def caption_pairs(records: Iterable, captions_per_image: int = 0) -> list[dict]:
         captions = record.captions[:captions_per_image] if captions_per_image else record.captions
         pairs += [{"image_id": record.image_id, "path": str(record.path), "caption": c} for c in captions if c.strip()]
     return pairs
+
+
+def image_references(records: Iterable) -> list[dict]:
+    """One SCST example per image with a readable file and references: ``image_id``, ``path``, ``references``."""
+    examples = []
+    for record in records:
+        references = [c for c in record.captions if c.strip()]
+        if record.has_image and references:
+            examples.append({"image_id": record.image_id, "path": str(record.path), "references": references})
+    return examples
 
 
 @dataclass
@@ -91,3 +106,30 @@ class CaptionCollator:
         if tokenizer.bos_token_id is not None:  # BLIP-2 keeps the BOS before the caption in its labels
             batch["labels"][batch["input_ids"] == tokenizer.bos_token_id] = IGNORE_INDEX
         return dict(batch)
+
+
+@dataclass
+class ScstCollator(CaptionCollator):
+    """Turns ``{"path", "references"}`` examples into ``{"images": [PIL images], "references": [[str]]}``.
+
+    Unreadable images are skipped and reported as :class:`CaptionCollator` does; :meth:`encode`
+    builds the teacher-forced inputs of the sampled captions.
+    """
+
+    def __call__(self, examples: list[dict]) -> dict:
+        images, references = [], []
+        for example in examples:
+            try:
+                images.append(load_image(example["path"], max_pixels=self.max_image_pixels))
+                references.append(list(example["references"]))
+            except ValueError as e:
+                self.skipped.append(str(e))
+        if not images:
+            if self._fallback is None:
+                raise ValueError(
+                    "no image of the first batch could be read: " + "; ".join(self.skipped[-len(examples) :])
+                )
+            images, references = [self._fallback[0]], [self._fallback[1]]
+        self._fallback = (images[-1], references[-1])
+        self.batches += 1
+        return {"images": images, "references": references}

@@ -1,13 +1,14 @@
-"""The configuration of a LoRA run: the Trainer's own ``TrainingArguments`` plus the project's fields.
+"""The configuration of a training run: the Trainer's own ``TrainingArguments`` plus the project's fields.
 
     rsic train --model demo --lora-r 8 --max-steps 200 --adam-beta2 0.95      # any Trainer option too
+    rsic train --train-mode full --objective scst --model RUN_DIR             # full weights, SCST after a run
     train(TrainConfig(model="demo", lora_r=8, max_steps=200, lr_scheduler_kwargs={"num_cycles": 2}))
 
 :class:`TrainConfig` subclasses :class:`transformers.TrainingArguments` (as TRL's ``SFTConfig``
 does), so every Trainer option is a field, parsed by ``HfArgumentParser`` and handed to the
 Trainer as is. It changes a few Trainer defaults to the project's (LoRA-sized batches, a log line
 per step, checkpoints every 50 steps, no progress bars, no trackers, AdamW at 5e-5) and adds the
-model, data, LoRA, precision and evaluation fields. ``output_dir`` is the run folder; the Trainer
+model, data, training mode and objective, LoRA, precision and evaluation fields. ``output_dir`` is the run folder; the Trainer
 writes its checkpoints to ``output_dir/checkpoints``.
 
 A run folder's ``config.json`` is :meth:`TrainConfig.to_dict` (every field, plain JSON), written by
@@ -33,6 +34,8 @@ from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+TRAIN_MODES = ("lora", "full")  # peft adapters, or every parameter outside the family's frozen towers
+OBJECTIVES = ("xe", "scst")  # cross-entropy on the references, self-critical sequence training
 DEVICES = ("auto", "cpu", "cuda")
 # Gradient checkpointing under its name in this transformers version (activation_checkpointing from 5.2x on).
 CHECKPOINTING = next(
@@ -53,7 +56,7 @@ def _trainer_field(name: str, default, help: str | None = None):
 
 @dataclass
 class TrainConfig(TrainingArguments):
-    """One LoRA training run: every Trainer option, plus model, data, adapter, precision and evaluation."""
+    """One training run: every Trainer option, plus model, data, mode and objective, adapter, precision, evaluation."""
 
     # The Trainer's options whose default differs here (every other one keeps the Trainer's default).
     output_dir: str | None = _trainer_field(
@@ -103,6 +106,25 @@ class TrainConfig(TrainingArguments):
             "help": "output_dir may hold a finished run or a run of another kind (e.g. an evaluation): delete "
             "it and train afresh. Without it such a folder is refused and left as it is."
         },
+    )
+    train_mode: str = field(
+        default="lora",
+        metadata={
+            "help": "lora (adapters; the run saves adapter/) or full (every parameter outside the family's frozen "
+            "towers, fp32 weights; the run saves the whole model to model/).",
+            "choices": TRAIN_MODES,
+        },
+    )
+    objective: str = field(
+        default="xe",
+        metadata={
+            "help": "xe (cross-entropy on the references; label_smoothing_factor applies) or scst (self-critical: "
+            "CIDEr-D reward of sampled captions; start --model from a cross-entropy model folder or training run).",
+            "choices": OBJECTIVES,
+        },
+    )
+    scst_samples: int = field(
+        default=5, metadata={"help": "SCST: captions sampled per image (baseline: mean reward of the others)."}
     )
     train_split: str = field(default="train", metadata={"help": "Split to train on."})
     val_split: str = field(default="val", metadata={"help": "Split of the periodic validation."})
@@ -184,6 +206,13 @@ class TrainConfig(TrainingArguments):
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if self.train_device not in DEVICES:
             raise ValueError(f"device must be one of {', '.join(DEVICES)} (got {self.train_device!r})")
+        for name, allowed in (("train_mode", TRAIN_MODES), ("objective", OBJECTIVES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r})")
+        if int(self.scst_samples) < 2:
+            raise ValueError(
+                f"scst_samples must be at least 2: the baseline is the others' mean (got {self.scst_samples})"
+            )
         for name in ("lora_r", "per_device_train_batch_size", "gradient_accumulation_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
@@ -223,7 +252,9 @@ class TrainConfig(TrainingArguments):
 
     @property
     def weights_dtype(self) -> str:
-        """bf16, fp16 or fp32: the dtype the frozen base weights are loaded in (adapters stay fp32)."""
+        """bf16, fp16 or fp32: the dtype the frozen base weights are loaded in (adapters stay fp32; full: fp32)."""
+        if self.train_mode == "full":
+            return "fp32"  # trained weights: the Trainer's autocast does the mixed precision
         return "bf16" if self.bf16 else "fp16" if self.fp16 else "fp32"
 
     @property

@@ -1,6 +1,7 @@
-"""LoRA fine-tuning of a captioning model with peft and the transformers Trainer.
+"""Fine-tuning a captioning model with the transformers Trainer: LoRA (peft) or full, cross-entropy or SCST.
 
     rsic train --model demo --lora-r 8 --max-steps 200          # or: train(TrainConfig(...))
+    rsic train --model XE_RUN --objective scst --train-mode full  # SCST after a cross-entropy run (modes.py, scst.py)
 
 A run folder (under :func:`rsic_core.paths.runs_dir` unless ``output_dir`` is given; files named by
 :class:`rsic_core.runs.layout.RunLayout`) holds::
@@ -9,9 +10,10 @@ A run folder (under :func:`rsic_core.paths.runs_dir` unless ``output_dir`` is gi
     status.json          # queued/running/completed/failed/cancelled, pid, step, max_steps, message
     train_log.jsonl      # loss and learning rate per logged step (the Train page tails it)
     val_metrics.jsonl    # corpus scores on the validation subset every eval_steps
-    lora.json            # LoRA targets, modules wrapped per tower, trainable share, pruned layers
-    checkpoints/         # Trainer checkpoints (adapter safetensors, optimizer, scheduler, RNG)
-    adapter/             # the final adapter (peft save_pretrained: adapter_model.safetensors)
+    lora.json            # mode; LoRA targets and modules wrapped per tower (or frozen towers); trainable share
+    checkpoints/         # Trainer checkpoints (adapter or model safetensors, optimizer, scheduler, RNG)
+    adapter/             # the final adapter of a LoRA run (peft save_pretrained: adapter_model.safetensors)
+    model/               # the whole model of a full run (or a merged LoRA one: pruned, or started from a run)
     predictions.jsonl, metrics.json   # captions and scores on the evaluation split
     ranks/rank-<k>.json  # batches each process built (distributed runs: who took part)
 
@@ -44,7 +46,7 @@ from rsic_core.training.config import TrainConfig, load_train_config, prepare_ru
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
-    """Train a LoRA adapter; returns the run folder.
+    """Train an adapter or the whole model; returns the run folder.
 
     Args:
         config: the run (see :class:`TrainConfig`); with ``resume`` or an ``output_dir`` that holds
@@ -87,7 +89,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
             return run_dir
         step = trainer.state.global_step
         if cancel.cancelled:
-            layout.update_config(adapter=str(session.save_adapter()))  # what it learnt, for the Runs page too
+            layout.update_config(**session.save_weights())  # what it learnt, for the Runs page too
             message = f"cancelled at step {step}; continue with `rsic train --resume {run_dir}`"
             jobs.write_status(run_dir, RunStatus.CANCELLED, message, step=step)
             return run_dir
@@ -97,7 +99,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     except jobs.EvaluationCancelled:
         shutil.rmtree(layout.eval_dir, ignore_errors=True)
         message = (
-            f"cancelled during the final evaluation, after all {step} steps (the adapter is saved); "
+            f"cancelled during the final evaluation, after all {step} steps (the trained weights are saved); "
             f"`rsic train --resume {run_dir}` runs the evaluation"
         )
         jobs.write_status(run_dir, RunStatus.CANCELLED, message, step=step)
@@ -136,15 +138,15 @@ def check_splits(splits: dict[str, int], config: TrainConfig, dataset_name: str)
 
 
 class _TrainingSession:
-    """The pieces of one run: captioner with LoRA, datasets, collator, Trainer, final evaluation."""
+    """The pieces of one run: captioner (LoRA or full), datasets, collator, Trainer, final evaluation."""
 
     def __init__(self, config: TrainConfig, run_dir: Path, progress, captioner=None):
         from transformers import set_seed
 
         from rsic_core.data.datasets import load_dataset
         from rsic_core.text.guard import check_natural_language
-        from rsic_core.training.collators import CaptionCollator, caption_pairs
-        from rsic_core.training.lora import apply_lora
+        from rsic_core.training.collators import CaptionCollator, ScstCollator, caption_pairs, image_references
+        from rsic_core.training.modes import load_start, prepare_model, start_model
         from rsic_core.training.pruning import prune_layers
 
         self.config, self.run_dir, self.progress = config, run_dir, progress
@@ -160,27 +162,22 @@ class _TrainingSession:
                 f"(splits: {self.dataset.split_counts()})"
             )
         check_natural_language([p["caption"] for p in self.pairs]).raise_if_failed()
-        self.captioner = _load_for_training(config) if captioner is None else captioner
+        self.examples = image_references(records) if config.objective == "scst" else self.pairs
+        self.merged_start = captioner is None and start_model(config.model)[1] is not None
+        self.captioner = load_start(config) if captioner is None else captioner
         if config.attn_implementation:
             self.captioner.model.set_attn_implementation(config.attn_implementation)
         self.captioner.model.train()
         family = self.captioner.family
         pruned = prune_layers(self.captioner.model, family, config.prune_qformer_layers, config.prune_lm_layers)
         set_seed(config.seed)
-        self.captioner.model, self.lora = apply_lora(
-            self.captioner.model,
-            family,
-            config.lora_r,
-            config.lora_alpha,
-            config.lora_dropout,
-            config.lora_targets,
-            tuple(split_list(config.lora_require_towers)),
-        )
+        self.captioner.model, self.lora = prepare_model(self.captioner.model, family, config)
         self.lora["pruned"] = {k: list(v) for k, v in pruned.items()}
         if _is_main_process():
             write_json(run_dir, self.layout.lora_file.name, self.lora)
-        side = "left" if config.logits_only_labels else "right"
-        self.collator = CaptionCollator(family, self.captioner.processor, padding_side=side)
+        side = "left" if config.logits_only_labels and config.objective == "xe" else "right"
+        collator = ScstCollator if config.objective == "scst" else CaptionCollator
+        self.collator = collator(family, self.captioner.processor, padding_side=side)
 
     def trainer(self, cancel) -> object:
         """The Trainer, with the run's config as its arguments (checkpoints in the run's checkpoints/)."""
@@ -195,15 +192,37 @@ class _TrainingSession:
         ]
         if args.eval_steps:
             callbacks.append(cb.ValidationCallback(self.run_dir, self.validate, int(args.eval_steps)))
-        trainer_class = _label_logits_trainer() if args.logits_only_labels else _trainer_class()
+        trainer_class, extra = self._trainer_class()
+        if self.config.train_mode == "full":
+            from rsic_core.training.modes import full_model_trainer
+
+            trainer_class = full_model_trainer(trainer_class)
         self._trainer = trainer_class(
             model=self.captioner.model,
             args=args,
-            train_dataset=self.pairs,
+            train_dataset=self.examples,
             data_collator=self.collator,
             callbacks=callbacks,
+            **extra,
         )
         return self._trainer
+
+    def _trainer_class(self) -> tuple[type, dict]:
+        """The Trainer subclass of the run's objective and its extra init arguments."""
+        from rsic_core.training.losses import caption_trainer
+
+        if self.config.objective == "xe":
+            return caption_trainer(self.config, self.captioner.model)
+        from rsic_core.models.inference import CaptionConfig, fit_token_limits
+        from rsic_core.training import scst
+
+        limits, _ = fit_token_limits(self.captioner, CaptionConfig(gen_max_new_tokens=self.config.gen_max_new_tokens))
+        reward = scst.CiderD(example["references"] for example in self.examples)
+        setup = scst.ScstSetup(
+            self.captioner.family, self.captioner.processor, self.collator, reward, self.config.scst_samples
+        )
+        setup.max_new_tokens = limits.gen_max_new_tokens
+        return scst.scst_trainer_class(), {"scst": setup}
 
     def _captioner(self):
         """The model being trained, as a Captioner on the Trainer's device."""
@@ -254,23 +273,32 @@ class _TrainingSession:
 
     def load_checkpoint(self, checkpoint: str) -> None:
         """The weights and Trainer state of a checkpoint taken at the last step (the run only evaluates)."""
-        from peft.utils import load_peft_weights, set_peft_model_state_dict
         from transformers import TrainerState
 
-        set_peft_model_state_dict(self._trainer.model, load_peft_weights(checkpoint, device="cpu"))
+        from rsic_core.training.modes import load_checkpoint_weights
+
+        load_checkpoint_weights(self._trainer.model, checkpoint, self.config.train_mode)
         self._trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
 
-    def save_adapter(self) -> Path:
-        folder = self.layout.adapter_dir
-        self._trainer.model.save_pretrained(str(folder))
-        return folder
+    def save_weights(self) -> dict:
+        """Save what the run trained (adapter/, or model/ for a full run); returns the config keys naming it."""
+        from rsic_core.training.modes import save_model_folder
+
+        if self.config.train_mode == "full":
+            folder = save_model_folder(self._trainer.model, self.captioner.processor, self.layout.model_dir)
+            return {"adapter": None, "merged_model": str(folder)}
+        self._trainer.model.save_pretrained(str(self.layout.adapter_dir))
+        return {"adapter": str(self.layout.adapter_dir)}
 
     def finish(self, trainer) -> None:
-        """Final adapter, then captions, scores and efficiency on the evaluation split."""
-        adapter = self.save_adapter()
-        self.captioner.adapter = str(adapter)
+        """Final adapter or model, then captions, scores and efficiency on the evaluation split."""
+        saved = self.save_weights()
+        self.captioner.adapter = saved["adapter"]
+        if saved.get("merged_model"):  # the evaluation run names the model folder it scored
+            self.captioner.name = saved["merged_model"]
         self.layout.update_config(
-            adapter=str(adapter),
+            **saved,
+            train_mode=self.config.train_mode,
             dataset_name=self.dataset.name,
             family=self.captioner.family.name,
             trainable_share=self.lora["share"],
@@ -286,25 +314,23 @@ class _TrainingSession:
         _evaluation_progress(self.run_dir, c.eval_split, 0, None)
         progress = functools.partial(_evaluation_progress, self.run_dir, c.eval_split)
         self._evaluate(c.eval_split, c.predict_limit, c.eval_efficiency, c.eval_metrics, out, {}, progress)
-        if self.lora["pruned"]:
-            self._save_pruned(out)
+        if self.config.train_mode == "lora" and (self.lora["pruned"] or self.merged_start):
+            self._save_merged(out)
         for source, target in zip(RunLayout(out).record_files[1:], self.layout.record_files[1:]):
             if source.is_file():  # predictions, metrics, efficiency: the run folder itself reads as a run
                 shutil.copyfile(source, target)
 
-    def _save_pruned(self, eval_dir: Path) -> None:
-        """A pruned base does not fit the original model: save the merged, pruned model (loadable as is)."""
+    def _save_merged(self, eval_dir: Path) -> None:
+        """The adapter fits no model on disk (a pruned base, or a start with a merged adapter): save the merged model."""
         from rsic_core.runs.layout import load_run
         from rsic_core.scoring.efficiency import size_on_disk
+        from rsic_core.training.modes import save_model_folder
 
-        folder = self.layout.model_dir
-        merged = self._trainer.model.merge_and_unload()
-        merged.save_pretrained(str(folder))
-        self.captioner.processor.save_pretrained(str(folder))
+        folder = save_model_folder(self._trainer.model, self.captioner.processor, self.layout.model_dir)
         report = load_run(eval_dir, with_predictions=False).efficiency
         if report:
             report["size_on_disk_bytes"], report["size_on_disk_kind"] = size_on_disk(path=folder)
-            report["size_on_disk_kind"] += " (merged pruned model)"
+            report["size_on_disk_kind"] += " (merged model)"
             write_json(eval_dir, RunLayout.EFFICIENCY, report)
         self.layout.update_config(merged_model=str(folder))
 
@@ -323,43 +349,6 @@ def _corpus(folder: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in (data.get("corpus") or {}).items() if v is not None} or {"error": data.get("error")}
-
-
-def _trainer_class():
-    from transformers import Trainer
-
-    return Trainer
-
-
-def caption_window(inputs: dict) -> dict:
-    """Model inputs that ask for logits only from the position before the first caption token on.
-
-    With left padding every caption ends its row, so the last ``keep`` positions hold all labelled
-    tokens (and the position predicting the first of them); labels are cut to the same window and
-    the model's own shifted loss is unchanged.
-    """
-    labels = inputs["labels"]
-    first = int((labels != -100).int().argmax(dim=1).min())
-    keep = labels.shape[1] - first + 1
-    return {**inputs, "labels": labels[:, -keep:], "logits_to_keep": keep}
-
-
-def _label_logits_trainer():
-    from transformers import Trainer
-
-    class LabelLogitsTrainer(Trainer):
-        """Computes vocabulary logits only from the first caption position on (left-padded batches)."""
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            return super().compute_loss(model, caption_window(inputs), return_outputs, num_items_in_batch)
-
-    return LabelLogitsTrainer
-
-
-def _load_for_training(config: TrainConfig):
-    from rsic_core.models.registry import load_captioner
-
-    return load_captioner(config.model, device=config.device_name, dtype=config.weights_dtype)
 
 
 def _demo_data() -> Path:

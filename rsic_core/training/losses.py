@@ -1,0 +1,124 @@
+"""The training losses and the Trainer class that computes them, for every family alike.
+
+Cross-entropy (``objective="xe"``) is the model's own loss, except where the run asks for
+``label_smoothing_factor``: the Trainer's ``LabelSmoother`` shifts labels only for model classes in
+the causal-LM mapping, and the image-text models of this project (PaliGemma, BLIP-2, BLIP) are not
+in it, so it would score each position against its own token. Here the smoothed loss is a
+``compute_loss_func`` of the Trainer (so it receives ``num_items_in_batch`` and gradient
+accumulation is normalised as for the model's own loss) over :func:`aligned` logits and labels:
+labels are the input ids with prompt, image and pad tokens masked, and a decoder predicts position
+``t + 1`` from position ``t`` (an encoder-decoder config, ``is_encoder_decoder``, aligns them as
+they are). The smoothed loss is ``(1 - eps) * NLL + eps * mean over the vocabulary of -log p``, as
+the Trainer's ``LabelSmoother`` and ``torch.nn.functional.cross_entropy(label_smoothing=eps)`` compute it.
+
+Example::
+
+    trainer_class, extra = caption_trainer(config)          # Trainer subclass and its extra init kwargs
+    trainer = trainer_class(model=model, args=config, **extra, ...)
+"""
+
+from __future__ import annotations
+
+from rsic_core.models.base import IGNORE_INDEX
+
+
+def labels_shifted(model) -> bool:
+    """Whether ``model`` predicts label ``t + 1`` at position ``t`` (decoders), not ``t`` (encoder-decoders)."""
+    config = getattr(model, "config", None)
+    return not getattr(config, "is_encoder_decoder", False)
+
+
+def aligned(logits, labels, shift: bool = True):
+    """``(logits, labels)`` of the same length, each logit row facing the label it predicts.
+
+    Logits longer than the labels (a model that returns logits for extra leading positions) are cut
+    to the last ``labels.shape[1]`` positions first; ``shift`` drops the last logit and the first label.
+    """
+    if logits.shape[1] > labels.shape[1]:
+        logits = logits[:, -labels.shape[1] :]
+    if shift:
+        logits, labels = logits[:, :-1], labels[:, 1:]
+    return logits, labels.to(logits.device)
+
+
+def smoothed_caption_loss(epsilon: float, shift: bool = True):
+    """A Trainer ``compute_loss_func``: label-smoothed cross-entropy over the caption tokens.
+
+    Args:
+        epsilon: the smoothing factor (``label_smoothing_factor``).
+        shift (True): see :func:`aligned`.
+
+    Returns:
+        ``loss(outputs, labels, num_items_in_batch=None)``: the summed loss divided by
+        ``num_items_in_batch`` (the Trainer's count over the whole accumulated batch) or, without it,
+        by this batch's caption tokens.
+    """
+    import torch.nn.functional as F
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits, targets = aligned(outputs["logits"], labels, shift)
+        total = F.cross_entropy(
+            logits.float().flatten(0, 1),
+            targets.flatten(),
+            ignore_index=IGNORE_INDEX,
+            label_smoothing=float(epsilon),
+            reduction="sum",
+        )
+        count = (targets != IGNORE_INDEX).sum() if num_items_in_batch is None else num_items_in_batch
+        if hasattr(count, "to"):
+            count = count.to(total.device)
+        return total / count
+
+    return loss
+
+
+def sequence_log_probs(logits, labels, shift: bool = True):
+    """The log-probability of each row's labelled tokens, summed over the row (0 for a row without any)."""
+    import torch
+
+    logits, targets = aligned(logits, labels, shift)
+    mask = targets != IGNORE_INDEX
+    log_probs = torch.log_softmax(logits.float(), dim=-1)
+    picked = log_probs.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(dim=1)
+
+
+def caption_window(inputs: dict) -> dict:
+    """Model inputs that ask for logits only from the position before the first caption token on.
+
+    With left padding every caption ends its row, so the last ``keep`` positions hold all labelled
+    tokens (and the position predicting the first of them); labels are cut to the same window and
+    the model's own shifted loss is unchanged.
+    """
+    labels = inputs["labels"]
+    first = int((labels != IGNORE_INDEX).int().argmax(dim=1).min())
+    keep = labels.shape[1] - first + 1
+    return {**inputs, "labels": labels[:, -keep:], "logits_to_keep": keep}
+
+
+def caption_trainer(config, model=None) -> tuple[type, dict]:
+    """The Trainer class of a cross-entropy run and the extra keyword arguments it is built with.
+
+    Args:
+        config: the run's :class:`~rsic_core.training.config.TrainConfig`.
+        model (None): the model, to tell how its labels align (default: a decoder).
+
+    Returns:
+        ``(Trainer class, {"compute_loss_func": ...})``; the dict is empty without label smoothing.
+    """
+    from transformers import Trainer
+
+    extra = {}
+    if config.label_smoothing_factor:
+        shift = labels_shifted(model) if model is not None else True
+        extra["compute_loss_func"] = smoothed_caption_loss(config.label_smoothing_factor, shift)
+    if not config.logits_only_labels:
+        return Trainer, extra
+
+    class LabelLogitsTrainer(Trainer):
+        """Computes vocabulary logits only from the first caption position on (left-padded batches)."""
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            return super().compute_loss(model, caption_window(inputs), return_outputs, num_items_in_batch)
+
+    return LabelLogitsTrainer, extra
