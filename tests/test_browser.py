@@ -276,3 +276,42 @@ def test_evaluate_real_ucm_data_and_keep_the_runs_folder_across_pages(served_app
     [made] = list(runs.iterdir())
     assert made.name.endswith("demo-zero-shot-ucm-sample-test") and (made / "metrics.json").is_file()
     assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+def test_the_scene_map_draws_the_scene_and_its_tiles(served_app, demo_scene_geojson, tmp_path):
+    """The Map page in Chromium: the demo scene's picture and tiles on the WebGL canvas, a caption on hover, a
+    search table, and nothing fetched from elsewhere (no web basemap)."""
+    from urllib.parse import urlparse
+
+    import numpy as np
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{served_app}/map", wait_until="domcontentloaded")
+        expect(page.get_by_role("heading", name="Scene map")).to_be_visible(timeout=90_000)
+        expect(page.get_by_text("64 of 64 tiles captioned").first).to_be_visible(timeout=120_000)
+        chart = page.locator("[data-testid='stDeckGlJsonChart']")
+        expect(chart.locator("canvas").first).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(3000)  # the picture decodes, deck.gl draws
+        chart.screenshot(path=str(tmp_path / "map.png"))
+        box = chart.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        expect(page.locator(".deck-tooltip").filter(has_text="an aerial image of")).to_be_visible(timeout=30_000)
+        search = page.get_by_role("textbox", name="Search the captions")
+        search.fill("storage tanks")
+        search.press("Enter")
+        expect(page.locator("[data-testid='stDataFrame']")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(1500)
+        chart.screenshot(path=str(tmp_path / "map-search.png"))
+        browser.close()
+    shot = np.asarray(Image.open(tmp_path / "map.png").convert("RGB"))
+    centre = shot[shot.shape[0] // 4 : 3 * shot.shape[0] // 4, shot.shape[1] // 4 : 3 * shot.shape[1] // 4]
+    assert len(np.unique(centre.reshape(-1, 3), axis=0)) > 2000, "the scene's picture is drawn (not a blank canvas)"
+    highlighted = np.asarray(Image.open(tmp_path / "map-search.png").convert("RGB")).astype(int)
+    yellow = (highlighted[..., 0] > 200) & (highlighted[..., 1] > 200) & (highlighted[..., 2] < 80)
+    assert yellow.sum() > 500, "the top tiles of the search are outlined"
+    assert {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))} == {"127.0.0.1"}, requests

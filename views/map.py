@@ -73,7 +73,7 @@ try:
         scene_cache.under_roots(scene_file)  # the picture only from a file the app may read
         image = scene_cache.picture(scene_file, tuple(info.get("bands") or ()))
         bounds = [corners[0][0], corners[0][1], corners[2][0], corners[2][1]] if pixels else corners
-        layers.append(pdk.Layer("BitmapLayer", id="scene", image=image, bounds=bounds))
+        layers.append(pdk.Layer("BitmapLayer", id="scene", image=pdk.types.String(image, quote_type=""), bounds=bounds))
     else:
         st.info(f"The scene file {scene_file or '(not named)'} is not there: tiles only.")
 except (FileNotFoundError, ValueError) as e:
@@ -90,23 +90,24 @@ layers.append(
         get_fill_color="fill",
         get_line_color="line",
         get_line_width="width",
-        line_width_units="pixels",
+        line_width_units="'pixels'",  # quoted: pydeck reads a bare string as an expression
         stroked=True,
         pickable=True,
         auto_highlight=True,
     )
 )
 xs, ys = [c[0] for c in corners] or [0, 1], [c[1] for c in corners] or [0, 1]
-span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1.0
+stretch = 1.0 if pixels else 1 / math.cos(math.radians(sum(ys) / len(ys)))  # Web Mercator: latitude drawn longer
+span = max(max(xs) - min(xs), (max(ys) - min(ys)) * stretch) or 1.0
 centre = ((max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2)
 if pixels:
-    view = pdk.ViewState(target=[centre[0], centre[1], 0], zoom=float(math.log2(640 / span)))
+    view = pdk.ViewState(target=[centre[0], centre[1], 0], zoom=float(math.log2(600 / span)))
     views = [pdk.View(type="OrthographicView", controller=True)]
 else:
-    view = pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=float(math.log2(640 * 360 / 256 / span)))
+    view = pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=float(math.log2(600 * 360 / 512 / span)))
     views = None
 tooltip = {"html": "<b>{caption}</b><br/>row {row}, col {col} · {class}<br/>{rank}"}
-deck = pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, map_style=None, tooltip=tooltip, views=views)
+deck = pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, tooltip=tooltip, views=views)
 st.pydeck_chart(deck, height=640, key="map_chart")
 
 if by == BY_CLASS:
