@@ -224,3 +224,23 @@ def test_a_cancel_during_the_final_evaluation_stops_it_and_resume_only_evaluates
     assert (status["state"], status["step"]) == ("completed", 2)
     assert [r["step"] for r in jobs.read_jsonl(run_dir / jobs.STEP_LOG)] == [1, 2]
     assert json.loads((run_dir / "metrics.json").read_text())["n_images"] == 12
+
+
+def test_train_form_offers_mode_and_objective_and_an_scst_run_shows_its_reward(tmp_path):
+    from ui.train_cache import run_view, trained_on
+
+    at = _open_train_page()
+    selects = {s.label: s for s in at.selectbox}
+    assert selects["Train mode"].options == ["lora", "full"] and selects["Objective"].options == ["xe", "scst"]
+    assert {n.label: n.value for n in at.number_input}["SCST samples per image"] == 5
+
+    run_dir = tmp_path / "scst-run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"kind": "training", "train_mode": "full", "objective": "scst"}))
+    rows = [
+        {"step": s, "loss": -0.1 * s, "learning_rate": 1e-4, "reward": 0.2 * s, "baseline": 0.2 * s} for s in (1, 2)
+    ]
+    (run_dir / jobs.STEP_LOG).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    log = run_view(run_dir)["log"]
+    assert list(log["reward"]) == [0.2, 0.4] and list(log["baseline"]) == [0.2, 0.4]
+    assert trained_on(run_dir).startswith("Trains (full, SCST) on")

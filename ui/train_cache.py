@@ -26,8 +26,11 @@ def _trackers() -> list[str]:
 # The form: TrainConfig fields in the order shown, with a label where the field name does not read
 # well and bounds for number inputs. Help texts, defaults and choices come from the fields themselves.
 FORM_FIELDS = {
-    "model": {},
+    "model": {"label": "Model (folder, hub id or a training run to start from)"},
     "name": {"label": "Run name"},
+    "train_mode": {"label": "Train mode"},
+    "objective": {"label": "Objective"},
+    "scst_samples": {"label": "SCST samples per image", "min_value": 2, "max_value": 64},
     "lora_targets": {"label": "LoRA targets"},
     "precision": {},
     "lora_r": {"label": "LoRA rank r", "min_value": 1, "max_value": 256},
@@ -140,7 +143,12 @@ def _data_name(config: dict) -> str:
 def trained_on(run_dir: str | Path) -> str:
     """One Markdown line: the dataset and splits a run trains, validates and is evaluated on."""
     c = _launched(Path(run_dir))
-    line = f"Trains on **{_data_name(c)}**, split **{c.get('train_split', 'train')}**"
+    how = ", ".join(
+        w for w, on in (("full", c.get("train_mode") == "full"), ("SCST", c.get("objective") == "scst")) if on
+    )
+    line = (
+        "Trains" + (f" ({how})" if how else "") + f" on **{_data_name(c)}**, split **{c.get('train_split', 'train')}**"
+    )
     if c.get("eval_steps"):
         line += f"; validates on **{c.get('val_split', 'val')}** every {c['eval_steps']} steps"
     if int(c.get("predict_limit", 0)) < 0:
@@ -149,11 +157,13 @@ def trained_on(run_dir: str | Path) -> str:
 
 
 def run_view(run_dir: str | Path) -> dict:
-    """State, message, step, progress text and fraction, loss log and validation table of a run."""
+    """State, message, step, progress text and fraction, loss log (SCST: reward and baseline) and validation table."""
     run_dir = Path(run_dir)
     status = jobs.read_status(run_dir)
     step, max_steps = int(status.get("step") or 0), int(status.get("max_steps") or 0)
-    log = pd.DataFrame(jobs.read_jsonl(run_dir / jobs.STEP_LOG), columns=["step", "loss", "learning_rate"])
+    rows = jobs.read_jsonl(run_dir / jobs.STEP_LOG)
+    rewards = [c for c in ("reward", "baseline") if any(c in r for r in rows)]  # SCST runs
+    log = pd.DataFrame(rows, columns=["step", "loss", "learning_rate", *rewards])
     validation = pd.DataFrame(jobs.read_jsonl(run_dir / jobs.VAL_LOG))
     if not validation.empty:
         scores = [c for c in validation.columns if c not in ("step", "seconds", "error")]

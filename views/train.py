@@ -1,4 +1,4 @@
-"""Train: start a LoRA run in its own process, follow its loss and validation scores, cancel it."""
+"""Train: start a run (LoRA or full, cross-entropy or SCST) in its own process, follow its loss, reward and scores."""
 
 import streamlit as st
 
@@ -6,7 +6,7 @@ from rsic_core.scoring.scale import NUMBER_FORMAT, SCALE_NOTE, metric_columns
 from rsic_core.training import jobs
 from ui import state, train_cache
 
-st.title("Train a LoRA adapter")
+st.title("Train a LoRA adapter")  # or the whole model: the Train mode field
 dataset = state.dataset_or_stop()
 where = "the offline demo dataset" if state.is_demo() else f"`{state.dataset_path()}`"
 counts = ", ".join(f"{split} {n}" for split, n in dataset.split_counts().items())
@@ -69,6 +69,8 @@ def live(run_dir: str) -> None:
         st.rerun()  # the whole page: a "still running" error from a refused start goes with it
     if not view["log"].empty:
         st.line_chart(view["log"], x="step", y="loss", height=260)
+        if "reward" in view["log"]:  # SCST: mean CIDEr-D of the sampled captions, and the baseline
+            st.line_chart(view["log"], x="step", y=["reward", "baseline"], height=200)
     if not view["validation"].empty:
         st.markdown(f"Validation scores ({SCALE_NOTE})")
         shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metric_columns(view["validation"])}

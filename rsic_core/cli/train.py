@@ -1,6 +1,8 @@
-"""``rsic train`` and ``rsic experiment``: LoRA runs, ablation grids and layer pruning.
+"""``rsic train`` and ``rsic experiment``: training runs (LoRA or full, cross-entropy or SCST), grids, pruning.
 
     rsic train [--config run.json|run.yaml] [--lora-r 8 --max-steps 200 --adam-beta2 0.95 ...]   # every TrainConfig field
+    rsic train --train-mode full --label-smoothing-factor 0.1 ...   # every weight outside the family's frozen towers
+    rsic train --objective scst --scst-samples 5 --model XE_RUN_DIR  # SCST from a cross-entropy run (or model folder)
     rsic train --resume RUN_DIR                                                                # continue a killed run
     rsic train --output-dir RUN_DIR --overwrite                   # replace a finished run (or an evaluation) there
     rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [TrainConfig fields]
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
     # makes this parser hand every "--field value" to them untouched).
     train = subparsers.add_parser(
         "train",
-        help="Train a LoRA adapter (every TrainConfig field is an option; --help lists them).",
+        help="Train a LoRA adapter or the whole model, cross-entropy or SCST (every TrainConfig field is an option).",
         add_help=False,
         prefix_chars="+",
     )
