@@ -44,7 +44,7 @@ def test_words_and_heatmaps_of_the_caption_generated(demo_model, demo_test, one_
     assert demo_model.model.config._attn_implementation == "sdpa"  # eager only for the explain call
 
 
-@pytest.mark.parametrize("family", ["blip", "blip2-opt", "paligemma2"])
+@pytest.mark.parametrize("family", ["blip", "blip2-opt", "paligemma2", "puret", "bita-opt"])
 def test_every_family_explains_its_caption_with_each_method(family, one_thread):
     from rsic_core.models.registry import build_tiny
 

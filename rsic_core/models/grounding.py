@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,7 +189,7 @@ def explain_image(
     with torch.no_grad():
         sequences = model.generate(**inputs, **kwargs)
     caption = family.decode(captioner.processor, sequences, prefix)[0]
-    spans = word_tokens(captioner.processor.tokenizer, sequences[0].tolist(), caption)
+    spans = word_tokens(family, captioner.processor, sequences, prefix, caption)
     positions = sorted({p for _, tokens in spans for p in tokens})
     words = []
     if positions:
@@ -200,32 +201,26 @@ def explain_image(
     return Explanation(name, caption, method, image.size, words)
 
 
-def word_tokens(tokenizer, ids: list[int], caption: str) -> list[tuple[str, list[int]]]:
-    """The words of ``caption`` with the positions in ``ids`` of the tokens that spell each.
+def word_tokens(family, processor, sequences, prefix: int, caption: str) -> list[tuple[str, list[int]]]:
+    """The words of ``caption`` with the positions in ``sequences[0]`` of the tokens that spell each.
 
-    ``ids`` is the whole generated sequence (prompt included); the caption is the end of its decoded
-    text. A token belongs to every word its characters overlap (a token spanning two words counts for both).
+    The caption is decoded by the family's own :meth:`~rsic_core.models.base.Family.decode` one token longer
+    at a time; the characters each token adds belong to the words they overlap (a token spanning two
+    words counts for both, a token adding only a space for none).
     """
-    texts = [tokenizer.decode(ids[: i + 1], skip_special_tokens=True) for i in range(len(ids))]
-    full = texts[-1] if texts else ""
-    spans = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", full)]
-    wanted = caption.split()
-    if not wanted:
-        return []
-    spans = spans[-len(wanted) :]
-    if [s[0] for s in spans] != wanted:
-        raise RuntimeError(f"cannot line the caption {caption!r} up with its tokens (decoded {full!r})")
-    words: list[tuple[str, list[int]]] = [(w, []) for w, _, _ in spans]
-    before = 0
-    for i, text in enumerate(texts):
-        start, end = before, len(text)
-        before = len(text)
-        if end <= start or not text[start:end].strip():
-            continue
-        for k, (_, a, b) in enumerate(spans):
-            if a < end and start < b:
-                words[k][1].append(i)
-    return [(w, tokens) for w, tokens in words if tokens]
+    words = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", caption)]
+    found: list[list[int]] = [[] for _ in words]
+    before = ""
+    for i in range(prefix, sequences.shape[1]):
+        text = family.decode(processor, sequences[:, : i + 1], prefix)[0]
+        start = len(os.path.commonprefix([before, text]))
+        before = text
+        for k, (_, a, b) in enumerate(words):
+            if a < len(text) and start < b:
+                found[k].append(i)
+    if before != caption:
+        raise RuntimeError(f"cannot line the caption {caption!r} up with its tokens (decoded {before!r})")
+    return [(w, tokens) for (w, _, _), tokens in zip(words, found) if tokens]
 
 
 def scaled(heatmap: np.ndarray) -> np.ndarray:
@@ -280,7 +275,7 @@ def _attention_settings(config) -> dict:
     settings = {"": getattr(config, "_attn_implementation", None)}
     for key in getattr(config, "sub_configs", {}) or {}:
         sub = getattr(config, key, None)
-        if sub is not None and hasattr(sub, "_attn_implementation"):
+        if sub is not None and getattr(sub, "_attn_implementation", None) is not None:  # None: no attention of its own
             settings[key] = _attention_settings(sub) if getattr(sub, "sub_configs", None) else sub._attn_implementation
     return settings
 

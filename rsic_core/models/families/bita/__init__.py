@@ -155,6 +155,31 @@ class Bita(Family):
 
         return convert_checkpoint(self, checkpoint, out, check_only=check_only, **options)
 
+    def grounding_methods(self):
+        return ("attention",)
+
+    def grounding_maps(self, captioner, inputs, sequences, positions, method):
+        """OPT's attention rollout over the query tokens, times the IFT's cross-attention from the queries to the
+        CLIP patches (heads and layers averaged; a CLS column, when the grid is one short of a square, left out)."""
+        import math
+
+        import torch
+
+        from rsic_core.models import grounding
+
+        model = captioner.model
+        out = model(
+            pixel_values=inputs["pixel_values"],
+            input_ids=sequences,
+            attention_mask=torch.ones_like(sequences),
+            output_attentions=True,
+        )
+        queries = (sequences[0] == model.config.image_token_index).nonzero().flatten()
+        flow = grounding.rollout(out.language_model_outputs.attentions)[[p - 1 for p in positions]][:, queries]
+        maps = flow @ grounding.head_mean(out.ift_outputs.cross_attentions)
+        side = math.isqrt(maps.shape[-1])
+        return grounding.square_grid(maps[:, 1:] if side * side != maps.shape[-1] else maps)
+
 
 def newline_eos(tokenizer):
     """``tokenizer`` (byte-level BPE) with its newline token as EOS, as BITA ends captions."""

@@ -135,3 +135,20 @@ class PureT(Family):
         from .convert import convert_release
 
         return convert_release(checkpoint, out, check_only=check_only, **options)
+
+    def grounding_methods(self):
+        return ("attention",)
+
+    def grounding_maps(self, captioner, inputs, sequences, positions, method):
+        """The decoder's cross-attention over the Swin grid (heads and layers averaged; the gx slot left out)."""
+        import torch
+
+        from rsic_core.models import grounding
+
+        out = captioner.model(
+            input_ids=sequences,
+            pixel_values=inputs["pixel_values"],
+            attention_mask=torch.ones_like(sequences),
+            output_attentions=True,
+        )
+        return grounding.square_grid(grounding.head_mean(out.cross_attentions)[[p - 1 for p in positions]][:, :-1])
