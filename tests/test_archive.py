@@ -134,6 +134,10 @@ def test_ray_options_need_the_ray_engine_and_a_folder(demo_dir, tmp_path, capsys
     (tmp_path / "file.jsonl").write_text("")
     assert main(["caption", image, "--engine", "ray", "--out", str(tmp_path / "file.jsonl")]) == 2
     assert "the ray engine writes a folder of shards" in capsys.readouterr().err
+    run = tmp_path / "run"
+    command = ["evaluate", "--data", str(demo_dir), "--engine", "ray", "--model", str(tmp_path), "--out", str(run)]
+    assert main(command) == 2 and "no config.json" in capsys.readouterr().err
+    assert not run.exists()  # refused before any folder or Ray start
 
 
 def _local_captions(images: list[str], out: Path) -> dict:

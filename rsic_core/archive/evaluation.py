@@ -66,27 +66,10 @@ def evaluate_on_ray(
     split = split or config.eval_split
     records = split_records(dataset, split, config.eval_limit)
     identity = archive_settings(model, adapter, config.caption)
+    identity["family"] = _family(identity["model"])  # a missing or unknown model refused before any folder
     name = config.eval_name or _default_name(identity["model"], adapter, split)
     folder, created = _run_folder(out, name, root)
-    settings = {
-        "name": config.eval_name or folder.name,
-        "kind": RunKind.EVALUATION,
-        "model": identity["model"],
-        "family": _family(identity["model"]),
-        "adapter": identity["adapter"],
-        "device": device or ("cuda" if engine.ray_gpus_per_worker > 0 else "cpu"),
-        "dtype": dtype or "auto",
-        "data": str(dataset.annotation_file),
-        "dataset_name": dataset.name,
-        "split": split,
-        "n_images": len(records),
-        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        **asdict(config),
-        "eval_efficiency": False,
-        "efficiency_note": "not measured with --engine ray (the model runs in the Ray actors, not here)",
-        "engine": "ray",
-        "ray": asdict(engine),
-    }
+    settings = _settings(identity, folder, dataset, split, len(records), config, engine, device, dtype)
     layout = RunLayout(folder)
     try:
         layout.write_config(settings)
@@ -105,6 +88,29 @@ def evaluate_on_ray(
     settings["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     layout.write_config(settings)
     return folder
+
+
+def _settings(identity: dict, folder: Path, dataset, split: str, n_images: int, config, engine, device, dtype) -> dict:
+    """The run's ``config.json``: what ``evaluate`` writes, with the engine's settings and no efficiency report."""
+    return {
+        "name": config.eval_name or folder.name,
+        "kind": RunKind.EVALUATION,
+        "model": identity["model"],
+        "family": identity["family"],
+        "adapter": identity["adapter"],
+        "device": device or ("cuda" if engine.ray_gpus_per_worker > 0 else "cpu"),
+        "dtype": dtype or "auto",
+        "data": str(dataset.annotation_file),
+        "dataset_name": dataset.name,
+        "split": split,
+        "n_images": n_images,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        **asdict(config),
+        "eval_efficiency": False,
+        "efficiency_note": "not measured with --engine ray (the model runs in the Ray actors, not here)",
+        "engine": "ray",
+        "ray": asdict(engine),
+    }
 
 
 def _rows(dataset, split: str, records, table) -> list:

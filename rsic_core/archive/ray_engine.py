@@ -21,6 +21,7 @@ one. A Ray already started in this process (``ray.init`` by the caller) is used 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import socket
@@ -234,10 +235,11 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun) -> bool:
         return False
     began = time.perf_counter()
     try:
+        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if engine.ray_address:
-            ray.init(address=engine.ray_address, log_to_driver=False)
+            ray.init(address=engine.ray_address, **quiet)
         else:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
         where = engine.ray_address or "this machine"
         raise ValueError(
@@ -249,15 +251,15 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun) -> bool:
 
 
 def _blocks(images: int, workers: int, config: CaptionConfig, engine: EngineConfig) -> int:
-    """How many blocks to cut the references into: about four per worker, each of whole batches, at most a shard."""
-    size = min(engine.ray_shard_size, max(config.batch_size, math.ceil(images / (4 * workers))))
-    return max(1, math.ceil(images / size))
+    """How many blocks to cut the references into: about four per worker, of whole batches, at most a shard each."""
+    size = math.ceil(images / (4 * workers))
+    if size > config.batch_size:
+        size = config.batch_size * math.ceil(size / config.batch_size)
+    return max(1, math.ceil(images / min(size, engine.ray_shard_size)))
 
 
 def _quiet(ray) -> None:
     """Our own progress lines instead of Ray Data's progress bars and execution logs."""
-    import logging
-
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.print_on_execution_start = False

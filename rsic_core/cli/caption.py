@@ -94,9 +94,16 @@ def add_engine_arguments(p) -> None:
     kinds = {"ray_address": str, "ray_num_workers": int, "ray_shard_size": int}
     for option, name in ENGINE_OPTIONS.items():
         f = fields[name]
-        spelled = "--" + name.replace("_", "-")
-        help_text = f"{f.metadata['help']} (--engine ray; default {f.default})"
-        group.add_argument(option, spelled, dest=name, type=kinds.get(name, float), default=None, help=help_text)
+        default = "" if f.default is None else f"; default {f.default:g}"
+        group.add_argument(
+            option,
+            "--" + name.replace("_", "-"),
+            dest=name,
+            type=kinds.get(name, float),
+            default=None,
+            metavar=option[2:].split("-")[0].upper(),
+            help=f"{f.metadata['help']} (--engine ray{default})",
+        )
 
 
 def engine_config(args: argparse.Namespace):
