@@ -117,6 +117,11 @@ def test_an_archive_folder_refuses_other_settings_foreign_folders_and_a_second_w
     with pytest.raises(ValueError, match="holds captions of model"):
         with ArchiveFolder.open(tmp_path / "a", archive_settings("other/model", None, CaptionConfig())):
             pass
+    with ArchiveFolder.open(tmp_path / "b", settings):
+        pass  # a run that captioned nothing (Ray unreachable) ...
+    with ArchiveFolder.open(tmp_path / "b", archive_settings("demo", None, CaptionConfig(gen_num_beams=5))):
+        pass  # ... does not bind the folder to its settings
+    assert json.loads((tmp_path / "b" / "archive.json").read_text())["generation"]["gen_num_beams"] == 5
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match="is not empty and holds no archive.json"):

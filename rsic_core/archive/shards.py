@@ -89,7 +89,7 @@ class ArchiveFolder:
         _check_settings(folder, settings)
         with _lock(folder):
             archive = cls(folder, settings)
-            if not (folder / MANIFEST).is_file():
+            if not shard_files(folder):  # no caption yet (e.g. Ray could not be reached): the settings are this run's
                 _atomic_bytes(folder / MANIFEST, json.dumps({"kind": KIND, **settings}, indent=2).encode())
             archive.cleaned = _remove_unfinished(folder)
             archive.done = done_images(folder)
@@ -179,6 +179,8 @@ def _check_settings(folder: Path, settings: dict) -> None:
         saved = None
     if not isinstance(saved, dict) or saved.get("kind") != KIND:
         raise ValueError(f"{file} is not the manifest of an rsic caption archive; give another --out")
+    if not shard_files(folder):
+        return  # no caption made with the old settings is there
     for key in ("model", "adapter"):
         if saved.get(key) != settings[key]:
             raise ValueError(
