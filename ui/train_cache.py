@@ -26,7 +26,7 @@ def _trackers() -> list[str]:
 # The form: TrainConfig fields in the order shown, with a label where the field name does not read
 # well and bounds for number inputs. Help texts, defaults and choices come from the fields themselves.
 FORM_FIELDS = {
-    "model": {"label": "Model (folder, hub id or a training run to start from)"},
+    "model": {},
     "name": {"label": "Run name"},
     "train_mode": {"label": "Train mode"},
     "objective": {"label": "Objective"},

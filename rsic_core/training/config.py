@@ -91,7 +91,11 @@ class TrainConfig(TrainingArguments):
 
     # The project's fields.
     model: str = field(
-        default="demo", metadata={"help": "Model folder or Hugging Face id; 'demo' = the offline demo model."}
+        default="demo",
+        metadata={
+            "help": "Model folder or Hugging Face id; 'demo' = the offline demo model; or a training run to start "
+            "from (its model/, or its base with its adapter merged: SCST after cross-entropy)."
+        },
     )
     data: str = field(
         default="", metadata={"help": "Dataset folder or annotation file; empty = the offline demo dataset."}
