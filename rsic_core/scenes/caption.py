@@ -29,6 +29,7 @@ from rsic_core.models.inference import CaptionConfig, fit_token_limits, generate
 from rsic_core.scenes.geo import SceneGeo, scene_geo
 from rsic_core.scenes.tiling import EDGES, Tile, check_tiling, tile_windows
 
+GDAL_CACHE_MB = 64  # GDAL's block cache while a scene is read (its default, 5 % of RAM, grows with the scene)
 PREVIEW_SIDE = 1024  # longest side of the decimated read that gives the stretch (and the Map page's image)
 
 
@@ -294,7 +295,7 @@ def _open(path: Path):
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB):
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         source = None
         for driver in RASTER_DRIVERS:  # only these GDAL drivers: never a VRT that opens further files
