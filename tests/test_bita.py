@@ -113,7 +113,7 @@ def test_vision_and_language_are_frozen_by_default_and_stay_frozen_after_loading
 @pytest.mark.parametrize(
     "preset, towers",
     [
-        ("default", {"vision", "ift", "language"}),
+        ("default", {"ift", "language"}),
         ("ift-language", {"ift", "language"}),
         ("language-only", {"language"}),
     ],
@@ -148,18 +148,14 @@ def test_attentions_for_grounding_queries_over_the_image_and_opt_over_the_querie
 
 
 def test_pruned_opt_and_ift_keep_their_first_layers_save_load_and_caption(tmp_path):
-    """Keep 1 OPT layer (pruning.prune_layers) and 1 IFT layer (the family's ``prunable`` entry), then teach."""
+    """Keep 1 OPT layer and 1 IFT layer (``prune_qformer_layers`` cuts BITA's bridge, the IFT), then teach."""
     from rsic_core.training.pruning import prune_layers
 
     captioner = build_tiny("bita-opt", captions=list(CAPTIONS.values()) * 4)
     model, family = captioner.model, captioner.family
     first = model.language_model.model.decoder.layers[0]
-    assert prune_layers(model, family, lm_layers=1) == {"language": (2, 1)}
+    assert prune_layers(model, family, qformer_layers=1, lm_layers=1) == {"ift": (2, 1), "language": (2, 1)}
     assert model.language_model.model.decoder.layers[0] is first and model.config.text_config.num_hidden_layers == 1
-    path, configs = family.prunable["ift"]
-    del model.get_submodule(path)[1:]
-    for name in configs:
-        getattr(model.config, name).num_hidden_layers = 1
     assert teach(captioner, steps=80)[-1] < 0.5
     loaded = load_captioner(captioner.save(tmp_path / "pruned"))
     assert len(loaded.model.ift.encoder.layer) == 1 and loaded.model.config.ift_config.num_hidden_layers == 1

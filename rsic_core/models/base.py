@@ -41,7 +41,8 @@ class Family:
         model_class / processor_class: transformers classes that load the model and its processor (a
             family whose model is not in transformers overrides :meth:`model_cls` and :meth:`register`).
         prompt: text given with the image; None = image only.
-        lora_targets: default LoRA target modules (the studies' preset).
+        lora_targets: default LoRA target modules (the studies' preset): names, or one regular expression
+            (peft matches a string against the full module name) where names alone would reach another tower.
         lora_presets: other named presets (peft ``target_modules`` values).
         towers: tower -> module prefix (names as transformers lays the model out).
         prunable: tower -> (path of its layer list, sub-configs of ``model.config`` whose
@@ -51,6 +52,8 @@ class Family:
         tiny_sizes: (vision, text, extra) config sizes of a tiny model.
         tokenizer_template: post-processing template of the tiny tokenizer, e.g. ``"<bos> $A <eos>"``.
         caption_eos: append the tokenizer's EOS to training captions (when its template does not).
+        bridge_tower: the tower between vision and language that ``prune_qformer_layers`` cuts (BLIP-2's
+            Q-Former; BITA's Interactive Fourier Transformer), a key of :attr:`prunable`.
         frozen_towers: towers (keys of :attr:`towers`) that full training (``train_mode="full"``) leaves
             frozen, as the family's own recipe does (PureT: its Swin backbone).
         convert_options: option -> help of ``rsic convert <name>``, for a family whose authors released a
@@ -64,7 +67,7 @@ class Family:
     model_class: str
     processor_class: str
     prompt: str | None = None
-    lora_targets: tuple[str, ...] = ()
+    lora_targets: tuple[str, ...] | str = ()
     lora_presets: dict[str, Any] = {"all-linear": "all-linear"}
     towers: dict[str, str] = {}
     prunable: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -72,6 +75,7 @@ class Family:
     tiny_sizes: tuple[dict, dict, dict] = ({}, {}, {})
     tokenizer_template: str | None = None
     caption_eos: bool = False
+    bridge_tower: str = "qformer"
     frozen_towers: tuple[str, ...] = ()
     convert_options: dict[str, str] = {}
 
@@ -258,7 +262,7 @@ class Captioner:
     adapter: str | None = None  # LoRA adapter folder merged into the weights, if any
 
     @property
-    def lora_targets(self) -> tuple[str, ...]:
+    def lora_targets(self) -> tuple[str, ...] | str:
         return self.family.lora_targets
 
     @property

@@ -35,7 +35,8 @@ def resolve_targets(family, spec: str | list | tuple | None) -> str | list[str]:
     else:
         spec = (spec or "default").strip()
         if spec == "default":
-            return list(family.lora_targets)
+            targets = family.lora_targets
+            return targets if isinstance(targets, str) else list(targets)
         if spec in family.lora_presets:
             preset = family.lora_presets[spec]
             return list(preset) if isinstance(preset, (list, tuple)) else preset

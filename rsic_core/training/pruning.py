@@ -1,8 +1,9 @@
 """Layer pruning as in the BLIP-2 remote-sensing study: keep the first N layers of a tower.
 
 The study cut BLIP-2's Q-Former and OPT decoder to their first layers before LoRA and compared
-accuracy with speed and size. Here the same cut works on the Q-Former (BLIP-2) and on the language
-model of every family (OPT, Gemma, BLIP's text decoder); the model's config is updated so that
+accuracy with speed and size. Here the same cut works on the bridge between vision and language
+(the family's ``bridge_tower``: BLIP-2's Q-Former, BITA's Interactive Fourier Transformer) and on the
+language model of every family (OPT, Gemma, BLIP's text decoder, PureT's decoder); the model's config is updated so that
 ``save_pretrained`` writes a model that loads back at the pruned size. Which layer lists may be cut
 is the family's ``prunable`` (tower -> layer-list path and the configs that count its layers).
 
@@ -21,7 +22,7 @@ def prune_layers(model, family, qformer_layers: int = 0, lm_layers: int = 0) -> 
     Args:
         model: a transformers model of ``family`` (changed in place).
         family: its :class:`~rsic_core.models.base.Family`.
-        qformer_layers (0): Q-Former layers to keep (0 = all; BLIP-2 only).
+        qformer_layers (0): layers of the family's bridge tower to keep (0 = all; BLIP-2's Q-Former, BITA's IFT).
         lm_layers (0): language-model layers to keep (0 = all).
 
     Returns:
@@ -32,14 +33,21 @@ def prune_layers(model, family, qformer_layers: int = 0, lm_layers: int = 0) -> 
     """
     towers = family.prunable
     kept = {}
-    for tower, keep in (("qformer", qformer_layers), ("language", lm_layers)):
+    for tower, keep, option in (
+        (family.bridge_tower, qformer_layers, "prune_qformer_layers"),
+        ("language", lm_layers, "prune_lm_layers"),
+    ):
         if not keep:
             continue
         if tower not in towers:
             from rsic_core.models.registry import FAMILIES
 
-            able = ", ".join(f.title for f in FAMILIES.values() if tower in f.prunable)
-            raise ValueError(f"{family.title} has no {tower} tower to prune; prune_{tower}_layers works on {able}")
+            able = ", ".join(
+                f.title
+                for f in FAMILIES.values()
+                if f.prunable.get(f.bridge_tower if option == "prune_qformer_layers" else "language")
+            )
+            raise ValueError(f"{family.title} has no {tower} tower to prune; {option} works on {able}")
         path, config_names = towers[tower]
         layers = model.get_submodule(path)
         if not 1 <= keep <= len(layers):

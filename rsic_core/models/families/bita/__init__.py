@@ -46,7 +46,9 @@ class Bita(Family):
     model_class = "BitaForConditionalGeneration"
     processor_class = "Blip2Processor"
     prompt = "a photo of"
-    lora_targets = ("q_proj", "k_proj", "query", "key")
+    # The BLIP-2 study's preset (query/key of the bridge, q_proj/k_proj of OPT) as one expression: CLIP names its
+    # attention q_proj/k_proj too, and a list of names would adapt the frozen vision tower as well.
+    lora_targets = f"({_IFT_LAYERS}|{_OPT_LAYERS})"
     lora_presets = {
         "all-linear": "all-linear",
         "ift-language": f"({_IFT_LAYERS}|{_OPT_LAYERS})",
@@ -59,6 +61,7 @@ class Bita(Family):
         "projector": "language_projection",
         "language": "language_model",
     }
+    bridge_tower = "ift"  # prune_qformer_layers cuts the IFT, which stands where BLIP-2's Q-Former does
     frozen_towers = ("vision", "language")
     prunable = {
         "language": ("language_model.model.decoder.layers", ("text_config",)),
