@@ -1,7 +1,7 @@
 """Training speed: seconds per LoRA step through the project's Trainer path, beside a plain loop.
 
     .venv/bin/python bench/bench_training.py                         # CPU: the demo model, s/step
-    python bench/bench_training.py --shape paligemma2-3b --batch 16 [--gradient_checkpointing] \\
+    python bench/bench_training.py --shape paligemma2-3b-224 --batch 16 [--gradient_checkpointing] \\
         [--attn sdpa] [--optim adamw_torch_fused] [--logits_only_labels]          # GPU (random weights)
 
 Both modes time the same model, data and LoRA (r 8 on the family's default targets) two ways in

@@ -229,6 +229,9 @@ def test_check_only_maps_every_key_of_the_real_release(tmp_path):
     path = _released_file(tmp_path / "checkpoint_best.pth", _reference_state())
     assert path.stat().st_size < 2**20  # expanded one-element storages: the shapes without the gigabytes
     assert family.convert(path, None, check_only=True) == "225 of 225 keys mapped"
+    from rsic_core.cli import main
+
+    assert main(["convert", "bita", str(path), "--check-only"]) == 0  # the spelling of bita-opt
 
 
 @pytest.mark.parametrize(

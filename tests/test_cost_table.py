@@ -79,7 +79,7 @@ def test_a_vocabulary_override_changes_only_the_vocabulary_rows():
 
 
 def test_paligemma2_counts_its_published_size():
-    assert _counts("paligemma2-3b") == (3_047_480_768, 3_047_480_768)  # PaliGemma2-3B-224: "3B", nothing frozen
+    assert _counts("paligemma2-3b-224") == (3_047_480_768, 3_047_480_768)  # PaliGemma2-3B-224: "3B", nothing frozen
 
 
 @pytest.mark.parametrize("tokens", [5, 17])
@@ -153,7 +153,7 @@ def test_the_comparison_puts_the_study_beside_the_measured():
         vocab_size=50272,
     )
     rows = {r["shape"]: r for r in costs.comparison_rows([measured, None])}
-    assert list(rows) == ["puret", "blip2-opt-2.7b", "bita-opt-2.7b", "paligemma2-3b"]
+    assert list(rows) == ["puret", "blip2-opt-2.7b", "bita-opt-2.7b", "paligemma2-3b-224"]
     blip2 = rows["blip2-opt-2.7b"]
     assert blip2["study: total"] == "3.7 B" and blip2["study: GFLOPs (MACs)"] == 761.17
     assert blip2["measured: total"] == 3_744_679_936 and blip2["measured: GMACs"] == 400.68

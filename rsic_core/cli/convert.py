@@ -25,8 +25,12 @@ def register(subparsers) -> None:
     for family in FAMILIES.values():
         if not family.convert_options:
             continue
+        aliases = [family.model_type] if family.model_type != family.name else []  # rsic convert bita = bita-opt
         q = families.add_parser(
-            family.name, help=f"convert a released {family.title} checkpoint", formatter_class=HelpFormatter
+            family.name,
+            aliases=aliases,
+            help=f"convert a released {family.title} checkpoint",
+            formatter_class=HelpFormatter,
         )
         q.add_argument("checkpoint", help="the authors' file (read with torch.load(weights_only=True))")
         q.add_argument("--out", help="model folder to write (new or empty); not with --check-only")
@@ -37,7 +41,7 @@ def register(subparsers) -> None:
         )
         for option, text in family.convert_options.items():
             q.add_argument("--" + option.replace("_", "-"), dest=option, help=text)
-        q.set_defaults(func=_convert, convert_options=tuple(family.convert_options))
+        q.set_defaults(func=_convert, convert_options=tuple(family.convert_options), convert_family=family.name)
 
 
 def _convert(args) -> int:

@@ -51,7 +51,9 @@ STUDY_FIGURES: dict[str, dict] = {
         gflops=None,
         note="none published: the study's 3.7 B is BLIP-2 proper (ViT-g), not BITA",
     ),
-    "paligemma2-3b": dict(model="PaliGemma2-3B-224", total=None, trainable=None, gflops=None, note="not in the study"),
+    "paligemma2-3b-224": dict(
+        model="PaliGemma2-3B-224", total=None, trainable=None, gflops=None, note="not in the study"
+    ),
 }
 
 

@@ -111,7 +111,7 @@ class PaliGemma2(PaliGemma):
     tiny_sizes = (_SIGLIP_TINY, dict(_GEMMA_TINY, query_pre_attn_scalar=16), {})
     # Real shape (public config of the checkpoint), random weights.
     shapes = {
-        "paligemma2-3b": dict(
+        "paligemma2-3b-224": dict(
             image_size=224,
             vocab_size=257216,
             vision=dict(
