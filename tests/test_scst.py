@@ -59,7 +59,7 @@ def test_scst_loss_rewards_the_better_sample_for_every_family(family, one_thread
     from rsic_core.models.registry import build_tiny
     from rsic_core.training.collators import CaptionCollator
     from rsic_core.training.losses import labels_shifted, sequence_log_probs
-    from rsic_core.training.scst import ScstSetup, scst_loss
+    from rsic_core.training.scst import Samples, ScstSetup, scst_loss
 
     tiny = build_tiny(family, text={"initializer_range": 0.2} if family == "paligemma" else None)
     collator = CaptionCollator(tiny.family, tiny.processor)
@@ -80,8 +80,10 @@ def test_scst_loss_rewards_the_better_sample_for_every_family(family, one_thread
             return sequence_log_probs(model(**batch).logits, labels, labels_shifted(model))
 
     before = log_probs()
-    # The sampled captions are replaced by fixed ones, so the test does not depend on what was drawn.
-    monkeypatch.setattr("rsic_core.training.scst.sample_captions", lambda *args, **kwargs: [good, bad])
+    # The samples are replaced by fixed ones (their training rows stand for generate's output), so the
+    # test does not depend on what was drawn.
+    drawn = Samples([good, bad], collator.encode([image, image], [good, bad])["input_ids"])
+    monkeypatch.setattr("rsic_core.training.scst.sample_captions", lambda *args, **kwargs: drawn)
     loss, stats = scst_loss(model, model, {"images": [image], "references": [[good]]}, setup, lambda b: b)
     assert torch.isfinite(loss) and stats["reward"] == 0.5 and stats["baseline"] == 0.5
     loss.backward()
@@ -103,10 +105,55 @@ def test_sampling_draws_k_captions_per_image_with_the_models_generate(one_thread
     tiny = build_tiny("blip2-opt")
     setup = ScstSetup(tiny.family, tiny.processor, CaptionCollator(tiny.family, tiny.processor), None, 3, 5)
     images = [Image.new("RGB", (32, 32), c) for c in ("red", "blue")]
-    captions = sample_captions(tiny.model.train(), setup, images, "cpu")
-    assert len(captions) == 6 and all(isinstance(c, str) for c in captions)
+    samples = sample_captions(tiny.model.train(), setup, images, "cpu")
+    captions = samples.captions
+    assert len(captions) == 6 and all(isinstance(c, str) for c in captions) and samples.sequences.shape[0] == 6
     assert tiny.model.training  # back in training mode after sampling with dropout off
     assert len(set(captions)) > 1  # sampled, not greedy: a random model draws different captions
+
+
+@pytest.mark.parametrize("family", ["paligemma", "blip2-opt", "blip", "bita-opt", "puret"])
+def test_scst_teacher_forces_exactly_the_sampled_tokens(family, one_thread):
+    """The log-probability SCST weighs is the one ``generate`` drew each sample with, token for token.
+
+    A random model samples byte fragments and location tokens whose decoded text encodes to other
+    tokens (and captions cut at the limit have no EOS): re-encoding the text scored other sequences.
+    """
+    import torch
+    from PIL import Image
+
+    from rsic_core.models.registry import build_tiny
+    from rsic_core.training.collators import CaptionCollator
+    from rsic_core.training.losses import labels_shifted, sequence_log_probs
+    from rsic_core.training.scst import Samples, ScstSetup, sampled_batch
+
+    torch.manual_seed(0)
+    tiny = build_tiny(family)
+    model, processor = tiny.model.eval(), tiny.processor
+    images = [Image.new("RGB", (32, 32), c) for c in ("red", "blue")]
+    inputs = tiny.family.encode(processor, images)
+    with torch.no_grad():
+        out = model.generate(
+            **inputs, do_sample=True, top_k=0, num_return_sequences=3, max_new_tokens=6,
+            output_logits=True, return_dict_in_generate=True,
+        )  # fmt: skip
+    drawn = out.sequences[:, -len(out.logits) :]
+    eos = model.generation_config.eos_token_id  # BITA ends at "\n", not at the tokenizer's EOS
+    ended = drawn == eos
+    counted = (ended.int().cumsum(1) - ended.int()) == 0  # every token through the first EOS
+    token_lp = torch.log_softmax(torch.stack(out.logits, 1).float(), -1).gather(-1, drawn[..., None])[..., 0]
+    expected = (token_lp * counted).sum(1)
+
+    prefix = inputs["input_ids"].shape[1] if "input_ids" in inputs else 0
+    samples = Samples(tiny.family.decode(processor, out.sequences, prefix), out.sequences)
+    setup = ScstSetup(tiny.family, processor, CaptionCollator(tiny.family, processor), None, 3)
+    batch = sampled_batch(setup, [im for im in images for _ in range(3)], samples, [eos])
+    labels = batch.pop("labels")
+    with torch.no_grad():
+        got = sequence_log_probs(model(**batch).logits, labels, labels_shifted(model))
+    assert got.tolist() == pytest.approx(expected.tolist(), abs=1e-4)
+    with pytest.raises(ValueError, match="do not begin with the training row"):
+        sampled_batch(setup, images[:1], Samples(samples.captions[:1], out.sequences[:1, 1:]), [eos])
 
 
 def test_two_step_scst_run_after_a_cross_entropy_run(tiny_model_dir, tmp_path, one_thread):

@@ -8,9 +8,11 @@ each sample's reward ``r`` is its CIDEr-D against the image's references, the do
 coming from the training references as in SCST (:class:`CiderD`, the formula of coco-caption's
 CIDEr-D that :mod:`rsic_core.scoring` computes); its baseline ``b`` is the mean reward of the other
 samples of the same image; the loss is ``-(r - b) * log p(sample)``, the log-probability summed over
-the sample's tokens teacher-forced through the family's own encoding
-(:meth:`~rsic_core.models.base.Family.encode`: prompt, image and pad tokens masked exactly as in
-cross-entropy training, the closing EOS counted where the family trains it), averaged over samples.
+exactly the tokens ``generate`` drew (through the first EOS), teacher-forced in the row layout of
+the family's own training encoding (:meth:`~rsic_core.models.base.Family.encode`: image and prompt
+tokens as in cross-entropy training; see :func:`sampled_batch`), averaged over samples. Encoding
+the decoded text again would score other token sequences for about one sample in six on the demo
+model (BPE splits, byte fragments, PaliGemma's location tokens, an EOS a cut sample never drew).
 
 Samples are drawn with dropout off (``eval()``), then the model goes back to training mode for
 the teacher-forced pass. Rewards use coco-caption's tokenisation in Python (lowercase words,
@@ -27,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rsic_core.models.base import IGNORE_INDEX
 from rsic_core.training.losses import labels_shifted, sequence_log_probs
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -123,7 +126,15 @@ class ScstSetup:
     generate_kwargs: dict = field(default_factory=dict)  # overrides (tests)
 
 
-def sample_captions(model, setup: ScstSetup, images: list, device) -> list[str]:
+@dataclass
+class Samples:
+    """What :func:`sample_captions` drew: the captions as text and the token ids ``generate`` returned."""
+
+    captions: list[str]
+    sequences: Any  # (images * samples, length): generate's rows, image after image
+
+
+def sample_captions(model, setup: ScstSetup, images: list, device) -> Samples:
     """``setup.samples`` sampled captions per image, image after image (dropout off while sampling)."""
     import torch
 
@@ -139,7 +150,76 @@ def sample_captions(model, setup: ScstSetup, images: list, device) -> list[str]:
             sequences = model.generate(**inputs, **{**kwargs, **setup.generate_kwargs})
     finally:
         model.train(was_training)
-    return setup.family.decode(setup.processor, sequences, prefix)
+    return Samples(setup.family.decode(setup.processor, sequences, prefix), sequences.cpu())
+
+
+def _eos_ids(model, tokenizer) -> list[int]:
+    eos = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    eos = tokenizer.eos_token_id if eos is None else eos
+    return [int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos]) if e is not None]
+
+
+def sampled_batch(setup: ScstSetup, images: list, samples: Samples, eos_ids: Sequence[int]) -> dict:
+    """Teacher-forced inputs and labels of exactly the sampled tokens (not of the captions' text re-encoded).
+
+    Decoding a sample and encoding its text again is not the identity: a byte-level BPE splits a word
+    another way, a broken UTF-8 byte or a location token of PaliGemma's vocabulary decodes to text
+    that encodes to other tokens, whitespace is normalised, and a sample cut at the length limit
+    gets an EOS it never drew. So the family's training encoding of the captions gives the row's
+    layout (image and prompt tokens, other inputs such as ``pixel_values``), and the caption part of
+    every row is replaced by the tokens ``generate`` drew after that prompt, through the first EOS.
+
+    Args:
+        setup: see :class:`ScstSetup` (its collator's ``encode`` builds the layout, right-padded).
+        images: one image per sample (each image repeated ``samples`` times).
+        samples: what :func:`sample_captions` returned.
+        eos_ids: the token ids that end a caption.
+
+    Raises:
+        ValueError: the rows ``generate`` returned do not begin with the training row's prompt.
+    """
+    import torch
+
+    batch = setup.collator.encode(images, samples.captions)
+    ids, labels = batch["input_ids"], batch["labels"]
+    starts = (labels != IGNORE_INDEX).int().argmax(dim=1)
+    start, sequences = int(starts[0]), samples.sequences.to(ids.device)
+    if (
+        bool((starts != start).any())
+        or sequences.shape[1] < start
+        or not torch.equal(sequences[:, :start], ids[:, :start])
+    ):
+        raise ValueError(
+            f"{setup.family.title}: the sampled rows do not begin with the training row's {start} prompt tokens; "
+            "SCST cannot teacher-force what was sampled"
+        )
+    drawn = sequences[:, start:]
+    ended = torch.isin(drawn, torch.tensor(list(eos_ids), device=drawn.device))
+    lengths = torch.where(ended.any(dim=1), ended.int().argmax(dim=1) + 1, drawn.shape[1])
+    width = start + int(lengths.max())
+    keep = torch.arange(width - start, device=drawn.device)[None, :] < lengths[:, None]
+    pad = setup.processor.tokenizer.pad_token_id or 0
+    out = {}
+    for key, value in batch.items():
+        if not (torch.is_tensor(value) and value.dim() == 2 and value.shape == ids.shape):
+            out[key] = value
+            continue
+        tail = value[:, start : start + 1].expand(-1, width - start)  # the caption's value (token_type_ids: 1)
+        if key == "input_ids":
+            tail = torch.where(keep, _fit(drawn, width - start, pad), pad)
+        elif key == "labels":
+            tail = torch.where(keep, _fit(drawn, width - start, pad), IGNORE_INDEX)
+        else:
+            tail = torch.where(keep, tail, 0)
+        out[key] = torch.cat([value[:, :start], tail.to(value.dtype)], dim=1)
+    return out
+
+
+def _fit(tokens, width: int, pad: int):
+    """``tokens`` cut or right-padded with ``pad`` to ``width`` columns."""
+    import torch.nn.functional as F
+
+    return F.pad(tokens[:, :width], (0, max(0, width - tokens.shape[1])), value=pad)
 
 
 def scst_loss(model, generator, inputs: dict, setup: ScstSetup, prepare) -> tuple[Any, dict]:
@@ -162,9 +242,11 @@ def scst_loss(model, generator, inputs: dict, setup: ScstSetup, prepare) -> tupl
     samples = sample_captions(generator, setup, images, device)
     k = setup.samples
     repeated_refs = [refs for refs in references for _ in range(k)]
-    rewards = torch.tensor(setup.reward.scores(samples, repeated_refs), dtype=torch.float32).view(len(images), k)
+    rewards = torch.tensor(setup.reward.scores(samples.captions, repeated_refs), dtype=torch.float32)
+    rewards = rewards.view(len(images), k)
     advantages, baseline = self_critical_advantages(rewards)
-    batch = prepare(setup.collator.encode([image for image in images for _ in range(k)], samples))
+    repeated = [image for image in images for _ in range(k)]
+    batch = prepare(sampled_batch(setup, repeated, samples, _eos_ids(generator, setup.processor.tokenizer)))
     labels = batch.pop("labels")
     outputs = model(**batch)
     log_probs = sequence_log_probs(outputs["logits"], labels, labels_shifted(generator))
