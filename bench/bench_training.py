@@ -1,17 +1,18 @@
-"""Training speed: seconds per LoRA step through the project's Trainer path, beside a plain loop.
+"""Training speed: the plain Trainer beside the project's default training path, in one run.
 
     .venv/bin/python bench/bench_training.py                         # CPU: the demo model, s/step
-    python bench/bench_training.py --shape paligemma2-3b-224 --batch 16 [--gradient_checkpointing] \\
-        [--attn sdpa] [--optim adamw_torch_fused] [--logits_only_labels]          # GPU (random weights)
+    python bench/bench_training.py --shape paligemma2-3b-224 --batch 16 [--project-batch 64] \\
+        [--gradient_checkpointing] [--attn sdpa] [--with-loop]                    # GPU (random weights)
 
-Both modes time the same model, data and LoRA (r 8 on the family's default targets) two ways in
-one process: ``train()`` (peft + transformers Trainer, collator, callbacks; step times from its
-step log) and a plain forward/backward/AdamW loop on batches from the same collator. The first
-``--warmup`` steps are left out. Prints steps, s/step, images/s and peak memory per path.
-
-GPU switches: gradient checkpointing (larger batches fit), SDPA attention, fused AdamW, and
-``--logits_only_labels`` (vocabulary logits only over the caption positions: PaliGemma2 has a
-257k-token vocabulary, so full logits of 288 positions dominate memory at large batches).
+Each path trains the same model, data and LoRA (r 8 on the family's default targets) in one process:
+*plain Trainer* = ``train()`` with the Trainer's plain settings (``adamw_torch``, vocabulary logits at
+every position); *project* = ``train()`` with the project's defaults (``optim`` auto = fused AdamW on
+CUDA, ``logits_only_labels`` auto = logits only over the caption positions on CUDA where the model
+takes them: PaliGemma, whose 257k-token vocabulary makes full logits dominate memory); ``--with-loop``
+adds a hand-written forward/backward/AdamW loop on batches from the same collator. Step times come from
+the run's step log, the first ``--warmup`` steps left out. Prints s/step, images/s and peak memory per
+path (CUDA: ``max_memory_allocated``; CPU: the process's resident high-water mark), after a header with
+the device, the library versions and the date.
 """
 
 from __future__ import annotations
@@ -37,40 +38,58 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--gradient_checkpointing", action="store_true")
     parser.add_argument("--attn", default="", help="sdpa or eager (default: the model's)")
-    parser.add_argument("--optim", default="adamw_torch", help="adamw_torch or adamw_torch_fused")
-    parser.add_argument("--logits_only_labels", action="store_true")
-    parser.add_argument("--skip_plain", action="store_true", help="time only the project path")
+    parser.add_argument("--project-batch", type=int, help="images per step of the project path (default --batch)")
+    parser.add_argument("--with-loop", action="store_true", help="also time a hand-written training loop")
     args = parser.parse_args()
 
     from rsic_core.data.demo.dataset import demo_dataset_dir
     from rsic_core.training.config import TrainConfig
 
-    config = TrainConfig(
-        model="demo",
-        data=str(demo_dataset_dir()),
-        output_dir=tempfile.mkdtemp(prefix="bench-train-"),
-        per_device_train_batch_size=args.batch,
-        gradient_accumulation_steps=1,
-        max_steps=args.steps,
-        save_steps=10**6,
-        predict_limit=-1,
-        learning_rate=1e-4,
-        activation_checkpointing=args.gradient_checkpointing,
-        attn_implementation=args.attn,
-        optim=args.optim,
-        logits_only_labels=args.logits_only_labels,
-    )
-    rows = [_project_path(config, args)]
-    if not args.skip_plain:
-        rows.append(_plain_loop(config, args))
+    def config(batch: int, **switches) -> TrainConfig:
+        return TrainConfig(
+            model="demo",
+            data=str(demo_dataset_dir()),
+            output_dir=tempfile.mkdtemp(prefix="bench-train-"),
+            per_device_train_batch_size=batch,
+            gradient_accumulation_steps=1,
+            max_steps=args.steps,
+            save_steps=10**6,
+            predict_limit=-1,
+            learning_rate=1e-4,
+            activation_checkpointing=args.gradient_checkpointing,
+            attn_implementation=args.attn,
+            **switches,
+        )
+
+    plain = config(args.batch, optim="adamw_torch", logits_only_labels=False)
+    project = config(args.project_batch or args.batch)  # the defaults: optim and logits_only_labels auto
+    rows = [_project_path("plain Trainer", plain, args), _project_path("project defaults", project, args)]
+    if args.with_loop:
+        rows.append(_plain_loop(plain, args))
+    print(f"\n{_environment()}")
     print(
-        f"\nshape {args.shape}, batch {args.batch}, {args.steps} steps ({args.warmup} warm-up left out), "
-        f"gradient checkpointing {args.gradient_checkpointing}, attention {args.attn or 'default'}, "
-        f"optimizer {args.optim}, logits only over labels {args.logits_only_labels}"
+        f"shape {args.shape}, {args.steps} steps ({args.warmup} warm-up left out), gradient checkpointing "
+        f"{args.gradient_checkpointing}, attention {args.attn or 'default'}"
     )
-    print(f"{'path':<34}{'s/step':>10}{'images/s':>11}{'peak memory (GiB)':>19}")
-    for name, seconds, peak in rows:
-        print(f"{name:<34}{seconds:>10.3f}{args.batch / seconds:>11.1f}{peak:>19.2f}")
+    print(f"{'path':<38}{'batch':>6}{'s/step':>9}{'images/s':>10}{'peak GiB':>10}  switches")
+    for name, batch, seconds, peak, switches in rows:
+        print(f"{name:<38}{batch:>6}{seconds:>9.3f}{batch / seconds:>10.1f}{peak:>10.2f}  {switches}")
+    if len(rows) > 1:
+        print(f"project / plain images/s: {(rows[1][1] / rows[1][2]) / (rows[0][1] / rows[0][2]):.2f}x")
+
+
+def _environment() -> str:
+    import datetime
+
+    import peft
+    import torch
+    import transformers
+
+    where = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    return (
+        f"{datetime.datetime.now().isoformat(timespec='minutes')}  {where}  torch {torch.__version__}  "
+        f"transformers {transformers.__version__}  peft {peft.__version__}"
+    )
 
 
 def _captioner(shape: str):
@@ -86,16 +105,20 @@ def _captioner(shape: str):
     return build_shape(shape, device="cuda", dtype=choose_dtype("cuda"))
 
 
-def _project_path(config, args) -> tuple[str, float, float]:
-    from rsic_core.training import jobs, train
+def _project_path(name: str, config, args) -> tuple:
+    from rsic_core.training import jobs
+    from rsic_core.training.losses import use_label_window
+    from rsic_core.training.trainer import train
 
     captioner = _captioner(args.shape)
+    window = use_label_window(config, captioner.model)
     _reset_peak()
     run_dir = train(config, captioner=captioner)
     times = [row["time"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)]
     timed = times[args.warmup :]
     seconds = (timed[-1] - timed[0]) / max(len(timed) - 1, 1)
-    return "project (Trainer + peft)", seconds, _peak()
+    optim = getattr(config.optim, "value", config.optim)
+    return name, config.per_device_train_batch_size, seconds, _peak(), f"{optim}, logits only over labels {window}"
 
 
 def _plain_loop(config, args) -> tuple[str, float, float]:
@@ -114,11 +137,7 @@ def _plain_loop(config, args) -> tuple[str, float, float]:
     model.train()
     pairs = caption_pairs(load_dataset(config.data).select(split="train"))
     collate = CaptionCollator(captioner.family, captioner.processor)
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=config.learning_rate,
-        fused=args.optim == "adamw_torch_fused",
-    )
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate)
     device = captioner.device
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)
@@ -139,7 +158,8 @@ def _plain_loop(config, args) -> tuple[str, float, float]:
         _sync(device)
         stamps.append(time.perf_counter())
     timed = stamps[args.warmup :]
-    return "plain loop (forward/backward/AdamW)", (timed[-1] - timed[0]) / max(len(timed) - 1, 1), _peak()
+    seconds = (timed[-1] - timed[0]) / max(len(timed) - 1, 1)
+    return "hand loop (forward/backward/AdamW)", args.batch, seconds, _peak(), "adamw, full logits"
 
 
 def _reset_peak() -> None:

@@ -11,18 +11,33 @@ Example::
     cap = load_captioner()                                  # the offline demo model
     results = caption_images(cap, ["a.jpg", "b.png"], CaptionConfig(gen_num_beams=5))
     results[0].caption, results[0].seconds
+
+Speed switches (``CaptionConfig.gen_cache``, ``gen_compile``, ``prefetch``), all "auto" by default: on
+CUDA, a static KV cache where transformers marks the generating model compilable (BLIP-2's and BITA's
+OPT; not PaliGemma, BLIP or PureT), with transformers' own ``torch.compile`` of the decoding step, the last
+short batch padded to the batch size so the compiled graph is reused, and the next batch read and
+preprocessed in a thread while the model generates. On CPU the defaults change nothing. Per-image
+``prompts`` are captioned in batches of one prompt each, shortest prompt first (no padding inside a batch).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from rsic_core.data.images import MAX_IMAGE_PIXELS, image_name, read_image
 from rsic_core.data.rasters import parse_bands
 from rsic_core.models.base import Captioner
+from rsic_core.models.generation_speed import compiling, prefetching, speed_kwargs
+
+GEN_CACHES = ("auto", "static", "dynamic")
+GEN_COMPILES = ("auto", "on", "off")
+PREFETCH = ("auto", "on", "off")
+_TOKENIZER_LOCK = threading.Lock()  # a fast tokenizer is not safe to use from two threads at once
 
 
 @dataclass
@@ -57,7 +72,29 @@ class CaptionConfig:
         },
     )
 
+    gen_cache: str = field(
+        default="auto",
+        metadata={
+            "help": "KV cache of generate(): auto (static on CUDA where transformers marks the model compilable, "
+            "dynamic otherwise), static or dynamic."
+        },
+    )
+    gen_compile: str = field(
+        default="auto",
+        metadata={
+            "help": "torch.compile of the decoding step with a static cache, as transformers' generate does it: "
+            "auto (on CUDA), on (also on CPU: slow to start) or off."
+        },
+    )
+    prefetch: str = field(
+        default="auto",
+        metadata={"help": "Read and preprocess the next batch while the model generates: auto (on CUDA), on or off."},
+    )
+
     def __post_init__(self):
+        for name, allowed in (("gen_cache", GEN_CACHES), ("gen_compile", GEN_COMPILES), ("prefetch", PREFETCH)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r})")
         for name in ("gen_num_beams", "gen_max_new_tokens", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
@@ -95,6 +132,7 @@ def caption_images(
     config: CaptionConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     names: Sequence[str] | None = None,
+    prompts: Sequence[str | None] | None = None,
 ) -> list[CaptionResult]:
     """Caption ``images`` in batches.
 
@@ -106,16 +144,18 @@ def caption_images(
             model's context are capped (see :func:`fit_token_limits`) and each result's ``note`` says so.
         progress (None): ``callable(done, total)`` after each batch.
         names (None): names to report, one per image (default: path or upload name).
+        prompts (None): one text prompt per image (None in it: ``config.gen_prompt``); images are then captioned
+            in batches of one prompt each, shortest prompt first.
 
     Returns:
         One :class:`CaptionResult` per input image, in input order.
     """
-    results: list[CaptionResult] = []
-    for batch in iter_captions(captioner, images, config, names):
-        results += batch
+    found: dict[int, CaptionResult] = {}
+    for batch in _captioned(captioner, images, config, names, prompts):
+        found.update(batch)
         if progress is not None:
-            progress(len(results), len(images))
-    return results
+            progress(len(found), len(images))
+    return [found[i] for i in range(len(images))]
 
 
 def iter_captions(
@@ -123,33 +163,100 @@ def iter_captions(
     images: Sequence[Any],
     config: CaptionConfig | None = None,
     names: Sequence[str] | None = None,
+    prompts: Sequence[str | None] | None = None,
 ) -> Iterator[list[CaptionResult]]:
     """:func:`caption_images` one batch at a time: each batch's results, in input order, as soon as it is done.
 
     A caller that writes results as they come (``rsic caption --out``) keeps every finished batch
-    if a later one fails or the process is stopped.
+    if a later one fails or the process is stopped. With ``prompts`` that differ, the batches come
+    grouped by prompt (shortest first), each in input order within itself.
     """
-    config, capped = fit_token_limits(captioner, config or CaptionConfig())
+    for batch in _captioned(captioner, images, config, names, prompts):
+        yield list(batch.values())
+
+
+def _captioned(captioner: Captioner, images, config, names, prompts) -> Iterator[dict[int, CaptionResult]]:
+    """Each batch's results by input index, in the order of :func:`batch_plan`."""
+    config = config or CaptionConfig()
     names = list(names) if names is not None else [image_name(image) for image in images]
-    for start in range(0, len(images), config.batch_size):
-        began = time.perf_counter()
-        batch: list[CaptionResult] = []
-        loaded = []
-        for i in range(start, min(start + config.batch_size, len(images))):
-            try:
-                image = read_image(images[i], names[i], max_pixels=config.max_image_pixels, bands=config.image_bands)
-                loaded.append(image.image)
-                batch.append(
-                    CaptionResult(names[i], "", 0.0, note="; ".join(filter(None, (image.note, capped))) or None)
-                )
-            except ValueError as e:
-                batch.append(CaptionResult(names[i], "", 0.0, str(e)))
-        captions = iter(generate_captions(captioner, loaded, config) if loaded else [])
+    plan = batch_plan(captioner, len(images), config, prompts)
+    limits = {prompt: fit_token_limits(captioner, replace(config, gen_prompt=prompt)) for prompt, _ in plan}
+    if compiling(captioner, config):  # a short last batch would compile the graph again: fill it with repeats
+        plan = [(prompt, rows + [rows[-1]] * (config.batch_size - len(rows))) for prompt, rows in plan]
+
+    def prepare(step):
+        prompt, rows = step
+        return _prepare_batch(captioner, images, names, rows, *limits[prompt])
+
+    for rows, results, loaded, inputs, began, generation in _ahead(prepare, plan, prefetching(captioner, config)):
+        captions = iter(_generate(captioner, inputs, generation) if loaded else [])
         share = (time.perf_counter() - began) / max(len(loaded), 1)
-        for result in batch:
+        seen = {}
+        for row, result in zip(rows, results):
+            if row in seen:  # a repeat that filled the batch
+                continue
             if result.ok:
                 result.caption, result.seconds = next(captions), share
-        yield batch
+            seen[row] = result
+        yield seen
+
+
+def batch_plan(
+    captioner: Captioner, count: int, config: CaptionConfig, prompts: Sequence[str | None] | None = None
+) -> list[tuple[str | None, list[int]]]:
+    """The batches to run: ``(prompt, image indices)``, at most ``config.batch_size`` images of one prompt each.
+
+    Without ``prompts`` (or with one prompt for all) the batches follow the input order. Otherwise images
+    are grouped by prompt, the prompt with the fewest tokens first, so no batch pads one prompt to another.
+    """
+    if prompts is not None and len(prompts) != count:
+        raise ValueError(f"{len(prompts)} prompts for {count} images: give one prompt per image")
+    groups: dict[str | None, list[int]] = {}
+    for i in range(count):
+        prompt = prompts[i] if prompts is not None else None
+        groups.setdefault(config.gen_prompt if prompt is None else prompt, []).append(i)
+    order = sorted(groups, key=lambda prompt: (_prompt_tokens(captioner, prompt), prompt or ""))
+    size = config.batch_size
+    return [(prompt, groups[prompt][i : i + size]) for prompt in order for i in range(0, len(groups[prompt]), size)]
+
+
+def _prompt_tokens(captioner: Captioner, prompt: str | None) -> int:
+    if not prompt:
+        return 0
+    with _TOKENIZER_LOCK:
+        return len(captioner.processor.tokenizer(prompt, add_special_tokens=False)["input_ids"])
+
+
+def _prepare_batch(captioner: Captioner, images, names, rows: list[int], config: CaptionConfig, capped: str | None):
+    """Read the images of ``rows`` and encode the readable ones (CPU tensors): what the prefetch thread does."""
+    began = time.perf_counter()
+    results: list[CaptionResult] = []
+    loaded = []
+    for i in rows:
+        try:
+            image = read_image(images[i], names[i], max_pixels=config.max_image_pixels, bands=config.image_bands)
+            loaded.append(image.image)
+            results.append(CaptionResult(names[i], "", 0.0, note="; ".join(filter(None, (image.note, capped))) or None))
+        except ValueError as e:
+            results.append(CaptionResult(names[i], "", 0.0, str(e)))
+    inputs = encode_images(captioner, loaded, config) if loaded else None
+    return rows, results, loaded, inputs, began, config
+
+
+def _ahead(prepare: Callable, steps: list, prefetch: bool) -> Iterator:
+    """``prepare(step)`` for each step; with ``prefetch`` the next step is prepared in a thread meanwhile."""
+    if not prefetch:
+        yield from (prepare(step) for step in steps)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rsic-prefetch") as pool:
+        pending = None
+        for step in steps:
+            upcoming = pool.submit(prepare, step)
+            if pending is not None:
+                yield pending.result()
+            pending = upcoming
+        if pending is not None:
+            yield pending.result()
 
 
 def fit_token_limits(captioner: Captioner, config: CaptionConfig) -> tuple[CaptionConfig, str | None]:
@@ -196,14 +303,23 @@ def generate_captions(captioner: Captioner, images: list, config: CaptionConfig 
 
     Token limits never run past the model's context (see :func:`fit_token_limits`, which also says so).
     """
+    config = config or CaptionConfig()
+    return _generate(captioner, encode_images(captioner, images, config), config)
+
+
+def encode_images(captioner: Captioner, images: list, config: CaptionConfig):
+    """The model inputs of one batch (CPU tensors), through the family's processor."""
+    with _TOKENIZER_LOCK:
+        return captioner.family.encode(captioner.processor, images, prompt=config.gen_prompt)
+
+
+def _generate(captioner: Captioner, inputs, config: CaptionConfig) -> list[str]:
     import torch
 
-    config = config or CaptionConfig()
     family = captioner.family
-    inputs = family.encode(captioner.processor, images, prompt=config.gen_prompt)
     inputs = _to_device(inputs, captioner)
     prefix = inputs["input_ids"].shape[1] if "input_ids" in inputs else 0
-    kwargs = generation_kwargs(config)
+    kwargs = {**generation_kwargs(config), **speed_kwargs(captioner, config)}
     context = family.max_text_tokens(captioner.model.config)
     if context is not None and kwargs["max_new_tokens"] > context - prefix:
         kwargs["max_new_tokens"] = max(context - prefix, 1)
@@ -211,7 +327,8 @@ def generate_captions(captioner: Captioner, images: list, config: CaptionConfig 
             kwargs["min_new_tokens"] = min(kwargs["min_new_tokens"], kwargs["max_new_tokens"])
     with torch.inference_mode():
         sequences = captioner.model.generate(**inputs, **kwargs)
-    return family.decode(captioner.processor, sequences, prefix)
+    with _TOKENIZER_LOCK:
+        return family.decode(captioner.processor, sequences, prefix)
 
 
 def generation_kwargs(config: CaptionConfig) -> dict:

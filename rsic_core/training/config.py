@@ -71,7 +71,9 @@ class TrainConfig(TrainingArguments):
     )
     gradient_accumulation_steps: int = _trainer_field("gradient_accumulation_steps", 4)
     num_train_epochs: float = _trainer_field("num_train_epochs", 1.0)
-    optim: OptimizerNames | str = _trainer_field("optim", "adamw_torch")
+    optim: OptimizerNames | str = _trainer_field(
+        "optim", "auto", "Optimizer (the Trainer's names); auto = adamw_torch_fused on CUDA, adamw_torch on CPU."
+    )
     logging_steps: float = _trainer_field("logging_steps", 1)
     logging_nan_inf_filter: bool = _trainer_field("logging_nan_inf_filter", False)  # a NaN loss stops the run
     disable_tqdm: bool | None = _trainer_field("disable_tqdm", True)
@@ -175,9 +177,12 @@ class TrainConfig(TrainingArguments):
     attn_implementation: str = field(
         default="", metadata={"help": "Attention kernel (sdpa, eager); empty = the model's default."}
     )
-    logits_only_labels: bool = field(
-        default=False,
-        metadata={"help": "Compute vocabulary logits only over the caption positions (PaliGemma; saves memory)."},
+    logits_only_labels: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Compute vocabulary logits only over the caption positions (saves memory, same loss); default: "
+            "on CUDA for models that take logits_to_keep and have rotary positions (PaliGemma), off elsewhere."
+        },
     )
     eval_limit: int = field(default=32, metadata={"help": "Validation images scored each time."})
     val_metrics: str = field(default="bleu,cider", metadata={"help": "Metric groups of the periodic validation."})
@@ -200,6 +205,8 @@ class TrainConfig(TrainingArguments):
         device = self._choose_device()
         self.use_cpu = device == "cpu"
         self._choose_precision(device)
+        if self.optim == "auto":  # fused AdamW: one kernel for all parameters (CUDA only)
+            self.optim = "adamw_torch_fused" if device == "cuda" else "adamw_torch"
         super().__post_init__()
         if getattr(self, CHECKPOINTING) and getattr(self, f"{CHECKPOINTING}_kwargs") is None:
             for name in {CHECKPOINTING, "gradient_checkpointing"}:  # the deprecated name mirrors the new one

@@ -96,6 +96,30 @@ def caption_window(inputs: dict) -> dict:
     return {**inputs, "labels": labels[:, -keep:], "logits_to_keep": keep}
 
 
+def use_label_window(config, model) -> bool:
+    """Whether a cross-entropy run computes logits only over the caption window (see :func:`caption_window`).
+
+    ``config.logits_only_labels`` decides when set; unset, the window is used on CUDA for a model whose
+    forward takes ``logits_to_keep`` and whose positions are rotary (PaliGemma), where the window, which
+    needs left-padded rows, gives the plain loss (BLIP's absolute positions would move with the padding).
+    """
+    if config.objective != "xe":
+        return False
+    if config.logits_only_labels is not None:
+        return bool(config.logits_only_labels)
+    return not config.use_cpu and model is not None and label_window_fits(model)
+
+
+def label_window_fits(model) -> bool:
+    """Whether ``model`` (a peft model too) takes ``logits_to_keep`` and places its tokens with rotary positions."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    config = base.config.get_text_config() if hasattr(base.config, "get_text_config") else base.config
+    rotary = any(getattr(config, name, None) is not None for name in ("rope_theta", "rope_parameters"))
+    return rotary and "logits_to_keep" in inspect.signature(base.forward).parameters
+
+
 def caption_trainer(config, model=None) -> tuple[type, dict]:
     """The Trainer class of a cross-entropy run and the extra keyword arguments it is built with.
 
@@ -112,7 +136,7 @@ def caption_trainer(config, model=None) -> tuple[type, dict]:
     if config.label_smoothing_factor:
         shift = labels_shifted(model) if model is not None else True
         extra["compute_loss_func"] = smoothed_caption_loss(config.label_smoothing_factor, shift)
-    if not config.logits_only_labels:
+    if not use_label_window(config, model):
         return Trainer, extra
 
     class LabelLogitsTrainer(Trainer):

@@ -146,6 +146,7 @@ class _TrainingSession:
         from rsic_core.data.datasets import load_dataset
         from rsic_core.text.guard import check_natural_language
         from rsic_core.training.collators import CaptionCollator, ScstCollator, caption_pairs, image_references
+        from rsic_core.training.losses import use_label_window
         from rsic_core.training.modes import load_start, prepare_model, start_model
         from rsic_core.training.pruning import prune_layers
 
@@ -175,7 +176,7 @@ class _TrainingSession:
         self.lora["pruned"] = {k: list(v) for k, v in pruned.items()}
         if _is_main_process():
             write_json(run_dir, self.layout.lora_file.name, self.lora)
-        side = "left" if config.logits_only_labels and config.objective == "xe" else "right"
+        side = "left" if use_label_window(config, self.captioner.model) else "right"  # the window needs left
         collator = ScstCollator if config.objective == "scst" else CaptionCollator
         self.collator = collator(family, self.captioner.processor, padding_side=side)
 
