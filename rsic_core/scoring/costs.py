@@ -2,6 +2,7 @@
 
     rsic efficiency --shape blip2-opt-2.7b
     cost = shape_cost("puret")           # ShapeCost: params_total, params_trainable, macs_per_image, ...
+    cost = captioner_cost(load_captioner("models/tiny-puret"), image_size=64)   # any built or loaded model
     rows = comparison_rows([cost])       # the study's published figures beside the measured ones
 
 A shape (a key of :func:`rsic_core.models.registry.shapes`) is built with random weights on PyTorch's
@@ -76,6 +77,7 @@ class ShapeCost:
     covers: str = ""  # what the count covers, in words
     not_counted: str = NOT_COUNTED
     seconds: float = 0.0  # to build and count
+    source: str = "real shapes, random weights on the meta device (nothing allocated)"  # what model was counted
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +87,7 @@ class ShapeCost:
         towers = ", ".join(f"{t} {m / 1e9:,.2f} G" for t, m in self.macs_by_tower.items())
         return "\n".join(
             [
-                f"{self.shape}: {self.family}, real shapes, random weights on the meta device (nothing allocated)",
+                f"{self.shape}: {self.family}, {self.source}",
                 f"  parameters      {self.params_total:,} total, {self.params_trainable:,} trainable",
                 f"  trainable       {self.trainable_means}",
                 f"  per image       {self.macs_per_image / 1e9:,.2f} GMACs (what papers and the study call GFLOPs), "
@@ -125,32 +127,57 @@ def shape_cost(shape: str, vocab_size: int | None = None, caption_tokens: int | 
     if shape not in owners:
         raise ValueError(f"unknown shape {shape!r}; choose one of {', '.join(owners)}")
     spec = owners[shape].shapes[shape]
-    tokens = caption_tokens or spec.get("caption_tokens", CAPTION_TOKENS)
     for name, value in (("vocab_size", vocab_size), ("caption_tokens", caption_tokens)):
         if value is not None and value < 1:
             raise ValueError(f"{name} must be at least 1 (got {value})")
     started = time.perf_counter()
     captioner = build_shape(shape, device="meta", vocab_size=vocab_size)
+    cost = captioner_cost(
+        captioner,
+        spec["image_size"],
+        caption_tokens or spec.get("caption_tokens", CAPTION_TOKENS),
+        shape=shape,
+        vocab_size=vocab_size or spec["vocab_size"],
+    )
+    cost.seconds = time.perf_counter() - started
+    return cost
+
+
+def captioner_cost(
+    captioner, image_size: int, caption_tokens: int = CAPTION_TOKENS, shape: str = "", vocab_size: int | None = None
+) -> ShapeCost:
+    """Parameters and MACs per image of any built or loaded model, counted as :func:`shape_cost` counts a shape.
+
+    Args:
+        captioner: a :class:`~rsic_core.models.base.Captioner` (on the meta device, or loaded with real weights:
+            nothing is computed either way, the pass runs on fake tensors).
+        image_size: the resolution of the counted image (the model's processor input size).
+        caption_tokens (:data:`CAPTION_TOKENS`): caption length of the counted pass (label positions, EOS included).
+        shape (""): the name the cost carries (default: the captioner's name).
+        vocab_size (None): the vocabulary it reports (default: the tokenizer's length).
+    """
+    started = time.perf_counter()
     total, trainable = trainable_parameters(captioner.model, captioner.family)
-    batch = caption_batch(captioner, spec["image_size"], tokens)
-    by_module, logit_positions = count_macs(captioner.model, batch, keep_logits=tokens)
+    batch = caption_batch(captioner, image_size, caption_tokens)
+    by_module, logit_positions = count_macs(captioner.model, batch, keep_logits=caption_tokens)
     macs = by_module.pop("", 0)
     positions = batch["input_ids"].shape[1] if "input_ids" in batch else None
     return ShapeCost(
-        shape=shape,
+        shape=shape or str(captioner.name),
         family=captioner.family.title,
         params_total=total,
         params_trainable=trainable,
         trainable_means=_trainable_means(captioner.family),
         macs_per_image=macs,
         flops_per_image=2 * macs,
-        image_size=spec["image_size"],
-        caption_tokens=tokens,
+        image_size=image_size,
+        caption_tokens=caption_tokens,
         text_positions=positions,
-        vocab_size=vocab_size or spec["vocab_size"],
+        vocab_size=vocab_size or len(captioner.processor.tokenizer),
         macs_by_tower=macs_by_tower(captioner.family, by_module, macs),
-        covers=_covers(spec["image_size"], tokens, positions, logit_positions),
+        covers=_covers(image_size, caption_tokens, positions, logit_positions),
         seconds=time.perf_counter() - started,
+        **({} if _device(captioner.model).type == "meta" else {"source": f"the model as loaded ({captioner.device})"}),
     )
 
 
@@ -230,7 +257,7 @@ def count_macs(model, batch: dict, keep_logits: int | None = None) -> tuple[dict
 
 
 def _fake_forward(model, inputs: dict, counter):
-    """``model(**inputs)`` under ``counter`` (a ``FlopCounterMode``), every tensor fake (shapes only, on meta).
+    """``model(**inputs)`` under ``counter`` (a ``FlopCounterMode``), every tensor fake (shapes only, no data).
 
     Checks that read data pass as when traced (transformers skips them on fake tensors), and the
     small integer tensors that come from the inputs (ids, masks, positions) keep their real values
@@ -240,17 +267,24 @@ def _fake_forward(model, inputs: dict, counter):
     import torch
     from torch._subclasses.fake_tensor import FakeTensorMode
     from torch.fx.experimental.symbolic_shapes import ShapeEnv
+    from torch.nn.attention import SDPBackend, sdpa_kernel
 
+    device = _device(model)  # meta for a shape; a loaded model's weights become fake tensors too
     mode = FakeTensorMode(allow_non_fake_inputs=True, shape_env=ShapeEnv(), static_shapes=True)
     real = _RealIntegers()
     with mode:
         fake = {}
         for key, value in inputs.items():
-            fake[key] = mode.from_tensor(value.to("meta")) if torch.is_tensor(value) else value
+            fake[key] = mode.from_tensor(value.to(device)) if torch.is_tensor(value) else value
             if torch.is_tensor(value) and _small_integer(value):
                 real.values[id(fake[key])] = (fake[key], value)
-    with torch.no_grad(), mode, real, counter:  # the counter sees each op first, the fake mode computes it
+    math = sdpa_kernel(SDPBackend.MATH)  # on any device: the counter knows no formula for the CPU flash kernel
+    with torch.no_grad(), math, mode, real, counter:  # the counter sees each op first, the fake mode computes it
         return model(**fake)
+
+
+def _device(model):
+    return next(model.parameters()).device
 
 
 def _small_integer(tensor) -> bool:
