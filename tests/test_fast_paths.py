@@ -165,3 +165,18 @@ def test_training_defaults_on_cpu_stay_plain(tmp_path):
     assert use_label_window(config, build_tiny("paligemma").model)
     assert not use_label_window(config, build_tiny("blip").model)
     assert TrainConfig(output_dir=str(tmp_path), max_steps=1, optim="adamw_torch_fused").optim == "adamw_torch_fused"
+
+
+def test_paligemma_prompts_attend_both_ways_whatever_the_attention_kernel(tiny):
+    """Generation keeps token_type_ids: eager attention gives the sdpa captions (the prompt is a prefix, as in training).
+
+    (Gemma 2 has no sdpa kernel: PaliGemma 2 always runs eager.)
+    """
+    captioner, images = tiny["paligemma"], _images(5)
+    sdpa = _captions(captioner, images, gen_num_beams=1)
+    captioner.model.set_attn_implementation("eager")
+    try:
+        eager = _captions(captioner, images, gen_num_beams=1)
+    finally:
+        captioner.model.set_attn_implementation("sdpa")
+    assert eager == sdpa and all(sdpa)

@@ -45,10 +45,10 @@ class PaliGemma(Family):
     def build_inputs(self, processor, images, captions, prompt):
         text = [f"{processor.image_token}{prompt or ''}"] * len(images)
         kwargs = {"suffix": captions} if captions is not None else {}
-        batch = processor(images=images, text=text, return_tensors="pt", padding="longest", **kwargs)
-        if captions is None:
-            batch.pop("token_type_ids", None)  # only the training mask needs it
-        return batch
+        # token_type_ids stay in for generation too: they make the prompt attend both ways, as in training. Without
+        # them the prompt attended causally with eager attention, a static cache or padded rows, and both ways
+        # only with sdpa on unpadded rows.
+        return processor(images=images, text=text, return_tensors="pt", padding="longest", **kwargs)
 
     def grounding_methods(self):
         return ("lens", "attention", "gradcam")  # lens first: see rsic_core.models.grounding (pointing game)
