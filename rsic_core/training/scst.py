@@ -1,6 +1,9 @@
 """Self-critical sequence training (SCST) through the transformers Trainer, for any family that generates.
 
-    rsic train --objective scst --scst-samples 5 --model RUN_OR_MODEL_FOLDER --learning-rate 1e-5 ...
+    rsic train --objective scst --scst-samples 5 --model XE_RUN --per-device-train-batch-size 16 --learning-rate 1e-3
+
+(LoRA on the demo model: bench/bench_scst.py. Give each update many images: with 4 per step the
+noisy updates lowered val CIDEr; a full model wants a far smaller learning rate, PureT's 5e-6.)
 
 Per training image the model samples ``scst_samples`` captions with its own ``generate``
 (``do_sample``, no top-k or top-p: the policy itself; the prompt and length limit of captioning);
