@@ -211,3 +211,24 @@ def test_rsic_evaluate_on_ray_writes_the_usual_scored_run(ray_local, demo_dir, t
     assert json.loads((run / "metrics.json").read_text())["corpus"]["BLEU-4"] is not None
     shards_of_run = read_archive(run / "shards").set_index("image")["caption"]
     assert {r["path"]: r["prediction"] for r in rows} == shards_of_run.to_dict()
+
+
+def test_rsic_scene_caption_on_ray_gives_the_local_captions_and_resumes(ray_local, tmp_path, capsys, one_thread):
+    """A 3 x 3 demo scene captioned through the engine: the same GeoJSON captions as in one process; a rerun reuses."""
+    from rsic_core.data.demo.mosaic import generate_demo_scene
+
+    scene = generate_demo_scene(tmp_path / "scene", grid=3, seed=1)
+    local, ray = tmp_path / "local.geojson", tmp_path / "ray.geojson"
+    assert main(["scene", "caption", str(scene), "--out", str(local)]) == 0, capsys.readouterr().err
+    command = ["scene", "caption", str(scene), "--out", str(ray), "--engine", "ray", "--num-workers", "1"]
+    assert main(command) == 0, capsys.readouterr().err
+    captions = [
+        {(f["properties"]["row"], f["properties"]["col"]): f["properties"]["caption"] for f in doc["features"]}
+        for doc in (json.loads(local.read_text()), json.loads(ray.read_text()))
+    ]
+    assert captions[0] == captions[1] and len(captions[0]) == 9
+    assert len(read_archive(tmp_path / "ray.geojson.shards")) == 9
+    ray.unlink()
+    assert main(command) == 0
+    assert "0 tiles captioned, 9 taken from" in capsys.readouterr().err  # the rerun captions nothing again
+    assert json.loads(ray.read_text())["features"]

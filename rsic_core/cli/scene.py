@@ -1,6 +1,7 @@
 """``rsic scene``: caption a whole GeoTIFF tile by tile into GeoJSON, and search it by text.
 
 rsic scene caption scene.tif --out scene.geojson [--tile 224] [--overlap 0] [--bands 4,3,2] [--model M] [--adapter DIR]
+rsic scene caption scene.tif --out scene.geojson --engine ray [--address auto] [--num-workers N] [--gpus-per-worker G]
 rsic scene search scene.geojson "storage tanks" [--top 10] [--json]
 
 ``caption`` checks the scene (a raster, the bands, a tile no larger than the scene) and ``--out``
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.caption import add_engine_arguments, engine_config
 
 _NOT_FOR_SCENES = ("image_bands", "max_image_pixels")  # CaptionConfig fields a scene does not use (--bands instead)
 
@@ -42,6 +44,7 @@ def register(subparsers) -> None:
     p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, SceneConfig)
     add_dataclass_arguments(p, CaptionConfig)
+    add_engine_arguments(p)  # --engine ray: the tiles go through the archive engine, shards beside --out
     for action in p._actions:  # argparse has no public way to hide an option once added
         if action.dest in _NOT_FOR_SCENES:
             action.help = argparse.SUPPRESS
@@ -66,6 +69,7 @@ def _caption(args: argparse.Namespace) -> int:
     out = _check_out(args.out)
     config = dataclass_from_args(SceneConfig, args)
     generation = dataclass_from_args(CaptionConfig, args)
+    engine = engine_config(args)
     opened = open_scene(args.scene, config)  # a bad scene, band or tile costs nothing: before the model
     started = time.perf_counter()
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
@@ -78,7 +82,10 @@ def _caption(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        result = caption_scene(opened, captioner, config, generation, progress=progress, embed=False)
+        caption_all = _on_ray(args, out, generation, engine, bar) if engine is not None else None
+        result = caption_scene(
+            opened, captioner, config, generation, progress=progress, embed=False, caption_all=caption_all
+        )
     print(
         f"embedding {len(result.tiles)} captions for search ({config.embedder or 'packaged MiniLM'})", file=sys.stderr
     )
@@ -90,6 +97,40 @@ def _caption(args: argparse.Namespace) -> int:
     print(f"{summary(collection)}; {result.stretch}", file=sys.stderr)
     print(f"wrote {geojson} and {table} in {result.seconds:.1f} s")
     return 0
+
+
+def _on_ray(args: argparse.Namespace, out: Path, generation, engine, bar):
+    """A ``caption_all`` for :func:`caption_scene` that captions every tile in one Ray job (shards in ``<out>.shards``).
+
+    The same engine as ``rsic caption --engine ray``: a rerun of a killed scene job captions only the tiles without a
+    complete shard. Captions come back keyed by tile id, in the order asked.
+    """
+    from rsic_core.archive.ray_engine import caption_archive
+    from rsic_core.archive.shards import read_archive
+    from rsic_core.archive.sources import ImageRef, encode_array
+
+    shards = out.with_name(out.name + ".shards")
+
+    def caption_all(tiles):
+        import numpy as np
+
+        refs = [ImageRef(key, encode_array(np.asarray(image))) for key, image in tiles]
+        bar.total = len(refs)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(done - bar.n)
+
+        run = caption_archive(
+            refs, shards, args.model, args.adapter, generation, engine, args.device, args.dtype, progress
+        )
+        print(f"ray: {run.captioned} tiles captioned, {run.skipped} taken from {shards}", file=sys.stderr)
+        rows = read_archive(shards).set_index("image")
+        failed = rows.loc[[key for key, _ in tiles], "error"].dropna()
+        if len(failed):
+            raise ValueError(f"{len(failed)} tiles failed on Ray (first: {failed.index[0]}: {failed.iloc[0]})")
+        return [str(rows.at[key, "caption"]) for key, _ in tiles]
+
+    return caption_all
 
 
 def _search(args: argparse.Namespace) -> int:

@@ -135,6 +135,7 @@ def caption_scene(
     caption_config: CaptionConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     embed: bool = True,
+    caption_all: Callable[[list[tuple[str, object]]], list[str]] | None = None,
 ) -> SceneResult:
     """Caption every tile of ``scene`` that holds data, then embed the captions for search.
 
@@ -145,6 +146,10 @@ def caption_scene(
         caption_config (None): generation settings and ``batch_size`` (tiles per batch).
         progress (None): ``callable(done, total)`` after each batch, in windows (skipped ones count as done).
         embed (True): embed the captions (else call :func:`embed_captions` later).
+        caption_all (None): an engine that captions many tiles in one job (``rsic scene caption --engine ray``):
+            called once with every tile to caption as ``(tile id, PIL image)`` pairs, it returns their captions in
+            that order. Then all tiles are held in memory at once (about 150 KB per 224 px tile); without it tiles
+            are captioned batch by batch here and memory stays bounded by the batch.
 
     Returns:
         The :class:`SceneResult`, embeddings included.
@@ -154,17 +159,22 @@ def caption_scene(
     generation, capped = fit_token_limits(captioner, caption_config or CaptionConfig())
     started = time.perf_counter()
     windows = tile_windows(opened.geo.width, opened.geo.height, config.tile, config.overlap, config.edges)
-    done, captioned, skipped = 0, [], {"nodata": 0, "empty": 0}
+    done, captioned, waiting, skipped = 0, [], [], {"nodata": 0, "empty": 0}
     with _open(opened.path) as source:
         for batch, reasons, seen in _batches(source, opened, windows, config, generation.batch_size):
             for reason in reasons:
                 skipped[reason] += 1
-            if batch:
+            if batch and caption_all is not None:
+                waiting += batch  # captioned by the engine in one job below
+            elif batch:
                 captions = generate_captions(captioner, [image for _, image, _ in batch], generation)
                 captioned += [TileCaption(tile, text, valid) for (tile, _, valid), text in zip(batch, captions)]
             done += seen
-            if progress is not None:
+            if progress is not None and caption_all is None:
                 progress(done, len(windows))
+    if waiting:
+        captions = caption_all([(f"r{tile.row}c{tile.col}", image) for tile, image, _ in waiting])
+        captioned = [TileCaption(tile, text, valid) for (tile, _, valid), text in zip(waiting, captions)]
     result = SceneResult(
         str(opened.path.resolve()),
         opened.geo,
