@@ -329,3 +329,16 @@ def test_a_checkpoint_trained_on_another_opt_is_refused(tmp_path):
     with pytest.raises(ValueError, match="differs from the input embedding of --language"):
         get_family("bita-opt").convert(path, tmp_path / "bita", vision=str(clip), language=str(opt))
     assert not (tmp_path / "bita").exists()
+
+
+def test_full_training_freezes_what_the_model_config_says():
+    """The release's towers stay frozen; a tiny BITA built from scratch (towers unfrozen) trains them all."""
+    from rsic_core.training.modes import freeze_towers
+
+    scratch = build_tiny("bita-opt")
+    report = freeze_towers(scratch.model, scratch.family)
+    assert report["frozen"] == [] and report["trainable"] == report["total"]
+    recipe = build_tiny("bita-opt", extra=FROZEN)
+    report = freeze_towers(recipe.model, recipe.family)
+    assert report["frozen"] == ["vision", "language"]
+    assert set(report["trainable_per_tower"]) == {"ift", "projector", "other"}

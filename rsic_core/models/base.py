@@ -185,6 +185,14 @@ class Family:
                 return tower
         return "other"
 
+    def frozen_towers_of(self, config) -> tuple[str, ...]:
+        """The towers full training leaves frozen for a model with this ``config`` (default :attr:`frozen_towers`).
+
+        A family whose config says per model what is frozen (BITA's ``freeze_vision``/``freeze_language``, PureT's
+        ``freeze_backbone``: a tiny model built from scratch trains them) overrides this.
+        """
+        return tuple(self.frozen_towers)
+
     def convert(self, checkpoint: str | Path, out: str | Path | None, check_only: bool = False, **options) -> str:
         """Turn the authors' released checkpoint into a model folder that ``load_captioner`` opens.
 

@@ -184,7 +184,7 @@ def captioner_cost(
 def trainable_parameters(model, family) -> tuple[int, int]:
     """(total, trainable) parameters; trainable = requires grad and outside the family's frozen towers."""
     seen, total, trainable = set(), 0, 0
-    frozen = set(family.frozen_towers)
+    frozen = set(family.frozen_towers_of(model.config))
     for name, p in model.named_parameters(remove_duplicate=False):
         if id(p) in seen:
             continue

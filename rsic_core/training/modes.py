@@ -88,19 +88,23 @@ def prepare_model(model, family, config) -> tuple[object, dict]:
 
 
 def freeze_towers(model, family) -> dict:
-    """Make every parameter trainable except those of ``family.frozen_towers``; returns the report.
+    """Make every parameter trainable except those of the towers the family leaves frozen for this model; returns the report.
+
+    The frozen towers are ``family.frozen_towers_of(model.config)``: the family's recipe (PureT's backbone, BITA's CLIP and
+    OPT), unless the model's config says otherwise (a tiny BITA built from scratch trains its towers).
 
     Returns:
         ``mode`` "full", ``frozen`` (towers), ``trainable_per_tower`` (tower -> parameters),
         ``trainable``, ``total`` and ``share``.
     """
-    unknown = [t for t in family.frozen_towers if t not in family.towers]
+    frozen = family.frozen_towers_of(model.config)
+    unknown = [t for t in frozen if t not in family.towers]
     if unknown:
         raise ValueError(f"{family.title}: frozen tower(s) {', '.join(unknown)} are not towers of this family")
     per_tower: dict[str, int] = {}
     for name, parameter in model.named_parameters():
         tower = family.tower_of(name)
-        parameter.requires_grad = tower not in family.frozen_towers
+        parameter.requires_grad = tower not in frozen
         if parameter.requires_grad:
             per_tower[tower] = per_tower.get(tower, 0) + parameter.numel()
     trainable = sum(per_tower.values())
@@ -109,7 +113,7 @@ def freeze_towers(model, family) -> dict:
     total = sum(p.numel() for p in model.parameters())
     return {
         "mode": "full",
-        "frozen": list(family.frozen_towers),
+        "frozen": list(frozen),
         "trainable_per_tower": per_tower,
         "trainable": trainable,
         "total": total,

@@ -135,6 +135,10 @@ class Bita(Family):
     def tiny_processor(self, tokenizer, vision, extra):
         return make_processor(tokenizer, vision["image_size"], extra["num_query_tokens"])
 
+    def frozen_towers_of(self, config) -> tuple[str, ...]:
+        flags = (("vision", "freeze_vision"), ("language", "freeze_language"))
+        return tuple(tower for tower, flag in flags if getattr(config, flag, True))
+
     def tiny_config(self, processor, vision, text, extra):
         from transformers import CLIPVisionConfig, OPTConfig
 

@@ -85,6 +85,9 @@ class PureT(Family):
 
         return PuretProcessor(image_processor(vision["image_size"]), tokenizer)
 
+    def frozen_towers_of(self, config) -> tuple[str, ...]:
+        return ("backbone",) if getattr(config, "freeze_backbone", True) else ()
+
     def tiny_config(self, processor, vision: dict, text: dict, extra: dict):
         from transformers import SwinConfig
 
