@@ -22,7 +22,7 @@ from rsic_core.archive.ray_engine import EngineConfig, caption_archive
 from rsic_core.archive.shards import archive_settings, read_archive
 from rsic_core.archive.sources import refs_of_records
 from rsic_core.runs import layout as runs
-from rsic_core.runs.evaluation import EvalConfig, score_rows, split_records
+from rsic_core.runs.evaluation import EvalConfig, run_folder, score_rows, split_records
 from rsic_core.runs.layout import RunKind, RunLayout
 
 SHARDS = "shards"  # the archive folder inside the run folder
@@ -68,7 +68,7 @@ def evaluate_on_ray(
     identity = archive_settings(model, adapter, config.caption)
     identity["family"] = _family(identity["model"])  # a missing or unknown model refused before any folder
     name = config.eval_name or _default_name(identity["model"], adapter, split)
-    folder, created = _run_folder(out, name, root)
+    folder, created = run_folder(out, name, root)
     settings = _settings(identity, folder, dataset, split, len(records), config, engine, device, dtype)
     layout = RunLayout(folder)
     try:
@@ -154,19 +154,6 @@ def _family(model: str) -> str | None:
 
 def _default_name(model: str, adapter: str | None, split: str) -> str:
     return f"{Path(model.rstrip('/')).name or 'model'}-{Path(adapter).name if adapter else 'zero-shot'}-{split}-ray"
-
-
-def _run_folder(out, name: str, root=None) -> tuple[Path, bool]:
-    """The run folder to write, and whether this call created it (a folder holding a run is refused)."""
-    if out is None:
-        return runs.new_run_dir(name, root), True
-    folder = Path(out).expanduser()
-    layout = RunLayout(folder)
-    if layout.config_file.exists() or layout.predictions.exists():
-        raise ValueError(f"{folder}: already holds a run; choose a new --out folder")
-    created = not folder.exists()
-    runs.make_folder(folder, "--out")
-    return folder, created
 
 
 def _discard(folder: Path, created: bool) -> None:

@@ -95,7 +95,7 @@ def evaluate(
     config = config or EvalConfig()
     split = split or config.eval_split
     records = split_records(dataset, split, config.eval_limit)
-    folder, created = _run_folder(out, config.eval_name or _default_name(captioner, split), root)
+    folder, created = run_folder(out, config.eval_name or _default_name(captioner, split), root)
     layout = RunLayout(folder)
     settings = {
         "name": config.eval_name or folder.name,
@@ -319,8 +319,9 @@ def _default_name(captioner, split: str) -> str:
     return f"{model}-{Path(adapter).name if adapter else 'zero-shot'}-{split}"
 
 
-def _run_folder(out, name: str, root=None) -> tuple[Path, bool]:
-    """The run folder to write, and whether this call created it."""
+def run_folder(out, name: str, root=None) -> tuple[Path, bool]:
+    """The run folder to write (``out``, or a new one named ``name`` under the runs root), and whether this call
+    created it; a folder that already holds a run is refused (also used by the Ray evaluation)."""
     if out is None:
         return runs.new_run_dir(name, root), True
     folder = Path(out).expanduser()
