@@ -170,6 +170,8 @@ def test_a_running_run_whose_process_is_gone_died(tmp_path):
     jobs.write_status(tmp_path, RunStatus.RUNNING, "step 2 of 4", pid=gone.pid)
     assert jobs.state_of(tmp_path) == RunStatus.DIED and not jobs.is_alive(tmp_path)
     assert RunStatus.RUNNING.active and not RunStatus.DIED.active and set(jobs.ACTIVE) == {"queued", "running"}
+    RunLayout(tmp_path).write_config({"name": "lora", "kind": RunKind.TRAINING, "split": "val"})
+    assert tables.runs_table([runs.load_run(tmp_path)]).iloc[0]["status"] == "died"  # the Runs page, not "running"
 
 
 def test_the_layout_and_jobs_load_no_heavy_package():

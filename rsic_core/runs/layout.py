@@ -90,6 +90,22 @@ class RunStatus(_StrEnum):
 UNKNOWN_KIND = "unknown"  # RunLayout.kind of files no kind can be read from
 
 
+def process_alive(pid) -> bool:
+    """Whether process ``pid`` of this machine runs (a zombie, exited but not yet reaped, does not)."""
+    import os
+
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except (OSError, ValueError):
+        return False
+    try:
+        return Path(f"/proc/{int(pid)}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 @dataclass(frozen=True)
 class RunLayout:
     """The files of one run folder, and reading and writing its ``config.json`` and ``status.json``.
@@ -211,6 +227,12 @@ class RunLayout:
             return read_json_object(self.status)
         except (OSError, ValueError):
             return {}
+
+    def state(self) -> RunStatus:
+        """The run's state: DIED for a run marked queued or running whose process is gone (killed, crashed)."""
+        status = self.read_status()
+        state = RunStatus.of(status.get("state"))
+        return RunStatus.DIED if state.active and not process_alive(status.get("pid")) else state
 
     def update_status(self, **keys) -> dict:
         """Set ``keys`` in ``status.json``, keeping the others (e.g. ``max_steps``); returns it."""

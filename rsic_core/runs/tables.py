@@ -132,9 +132,9 @@ def image_set_warning(runs: Iterable[Run]) -> str | None:
 def _status(run: Run) -> str:
     """``completed``, ``failed``, ``cancelled``... from status.json (training runs); for a run without one,
     ``scored``, ``scoring failed`` or ``not scored``."""
-    state = RunLayout(run.path).read_status().get("state")
-    if state:
-        return str(state)
+    layout = RunLayout(run.path)
+    if layout.read_status().get("state"):
+        return str(layout.state())  # "died" for a run marked running whose process is gone
     if run.corpus:
         return "scored"
     return "scoring failed" if run.metrics.get("error") else "not scored"

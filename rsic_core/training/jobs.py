@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from rsic_core.paths import runs_dir
-from rsic_core.runs.layout import RunLayout, RunStatus, new_run_dir, write_json
+from rsic_core.runs.layout import RunLayout, RunStatus, new_run_dir, process_alive, write_json
 
 # older spellings, kept while the Train page, its cache and tests use them (new code: RunLayout, RunStatus.active)
 STEP_LOG, VAL_LOG = RunLayout.STEP_LOG, RunLayout.VAL_LOG
@@ -132,16 +132,7 @@ def checkpoint_is_final(checkpoint: str | Path) -> bool:
 def is_alive(run_dir: Path) -> bool:
     """Whether the run's process is still running (a crashed process leaves a stale 'running')."""
     status = read_status(run_dir)
-    if not RunStatus.of(status.get("state")).active or not status.get("pid"):
-        return False
-    try:
-        os.kill(int(status["pid"]), 0)
-    except (OSError, ValueError):
-        return False
-    try:  # a zombie (exited, not yet reaped by the app that started it) is not running
-        return Path(f"/proc/{int(status['pid'])}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    return RunStatus.of(status.get("state")).active and process_alive(status.get("pid"))
 
 
 def training_runs(root: str | Path | None = None) -> list[Path]:
@@ -155,8 +146,7 @@ def training_runs(root: str | Path | None = None) -> list[Path]:
 
 def state_of(run_dir: Path) -> RunStatus:
     """The run's state, DIED for a run marked queued or running whose process is gone."""
-    state = RunStatus.of(read_status(run_dir).get("state"))
-    return RunStatus.DIED if state.active and not is_alive(run_dir) else state
+    return RunLayout(run_dir).state()
 
 
 def active_run(root: str | Path | None = None) -> Path | None:
