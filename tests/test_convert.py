@@ -42,8 +42,9 @@ def test_files_that_are_not_plain_state_dicts_get_one_sentence(tmp_path):
         read_state_dict(tmp_path / "nowhere.pth")
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint")
-    with pytest.raises(ValueError, match="not a PyTorch checkpoint"):
+    with pytest.raises(ValueError, match="not a PyTorch checkpoint") as refused:
         read_state_dict(text)
+    assert "weights_only` set to `False" not in str(refused.value)  # torch's advice to unpickle is not passed on
     pickled = tmp_path / "pickled.pth"
     torch.save({"w": torch.ones(1), "args": argparse.Namespace(lr=1)}, pickled)
     with pytest.raises(ValueError, match="refused: the file holds pickled objects"):

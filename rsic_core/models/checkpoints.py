@@ -67,7 +67,9 @@ def read_state_dict(
                 f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
                 "(torch.load with weights_only=True reads only those; unpickling anything else can run code)"
             ) from None
-        raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(e)})") from None
+        # torch's message opens with advice to retry with weights_only=False: keep only what it found in the file
+        found = (str(e).split("WeightsUnpickler error:")[-1].strip() or str(e)).splitlines()[0]
+        raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(found)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a PyTorch checkpoint that can be read ({_first_line(e)})") from None
     if not isinstance(loaded, Mapping):
