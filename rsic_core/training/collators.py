@@ -82,11 +82,19 @@ class CaptionCollator:
     _fallback: tuple | None = field(default=None, repr=False)
 
     def __call__(self, examples: list[dict]) -> dict:
-        images, captions = [], []
+        images, captions = self.read(examples, "caption")
+        return self.encode(images, captions)
+
+    def read(self, examples: list[dict], target: str) -> tuple[list, list]:
+        """The readable examples' images and their ``target`` values; unreadable ones are skipped and reported.
+
+        A batch with no readable image takes the last readable example of an earlier batch, so the step still runs.
+        """
+        images, targets = [], []
         for example in examples:
             try:
                 images.append(load_image(example["path"], max_pixels=self.max_image_pixels))
-                captions.append(example["caption"])
+                targets.append(example[target])
             except ValueError as e:
                 self.skipped.append(str(e))
         if not images:
@@ -94,10 +102,10 @@ class CaptionCollator:
                 raise ValueError(
                     "no image of the first batch could be read: " + "; ".join(self.skipped[-len(examples) :])
                 )
-            images, captions = [self._fallback[0]], [self._fallback[1]]
-        self._fallback = (images[-1], captions[-1])
+            images, targets = [self._fallback[0]], [self._fallback[1]]
+        self._fallback = (images[-1], targets[-1])
         self.batches += 1
-        return self.encode(images, captions)
+        return images, targets
 
     def encode(self, images: list, captions: list[str]) -> dict:
         """Model inputs for already loaded ``images`` with their target ``captions``."""
@@ -117,19 +125,5 @@ class ScstCollator(CaptionCollator):
     """
 
     def __call__(self, examples: list[dict]) -> dict:
-        images, references = [], []
-        for example in examples:
-            try:
-                images.append(load_image(example["path"], max_pixels=self.max_image_pixels))
-                references.append(list(example["references"]))
-            except ValueError as e:
-                self.skipped.append(str(e))
-        if not images:
-            if self._fallback is None:
-                raise ValueError(
-                    "no image of the first batch could be read: " + "; ".join(self.skipped[-len(examples) :])
-                )
-            images, references = [self._fallback[0]], [self._fallback[1]]
-        self._fallback = (images[-1], references[-1])
-        self.batches += 1
-        return {"images": images, "references": references}
+        images, references = self.read(examples, "references")
+        return {"images": images, "references": [list(r) for r in references]}
