@@ -53,6 +53,16 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, unset: bool = 
             _add(group, names, dest=f.name, type=kind, default=value, help=text)
 
 
+def add_model_arguments(parser: argparse.ArgumentParser, device_help: str = "") -> None:
+    """``--model``, ``--adapter``, ``--device`` and ``--dtype``: the model a captioning command loads."""
+    parser.add_argument(
+        "--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)"
+    )
+    parser.add_argument("--adapter", help="LoRA adapter folder to apply")
+    parser.add_argument("--device", help=device_help or "cpu, cuda... (default: CUDA when available)")
+    parser.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
+
+
 def spellings(f: dataclasses.Field) -> list[str]:
     """The option strings of field ``f``: ``--field-name`` first, then ``--field_name`` and its older aliases."""
     names = ["--" + f.name.replace("_", "-")]

@@ -27,7 +27,13 @@ import sys
 import time
 from pathlib import Path
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.arguments import (
+    HelpFormatter,
+    add_dataclass_arguments,
+    add_model_arguments,
+    alias_epilog,
+    dataclass_from_args,
+)
 
 
 def register(subparsers) -> None:
@@ -45,15 +51,10 @@ def register(subparsers) -> None:
         nargs="+",
         help="image files or folders of images (jpg, png, tif...); with --engine ray also datasets and parquet files",
     )
-    p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
-    p.add_argument("--adapter", help="LoRA adapter folder to apply")
+    add_model_arguments(p, "cpu, cuda... (default: CUDA when available; with --engine ray: see --gpus-per-worker)")
     p.add_argument(
         "--out", help="JSONL file to write (default: print to stdout); with --engine ray the folder of parquet shards"
     )
-    p.add_argument(
-        "--device", help="cpu, cuda... (default: CUDA when available; with --engine ray: see --gpus-per-worker)"
-    )
-    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, CaptionConfig)
     add_engine_arguments(p)
     p.set_defaults(func=_caption)

@@ -18,7 +18,13 @@ import re
 import sys
 from pathlib import Path
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.arguments import (
+    HelpFormatter,
+    add_dataclass_arguments,
+    add_model_arguments,
+    alias_epilog,
+    dataclass_from_args,
+)
 
 
 def register(subparsers) -> None:
@@ -32,16 +38,13 @@ def register(subparsers) -> None:
         formatter_class=HelpFormatter,
     )
     p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
-    p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
-    p.add_argument("--adapter", help="LoRA adapter folder to apply")
+    add_model_arguments(p)
     p.add_argument("--out", required=True, help="folder to write the JSON and overlay PNG files into")
     p.add_argument(
         "--method",
         default="auto",
         help="auto (the family's default), " + "; ".join(f"{name}: {text}" for name, text in METHODS.items()),
     )
-    p.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
-    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, CaptionConfig)
     p.set_defaults(func=_explain)
 

@@ -17,7 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.arguments import (
+    HelpFormatter,
+    add_dataclass_arguments,
+    add_model_arguments,
+    alias_epilog,
+    dataclass_from_args,
+)
 from rsic_core.cli.caption import add_engine_arguments, engine_config
 
 _NOT_FOR_SCENES = ("image_bands", "max_image_pixels")  # CaptionConfig fields a scene does not use (--bands instead)
@@ -38,10 +44,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("scene", help="the scene: a GeoTIFF (12/16-bit and multi-band welcome)")
     p.add_argument("--out", required=True, help="GeoJSON file to write; the CSV goes beside it")
-    p.add_argument("--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)")
-    p.add_argument("--adapter", help="LoRA adapter folder to apply")
-    p.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
-    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
+    add_model_arguments(p)
     add_dataclass_arguments(p, SceneConfig)
     add_dataclass_arguments(p, CaptionConfig)
     add_engine_arguments(p)  # --engine ray: the tiles go through the archive engine, shards beside --out
