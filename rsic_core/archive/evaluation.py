@@ -22,7 +22,7 @@ from rsic_core.archive.ray_engine import EngineConfig, caption_archive
 from rsic_core.archive.shards import archive_settings, read_archive
 from rsic_core.archive.sources import refs_of_records
 from rsic_core.runs import layout as runs
-from rsic_core.runs.evaluation import EvalConfig, run_folder, score_rows, split_records
+from rsic_core.runs.evaluation import EvalConfig, discard_run, run_folder, score_rows, split_records
 from rsic_core.runs.layout import RunKind, RunLayout
 
 SHARDS = "shards"  # the archive folder inside the run folder
@@ -79,7 +79,8 @@ def evaluate_on_ray(
         rows = _rows(dataset, split, records, read_archive(folder / SHARDS))
         runs.write_predictions(folder, rows)
     except BaseException:
-        _discard(folder, created)
+        discard_run(folder, created)
+        shutil.rmtree(folder / SHARDS, ignore_errors=True)  # an --out folder that was there keeps nothing of this run
         raise
     try:
         runs.write_scores(folder, rows, score_rows(rows, config.scoring))
@@ -154,11 +155,3 @@ def _family(model: str) -> str | None:
 
 def _default_name(model: str, adapter: str | None, split: str) -> str:
     return f"{Path(model.rstrip('/')).name or 'model'}-{Path(adapter).name if adapter else 'zero-shot'}-{split}-ray"
-
-
-def _discard(folder: Path, created: bool) -> None:
-    if created:
-        shutil.rmtree(folder, ignore_errors=True)
-    else:
-        RunLayout(folder).config_file.unlink(missing_ok=True)
-        shutil.rmtree(folder / SHARDS, ignore_errors=True)

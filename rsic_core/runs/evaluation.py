@@ -120,7 +120,7 @@ def evaluate(
         settings["caption_seconds"] = time.perf_counter() - start
         runs.write_predictions(folder, rows)
     except BaseException:  # nothing of value yet: leave no half run behind
-        _discard(folder, created)
+        discard_run(folder, created)
         raise
     try:
         runs.write_scores(folder, rows, score_rows(rows, config.scoring))
@@ -333,7 +333,7 @@ def run_folder(out, name: str, root=None) -> tuple[Path, bool]:
     return folder, created
 
 
-def _discard(folder: Path, created: bool) -> None:
+def discard_run(folder: Path, created: bool) -> None:
     """Remove what a failed evaluation wrote: the folder it created, or its config.json."""
     import shutil
 
