@@ -107,3 +107,51 @@ def test_caption_pairs_expand_every_reference(demo_dir):
     pairs = caption_pairs(records)
     assert len(pairs) == sum(len(r.captions) for r in records)
     assert len(caption_pairs(records, captions_per_image=1)) == 3
+
+
+def _quadrants(size: int = 40) -> Image.Image:
+    """An image whose four quadrants have four colours, so every dihedral view looks different."""
+    image = Image.new("RGB", (size, size))
+    for (x, y), colour in zip([(0, 0), (1, 0), (0, 1), (1, 1)], ["red", "green", "blue", "white"]):
+        image.paste(colour, (x * size // 2, y * size // 2, (x + 1) * size // 2, (y + 1) * size // 2))
+    return image
+
+
+def test_dihedral_augmentation_shows_all_eight_views_of_the_same_pixels():
+    import numpy as np
+
+    from rsic_core.training.augment import Augmenter
+
+    image = _quadrants()
+    augment = Augmenter(["dihedral"], seed=0)
+    views = [np.asarray(augment(image)) for _ in range(200)]
+    assert len({v.tobytes() for v in views}) == 8  # 4 rotations x mirrored or not
+    for view in views:  # a view moves pixels, it never changes them
+        assert sorted(map(tuple, view.reshape(-1, 3))) == sorted(map(tuple, np.asarray(image).reshape(-1, 3)))
+    again = Augmenter(["dihedral"], seed=0)
+    assert all((np.asarray(again(image)) == v).all() for v in views[:20])  # the same seed, the same views
+
+
+def test_crop_augmentation_keeps_60_to_100_percent_of_the_area_and_the_collator_uses_it(tmp_path):
+    from rsic_core.training.augment import Augmenter
+
+    augment = Augmenter(["crop"], seed=1)
+    areas = [augment(_quadrants(100)).size for _ in range(100)]
+    assert all(w == h and 0.6 * 100 * 100 - 200 <= w * h <= 100 * 100 for w, h in areas)
+    assert len(set(areas)) > 10
+
+    tiny = build_tiny("paligemma")
+    path = tmp_path / "q.png"
+    _quadrants().save(path)
+    examples = [{"path": str(path), "caption": CAPTIONS[0]}] * 8
+    plain = CaptionCollator(tiny.family, tiny.processor)(examples)["pixel_values"]
+    dihedral = CaptionCollator(tiny.family, tiny.processor, augment=Augmenter(["dihedral"]))(examples)
+    assert all((p == plain[0]).all() for p in plain)  # no augmentation: the same pixels every time
+    assert len({tuple(p.flatten()[:50].tolist()) for p in dihedral["pixel_values"]}) > 1
+
+
+def test_an_unknown_augmentation_is_refused_in_one_sentence():
+    from rsic_core.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="augment: unknown augmentation 'mixup' \\(choose from dihedral, crop\\)"):
+        TrainConfig(augment="dihedral,mixup", use_cpu=True)

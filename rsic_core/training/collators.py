@@ -71,12 +71,15 @@ class CaptionCollator:
         padding_side ("right"): where pad tokens go; "left" puts every caption at the end of its row
             (needed to compute logits only over the caption positions).
         max_image_pixels: larger images are refused (and skipped).
+        augment (none): an :class:`~rsic_core.training.augment.Augmenter` applied to every image read
+            (training views: flips, rotations, crops).
     """
 
     family: Any
     processor: Any
     padding_side: str = "right"
     max_image_pixels: int = MAX_IMAGE_PIXELS
+    augment: Any = None
     skipped: list[str] = field(default_factory=list)  # "path: why" for every unreadable image met
     batches: int = 0  # batches built by this process (each rank of a distributed run has its own)
     _fallback: tuple | None = field(default=None, repr=False)
@@ -93,7 +96,8 @@ class CaptionCollator:
         images, targets = [], []
         for example in examples:
             try:
-                images.append(load_image(example["path"], max_pixels=self.max_image_pixels))
+                image = load_image(example["path"], max_pixels=self.max_image_pixels)
+                images.append(self.augment(image) if self.augment else image)
                 targets.append(example[target])
             except ValueError as e:
                 self.skipped.append(str(e))

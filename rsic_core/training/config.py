@@ -31,6 +31,7 @@ from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
 from rsic_core.options import split_list
+from rsic_core.training.augment import check_augmentations
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
@@ -137,6 +138,13 @@ class TrainConfig(TrainingArguments):
     eval_split: str = field(default="test", metadata={"help": "Split captioned and scored at the end."})
     train_limit: int = field(default=0, metadata={"help": "Use the first N training images (0 = all)."})
     captions_per_image: int = field(default=0, metadata={"help": "References per image used as targets (0 = all)."})
+    augment: str = field(
+        default="",
+        metadata={
+            "help": "Training-image augmentation, comma separated: dihedral (flips and 90-degree rotations: an "
+            "aerial photo has no up), crop (a random square of 60-100 %% of the area); empty = none."
+        },
+    )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (scaling = alpha / r)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
@@ -224,6 +232,7 @@ class TrainConfig(TrainingArguments):
             raise ValueError(
                 f"scst_samples must be at least 2: the baseline is the others' mean (got {self.scst_samples})"
             )
+        check_augmentations(split_list(self.augment))
         for name in ("lora_r", "per_device_train_batch_size", "gradient_accumulation_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")

@@ -145,6 +145,7 @@ class _TrainingSession:
 
         from rsic_core.data.datasets import load_dataset
         from rsic_core.text.guard import check_natural_language
+        from rsic_core.training.augment import Augmenter
         from rsic_core.training.collators import CaptionCollator, ScstCollator, caption_pairs, image_references
         from rsic_core.training.losses import use_label_window
         from rsic_core.training.modes import load_start, prepare_model, start_model
@@ -178,7 +179,8 @@ class _TrainingSession:
             write_json(run_dir, self.layout.lora_file.name, self.lora)
         side = "left" if use_label_window(config, self.captioner.model) else "right"  # the window needs left
         collator = ScstCollator if config.objective == "scst" else CaptionCollator
-        self.collator = collator(family, self.captioner.processor, padding_side=side)
+        augment = Augmenter(split_list(config.augment), seed=config.seed)
+        self.collator = collator(family, self.captioner.processor, padding_side=side, augment=augment)
 
     def trainer(self, cancel) -> object:
         """The Trainer, with the run's config as its arguments (checkpoints in the run's checkpoints/)."""
