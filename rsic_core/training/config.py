@@ -31,8 +31,8 @@ from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
 from rsic_core.options import split_list
-from rsic_core.training.augment import check_augmentations
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
+from rsic_core.training.augment import check_augmentations
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 TRAIN_MODES = ("lora", "full")  # peft adapters, or every parameter outside the family's frozen towers
