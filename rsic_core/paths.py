@@ -10,6 +10,15 @@ import os
 from pathlib import Path
 
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "assets" / "demo_model"  # the offline demo model (shipped)
+UCM_MODEL = Path(__file__).resolve().parents[1] / "assets" / "ucm_model"  # the real-photo model (shipped)
+SHIPPED_MODELS = {"demo": DEMO_MODEL, "ucm": UCM_MODEL}  # model names that stand for the shipped folders
+
+
+def shipped_model(name: str | Path | None) -> str:
+    """The folder of a shipped model's name ("demo", "ucm"; None or "" mean "demo"), any other name as it is."""
+    if name in (None, ""):
+        return str(DEMO_MODEL)
+    return str(SHIPPED_MODELS.get(str(name), name))
 
 
 def rsic_home() -> Path:

@@ -178,9 +178,9 @@ def _check_model(model: str | None, adapter: str | None) -> None:
     """The model and adapter refused here, in one sentence, before any Ray work."""
     from rsic_core.models import loading
     from rsic_core.models.registry import resolve_model_source
-    from rsic_core.paths import DEMO_MODEL
+    from rsic_core.paths import shipped_model
 
-    source = resolve_model_source(str(DEMO_MODEL) if model in (None, "", "demo") else str(model))
+    source = resolve_model_source(shipped_model(model))
     if Path(source).is_dir():
         loading.check_model_folder(source)
     if adapter:

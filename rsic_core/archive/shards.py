@@ -31,7 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rsic_core.models.inference import CaptionConfig
-from rsic_core.paths import DEMO_MODEL
+from rsic_core.paths import shipped_model
 
 MANIFEST = "archive.json"
 LOCK = ".lock"
@@ -53,7 +53,7 @@ def archive_settings(model: str | None, adapter: str | None, config: CaptionConf
 
     Local folders are made absolute (the same model from another working folder is the same model).
     """
-    name = str(DEMO_MODEL) if model in (None, "", "demo") else str(model)
+    name = shipped_model(model)
     generation = {k: v for k, v in asdict(config).items() if k not in UNSCORED_FIELDS}
     return {"model": _absolute(name), "adapter": _absolute(adapter) if adapter else None, "generation": generation}
 

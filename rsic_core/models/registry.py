@@ -31,7 +31,7 @@ from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
 from rsic_core.models.families import bita, blip, blip2, paligemma, puret
 from rsic_core.models.tiny import DEFAULT_CORPUS
-from rsic_core.paths import DEMO_MODEL
+from rsic_core.paths import DEMO_MODEL, UCM_MODEL, shipped_model
 
 _LOADING = threading.Lock()  # one model load at a time in a process (app sessions, threads)
 
@@ -99,7 +99,7 @@ def load_captioner(
 
     Args:
         name_or_path (None): a folder written by ``save_pretrained``, a Hugging Face id already in
-            the local cache (or downloadable when online), or None/"demo" for :data:`~rsic_core.paths.DEMO_MODEL`.
+            the local cache (or downloadable when online), or None/"demo" for :data:`~rsic_core.paths.DEMO_MODEL` ("ucm": :data:`~rsic_core.paths.UCM_MODEL`).
         adapter (None): a LoRA adapter folder (peft ``save_pretrained``) to merge into the weights.
         device (None): "cpu", "cuda"...; default CUDA when available.
         dtype (None): "bf16", "fp16", "fp32"; default bf16 on CUDA (fp16 without bf16), fp32 on CPU.
@@ -115,7 +115,7 @@ def load_captioner(
             model, or the device is unknown.
     """
     device = choose_device(device)
-    name = str(name_or_path) if name_or_path not in (None, "", "demo") else str(DEMO_MODEL)
+    name = shipped_model(name_or_path)
     source = resolve_model_source(name)
     if Path(source).is_dir():
         loading.check_model_folder(source)
@@ -157,6 +157,10 @@ def resolve_model_source(name: str) -> str:
     if path == DEMO_MODEL:
         raise FileNotFoundError(
             f"{path}: the demo model is missing; build it with `rsic demo-model train --out {path}`"
+        )
+    if path == UCM_MODEL:
+        raise FileNotFoundError(
+            f"{path}: the UCM model is missing; README, 'The real-photo model', says how to build it"
         )
     if not _HUB_ID.match(name):
         raise FileNotFoundError(f"{name}: no such model folder (and not a Hugging Face id like owner/name)")

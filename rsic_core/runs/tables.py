@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from rsic_core.paths import DEMO_MODEL
+from rsic_core.paths import SHIPPED_MODELS
 from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import Run
 
@@ -34,11 +34,12 @@ RUN_COLUMNS = (
 
 
 def model_label(model: str | None) -> str:
-    """A model as people name it: ``demo`` for the shipped demo model, a folder by its name, a hub id as it is."""
+    """A model as people name it: ``demo`` / ``ucm`` for the shipped models, a folder by its name, a hub id as it is."""
     if not model:
         return "?"
-    if Path(model).expanduser() == DEMO_MODEL:
-        return "demo"
+    shipped = next((name for name, folder in SHIPPED_MODELS.items() if Path(model).expanduser() == folder), None)
+    if shipped:
+        return shipped
     return Path(model).name if Path(model).expanduser().is_absolute() else model
 
 

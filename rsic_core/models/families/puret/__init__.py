@@ -89,16 +89,22 @@ class PureT(Family):
         return ("backbone",) if getattr(config, "freeze_backbone", True) else ()
 
     def tiny_config(self, processor, vision: dict, text: dict, extra: dict):
-        from transformers import SwinConfig
+        from transformers import ResNetConfig, SwinConfig
 
         from .configuration import PuretConfig
 
         extra = dict(extra)
+        if vision.get("model_type") == "resnet":  # the Swin sizes of tiny_sizes do not apply; the size goes up
+            vision = {k: v for k, v in vision.items() if k in ResNetConfig.__dataclass_fields__ or k == "image_size"}
+            extra["image_size"] = vision.pop("image_size")
+            backbone = ResNetConfig(**{k: v for k, v in vision.items() if k != "model_type"})
+        else:
+            backbone = SwinConfig(**vision)
         rows = text["vocab_size"] + extra.pop("rows_beyond_vocab", 0)
         sizes = {k: v for k, v in text.items() if k not in ("bos_token_id", "eos_token_id", "pad_token_id")}
         eos = text.get("eos_token_id") or 0
         return PuretConfig(
-            backbone_config=SwinConfig(**vision),
+            backbone_config=backbone,
             **{**sizes, "vocab_size": rows},
             **extra,
             bos_token_id=eos,  # BOS = EOS = id 0

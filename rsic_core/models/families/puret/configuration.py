@@ -1,9 +1,13 @@
-"""The PureT configuration: a Swin backbone sub-config plus the sizes of the encoder and decoder.
+"""The PureT configuration: a Swin (or ResNet) backbone sub-config plus the sizes of the encoder and decoder.
 
 The defaults are the released COCO model (``../shared/reference/puret_checkpoint.json``): Swin-L at
 384 px, ``att_embed`` 1536 -> 512, a 3-layer refining encoder with window 6 (the middle layer shifted
 by 3), a 3-layer decoder, 8 heads, FFN 2048, a 100-row sinusoid position table and 9,488 output
 classes (9,487 words and id 0, which is both BOS and EOS).
+
+The backbone may also be a ResNet (``ResNetConfig``, ``model_type: resnet``): a convolutional tower
+learns aerial scenes from a small dataset far faster than a Swin from scratch (the shipped UCM
+model, ``assets/ucm_model``). A ResNet config has no image size, so ``image_size`` says it here.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from transformers import PreTrainedConfig, SwinConfig
 
 from .sizes import SWIN_L_384
 
+BACKBONES = ("swin", "resnet")  # model types of the backbones PureT takes
+
 
 @strict
 class PuretConfig(PreTrainedConfig):
     r"""Configuration of :class:`~rsic_core.models.families.puret.modeling.PuretForCaptioning`.
 
     Args:
-        backbone_config (`SwinConfig` or `dict`, defaults to Swin-L at 384 px): the image backbone.
+        backbone_config (`SwinConfig`, `ResNetConfig` or `dict`, defaults to Swin-L at 384 px): the image backbone.
         vocab_size (9488): output classes, id 0 (BOS = EOS) included.
         hidden_size (512): width of ``att_embed``, the encoder and the decoder.
         num_attention_heads (8): heads of every encoder and decoder attention.
@@ -36,6 +42,7 @@ class PuretConfig(PreTrainedConfig):
         freeze_backbone (True): the backbone's parameters do not require gradients.
         layer_norm_eps (1e-5): epsilon of every LayerNorm.
         initializer_range (0.02): std of the normal initialisation of linear and embedding weights.
+        image_size (None): input side in pixels of a ResNet backbone (a Swin config holds its own).
     """
 
     model_type = "puret"
@@ -58,6 +65,7 @@ class PuretConfig(PreTrainedConfig):
     freeze_backbone: bool = True
     layer_norm_eps: float = 1e-5
     initializer_range: float = 0.02
+    image_size: int | None = None
     pad_token_id: int | None = 0
     bos_token_id: int | None = 0
     eos_token_id: int | None = 0
@@ -70,18 +78,30 @@ class PuretConfig(PreTrainedConfig):
         elif isinstance(self.backbone_config, dict) and "model_type" not in self.backbone_config:
             self.backbone_config = {**self.backbone_config, "model_type": "swin"}
         super().__post_init__(**kwargs)
+        if self.backbone_config.model_type not in BACKBONES:
+            raise ValueError(
+                f"backbone_config: model_type {self.backbone_config.model_type!r} is not a PureT backbone "
+                f"(choose from {', '.join(BACKBONES)})"
+            )
+        if self.backbone_config.model_type == "resnet" and not (self.image_size or 0) > 0:
+            raise ValueError("image_size: a ResNet backbone needs the input side in pixels (image_size > 0)")
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
                 f"hidden_size {self.hidden_size} is not a multiple of num_attention_heads {self.num_attention_heads}"
             )
 
     def grid_size(self) -> int:
-        """Side of the backbone's output grid (12 for Swin at 384 px: 384 / 4 / 2**3)."""
+        """Side of the backbone's output grid (12 for Swin at 384 px: 384 / 4 / 2**3; ResNet: 4 * 2**(stages-1))."""
         swin = self.backbone_config
+        if swin.model_type == "resnet":  # stem: conv and max-pool, stride 4; each later stage halves
+            stride = 4 * 2 ** (len(swin.hidden_sizes) - 1 - int(swin.downsample_in_first_stage))
+            return self.image_size // stride
         size = swin.image_size if isinstance(swin.image_size, int) else swin.image_size[0]
         patch = swin.patch_size if isinstance(swin.patch_size, int) else swin.patch_size[0]
         return size // patch // 2 ** (len(swin.depths) - 1)
 
     def backbone_width(self) -> int:
         """Channels of the backbone's last stage (1536 for Swin-L)."""
+        if self.backbone_config.model_type == "resnet":
+            return int(self.backbone_config.hidden_sizes[-1])
         return int(self.backbone_config.embed_dim * 2 ** (len(self.backbone_config.depths) - 1))

@@ -5,7 +5,7 @@ module names follow the release's keys outside the backbone (``att_embed.0``,
 ``encoder.layers.N.encoder_attn.q_linear``, ``decoder.layers.N.fuse_layer.0``, ``decoder.generator``...)
 and transformers' ``SwinModel`` names inside it (see :mod:`.convert` for the mapping).
 
-- **Backbone**: transformers' ``SwinModel``; its ``last_hidden_state`` is already after the final
+- **Backbone**: transformers' ``SwinModel`` (or ``ResNetModel``, its feature map read as grid tokens); its ``last_hidden_state`` is already after the final
   LayerNorm, as the release's backbone output is (12 x 12 tokens x 1536 for Swin-L at 384 px).
   Frozen by default (``freeze_backbone``).
 - **att_embed**: Linear -> CELU(1.3) -> Dropout(0.1).
@@ -43,7 +43,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel, SwinModel
+from transformers import GenerationMixin, PreTrainedModel, ResNetModel, SwinModel
 from transformers import initialization as init
 from transformers.generation.utils import (
     GenerateBeamDecoderOnlyOutput,
@@ -104,7 +104,10 @@ class PuretForCaptioning(PuretPreTrainedModel, GenerationMixin):
 
     def __init__(self, config: PuretConfig):
         super().__init__(config)
-        self.backbone = SwinModel(config.backbone_config, add_pooling_layer=False)
+        if config.backbone_config.model_type == "resnet":
+            self.backbone = ResNetModel(config.backbone_config)
+        else:
+            self.backbone = SwinModel(config.backbone_config, add_pooling_layer=False)
         self.att_embed = nn.Sequential(
             nn.Linear(config.backbone_width(), config.hidden_size),
             nn.CELU(config.celu_alpha),
@@ -126,6 +129,8 @@ class PuretForCaptioning(PuretPreTrainedModel, GenerationMixin):
     def encode_images(self, pixel_values, output_attentions: bool = False) -> BaseModelOutput:
         """The decoder's memory ``[B, grid + 1, d]``: the refined grid tokens and gx last."""
         grid = self.backbone(pixel_values=pixel_values.to(self.dtype)).last_hidden_state  # after Swin's final norm
+        if grid.dim() == 4:  # a ResNet's feature map [B, C, H, W] -> row-major grid tokens [B, H*W, C]
+            grid = grid.flatten(2).transpose(1, 2)
         return self.encoder(self.att_embed(grid), output_attentions=output_attentions)
 
     def forward(

@@ -1,0 +1,112 @@
+"""The shipped real-photo model on UCM-captions val, beside baselines and the human ceiling (CPU, greedy).
+
+    .venv/bin/python bench/bench_ucm_model.py [--data ../shared/data/ucm-captions] [--run RUN] [--out table.md]
+
+Rows, all on the val split (210 images, 5 human references each; never trained or tuned on):
+
+* ``ucm`` (assets/ucm_model): the shipped model, greedy;
+* ``demo`` (assets/demo_model): the synthetic demo model, what real photos got before;
+* one caption for every image: the training split's most frequent caption (a floor that a model naming
+  no scene reaches);
+* the human ceiling: each reference scored against the image's four others (leave-one-out), averaged
+  over the five choices.
+
+Columns: BLEU-4 and CIDEr-D (pycocoevalcap, corpus level, x100) and the share of images whose caption
+names the true scene class, read as the Compare page reads it (:class:`rsic_core.scoring.confusion.SceneNames`,
+with objects tied to classes by the training references). With ``--run`` (the training run that made
+the model) the learning curve of its validation scores is printed as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rsic_core.data.datasets import load_dataset  # noqa: E402
+from rsic_core.models.inference import CaptionConfig, caption_images  # noqa: E402
+from rsic_core.models.registry import load_captioner  # noqa: E402
+from rsic_core.scoring.confusion import SceneNames  # noqa: E402
+from rsic_core.scoring.metrics import ScoreConfig, score  # noqa: E402
+from rsic_core.text.words import words  # noqa: E402
+
+SHARED_UCM = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucm-captions"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(SHARED_UCM), help="UCM-captions folder (train + val)")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--models", default="ucm,demo", help="comma list of models to caption with")
+    parser.add_argument("--run", default=None, help="the training run of the model: print its learning curve")
+    parser.add_argument("--out", default=None, help="also write the markdown table here")
+    args = parser.parse_args()
+
+    dataset = load_dataset(args.data)
+    train, records = dataset.select(split="train"), dataset.select(split=args.split)
+    references = {r.image_id: list(r.captions) for r in records}
+    names = SceneNames({r.label for r in train}, [(r.label, r.captions) for r in train])
+    labels = {r.image_id: r.label for r in records}
+
+    def row(title: str, predictions: dict) -> str:
+        corpus = score(predictions, references, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
+        named = sum(names.scene(words(predictions[i])) == labels[i] for i in predictions) / len(predictions)
+        return f"| {title} | {100 * corpus['BLEU-4']:.1f} | {100 * corpus['CIDEr']:.1f} | {100 * named:.0f} % |"
+
+    rows = []
+    for model in args.models.split(","):
+        captioner = load_captioner(model, device="cpu")
+        results = caption_images(captioner, [r.path for r in records], CaptionConfig(batch_size=32))
+        predictions = {r.image_id: res.caption for r, res in zip(records, results)}
+        rows.append(row(f"`{model}` ({Path(captioner.name).name}), greedy", predictions))
+        print(f"{model}: {records[0].image_id} -> {predictions[records[0].image_id]!r}", file=sys.stderr)
+    common = Counter(" ".join(words(c)) for r in train for c in r.captions).most_common(1)[0][0]
+    rows.append(row(f'one caption for every image ("{common}")', {i: common for i in references}))
+    rows.append(_human_row(records, names, labels))
+    table = "\n".join(
+        [
+            f"| {dataset.name} {args.split} ({len(records)} images) | BLEU-4 | CIDEr | scene class named |",
+            "| --- | --- | --- | --- |",
+            *rows,
+        ]
+    )
+    print(table)
+    if args.run:
+        print(learning_curve(Path(args.run)))
+    if args.out:
+        Path(args.out).write_text(table + "\n")
+
+
+def _human_row(records, names: SceneNames, labels: dict) -> str:
+    """Each reference against the other four, for each of the five positions; the mean of the five corpus scores."""
+    bleu, cider, named = [], [], []
+    for k in range(5):
+        held = {r.image_id: r.captions[k] for r in records if len(r.captions) > k}
+        others = {r.image_id: [c for j, c in enumerate(r.captions) if j != k] for r in records if r.image_id in held}
+        corpus = score(held, others, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
+        bleu.append(corpus["BLEU-4"])
+        cider.append(corpus["CIDEr"])
+        named.append(sum(names.scene(words(c)) == labels[i] for i, c in held.items()) / len(held))
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    return (
+        f"| human ceiling (each reference vs. the other four) | {100 * mean(bleu):.1f} | {100 * mean(cider):.1f} | "
+        f"{100 * mean(named):.0f} % |"
+    )
+
+
+def learning_curve(run: Path) -> str:
+    """The run's validation scores per step, as a markdown table."""
+    lines = ["| step | BLEU-4 | CIDEr |", "| --- | --- | --- |"]
+    for line in (run / "val_metrics.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        scores = entry.get("metrics", entry)
+        lines.append(f"| {entry['step']} | {100 * scores['BLEU-4']:.1f} | {100 * scores['CIDEr']:.1f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
