@@ -202,3 +202,15 @@ def test_21_validation_images_of_the_real_ucm_captions_are_its_21_classes(shared
     chosen = choose_subset(val, 21, seed=0)
     assert len({r.label for r in chosen.records}) == 21 and chosen.of == 210
     assert chosen.description == "21 of 210 images, stratified over 21 classes, seed 0"
+
+
+def test_rsic_train_takes_eval_seed_and_refuses_a_negative_one():
+    from rsic_core.cli.train import parse_config
+    from rsic_core.runs.evaluation import EvalConfig
+
+    [config] = parse_config(["--eval-limit", "21", "--eval-seed", "7", "--train-device", "cpu"])
+    assert (config.eval_limit, config.eval_seed) == (21, 7)
+    with pytest.raises(ValueError, match=r"eval_seed must be 0 or more \(got -1\)"):
+        parse_config(["--eval-seed", "-1", "--train-device", "cpu"])
+    with pytest.raises(ValueError, match=r"eval_seed must be 0 or more \(got -2\)"):
+        EvalConfig(eval_seed=-2)
