@@ -247,7 +247,7 @@ def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_dat
     times = [c.value for c in at.caption if c.value.endswith(" ms")]
     assert len(times) == 3  # measured per image (batch size 1), not a batch average
     confusion = next(d.value for d in at.dataframe if "(none)" in d.value.columns or "airplane" in d.value.columns)
-    assert list(confusion.index) == ["agricultural", "airplane"] and confusion.values.sum() == 3
+    assert len(confusion.index) == 3 and confusion.values.sum() == 3  # 3 images of 3 classes, not the first 3
 
     at.switch_page("views/runs.py").run()
     table = at.dataframe[0].value.set_index("folder")

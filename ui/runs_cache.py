@@ -16,9 +16,10 @@ from pathlib import Path
 import streamlit as st
 
 from rsic_core import paths
+from rsic_core.data.subsets import choose_subset
 from rsic_core.models.inference import CaptionConfig
 from rsic_core.runs import layout as runs
-from rsic_core.runs.evaluation import EvalConfig, evaluate, split_records
+from rsic_core.runs.evaluation import EvalConfig, evaluate, split_subset
 from rsic_core.runs.layout import RunLayout
 from rsic_core.runs.tables import model_label
 from rsic_core.scoring import error_analysis
@@ -104,7 +105,8 @@ class EvalRequest:
     adapter: str = ""  # a LoRA adapter folder; "" = zero-shot
     split: str = "test"
     beams: int = 1
-    limit: int | None = None  # the first N images of the split; None = all
+    limit: int | None = None  # N images of the split, a seeded sample stratified by class; None = all
+    seed: int = 0  # the sample's seed
     batch_size: int = 8  # 1: each image is timed alone
     name: str = ""  # "" = <model>-<adapter or zero-shot>-<dataset>-<split>
 
@@ -130,7 +132,7 @@ def evaluate_form(dataset, expanded: bool) -> EvalRequest | None:
             adapter = c2.text_input(
                 "Adapter (optional)", key="evaluate_adapter", help="A LoRA adapter folder; empty = zero-shot"
             )
-            c3, c4, c5, c6 = st.columns(4)
+            c3, c4, c5, c6, c7 = st.columns(5)
             split = c3.selectbox(
                 "Split",
                 splits,
@@ -147,9 +149,12 @@ def evaluate_form(dataset, expanded: bool) -> EvalRequest | None:
                 value=None,
                 placeholder="all",
                 key="evaluate_limit",
-                help="The first N of the split",
+                help="N images of the split, a seeded sample stratified by class; empty = all",
             )
-            batch = c6.number_input(
+            seed = c6.number_input(
+                "Seed", min_value=0, value=0, key="evaluate_seed", help="The same N and seed give the same images"
+            )
+            batch = c7.number_input(
                 "Batch size",
                 1,
                 64,
@@ -159,14 +164,18 @@ def evaluate_form(dataset, expanded: bool) -> EvalRequest | None:
                 "1 times each image alone.",
             )
             name = st.text_input("Run name", key="evaluate_name", placeholder="<model>-<adapter>-<dataset>-<split>")
-            if not st.form_submit_button("Evaluate", type="primary", icon=":material/play_arrow:"):
-                return None
+            submitted = st.form_submit_button("Evaluate", type="primary", icon=":material/play_arrow:")
+        chosen = choose_subset(dataset.select(split=split), limit, int(seed))
+        st.caption(f"Images evaluated: {chosen.description} of the {split} split.")
+    if not submitted:
+        return None
     return EvalRequest(
         model=model.strip() or "demo",
         adapter=adapter.strip(),
         split=split,
         beams=int(beams),
         limit=None if limit is None else int(limit),
+        seed=int(seed),
         batch_size=int(batch),
         name=name,
     )
@@ -175,12 +184,15 @@ def evaluate_form(dataset, expanded: bool) -> EvalRequest | None:
 def run_evaluation(request: EvalRequest, dataset, root: str) -> Path | None:
     """Caption, score and write the run asked for, with a progress bar; its folder, or None after an error shown."""
     try:
-        split_records(dataset, request.split, request.limit)  # before the model: a split without images is refused
+        subset = split_subset(dataset, request.split, request.limit, request.seed)  # before the model
         captioner = models_cache.captioner(request.model, request.adapter or None)
-        bar = st.progress(0.0, text=f"Captioning the {request.split} split of {dataset.name}...")
+        bar = st.progress(
+            0.0, text=f"Captioning {subset.description} of the {request.split} split of {dataset.name}..."
+        )
         config = EvalConfig(
             eval_name=request.run_name(dataset.name),
             eval_limit=request.limit,
+            eval_seed=request.seed,
             caption=CaptionConfig(gen_num_beams=request.beams, batch_size=request.batch_size),
         )
         return evaluate(
@@ -190,6 +202,7 @@ def run_evaluation(request: EvalRequest, dataset, root: str) -> Path | None:
             config,
             progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"),
             root=root,
+            subset=subset,
         )
     except (FileNotFoundError, ValueError, OSError) as e:
         st.error(str(e))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rsic_core.data.subsets import choose_subset, describe_subset
 from rsic_core.runs.layout import RunLayout, read_json_object
 from rsic_core.scoring.scale import as_percent
 from rsic_core.training import jobs
@@ -43,6 +44,7 @@ FORM_FIELDS = {
     "num_train_epochs": {"label": "Epochs", "min_value": 0.0, "max_value": 100.0},
     "eval_steps": {"label": "Validate every N steps (0: never)", "min_value": 0, "max_value": 10**6},
     "eval_limit": {"label": "Validation images", "min_value": 1, "max_value": 10**5},
+    "eval_seed": {"label": "Validation seed", "min_value": 0, "max_value": 2**31 - 1},
     "seed": {"min_value": 0, "max_value": 2**31 - 1},
     "report_to": {"choices": _trackers},
 }
@@ -117,6 +119,22 @@ def launch_config(values: dict, data: str) -> dict:
     return config
 
 
+def validation_images(dataset, values: dict) -> str:
+    """One line saying which images the form's validation scores: its split, ``eval_limit`` and ``eval_seed``."""
+    split = values.get("val_split") or "val"
+    chosen = choose_subset(
+        dataset.select(split=split), int(values.get("eval_limit") or 0), int(values.get("eval_seed") or 0)
+    )
+    if not chosen.of:
+        return f"Validation images: none, the dataset has no {split} split."
+    when = (
+        "every validation step"
+        if values.get("eval_steps")
+        else "every validation step, once Validate every N steps is set"
+    )
+    return f"Validation images: {chosen.description} of the {split} split, the same at {when}."
+
+
 def _plain(message: str) -> str:
     """A status message for a table cell: no Markdown code marks (a cell shows them raw)."""
     return message.replace("`", "")
@@ -157,7 +175,8 @@ def trained_on(run_dir: str | Path) -> str:
 
 
 def run_view(run_dir: str | Path) -> dict:
-    """State, message, step, progress text and fraction, loss log (SCST: reward and baseline) and validation table."""
+    """State, message, step, progress text and fraction, loss log (SCST: reward and baseline), validation table
+    and which images it scores (``val_images``, "" for a run that did not record them)."""
     run_dir = Path(run_dir)
     status = jobs.read_status(run_dir)
     step, max_steps = int(status.get("step") or 0), int(status.get("max_steps") or 0)
@@ -168,6 +187,7 @@ def run_view(run_dir: str | Path) -> dict:
     if not validation.empty:
         scores = [c for c in validation.columns if c not in ("step", "seconds", "error")]
         validation = as_percent(validation, scores)
+    subset = _launched(run_dir).get("val_subset")
     state = jobs.state_of(run_dir)
     message = status.get("message", "")
     if state == "died":
@@ -181,6 +201,7 @@ def run_view(run_dir: str | Path) -> dict:
         "fraction": min(step / max_steps, 1.0) if max_steps else 0.0,
         "log": log,
         "validation": validation,
+        "val_images": describe_subset(subset) if isinstance(subset, dict) else "",
     }
 
 

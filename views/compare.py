@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from rsic_core.data.subsets import describe_subset
 from rsic_core.runs.compare import CompareFilter, errors_by_class, filter_choices, filter_predictions, time_label
 from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
@@ -114,6 +115,8 @@ for start in range(0, len(items), 5):  # rows of five stay readable in a narrow 
     for col, (name, value) in zip(st.columns(5), items[start : start + 5]):
         col.metric(name, format_score(value))
 st.caption(f"Scores {SCALE_NOTE}, as papers print them, with {DECIMALS} decimals.")
+if isinstance(run.config.get("subset"), dict):  # which images of the split the run scored
+    st.caption(f"Images: {describe_subset(run.config['subset'])} of the {run.config.get('split')} split.")
 
 f1, f2, f3, f4, f5, f6 = st.columns(6)
 sort_by = f1.selectbox("Sort by", choices.sort_by, key="compare_sort_by", on_change=new_sort)

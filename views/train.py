@@ -30,6 +30,7 @@ with st.form("train_form", enter_to_submit=False):  # Enter in a field must not 
     columns = st.columns(4)
     config |= {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")
+st.caption(train_cache.validation_images(dataset, config))  # as last submitted (a form's values wait for it)
 if started:
     try:
         run = jobs.start(train_cache.launch_config(config, state.dataset_path()))
@@ -72,7 +73,7 @@ def live(run_dir: str) -> None:
         if "reward" in view["log"]:  # SCST: mean CIDEr-D of the sampled captions, and the baseline
             st.line_chart(view["log"], x="step", y=["reward", "baseline"], height=200)
     if not view["validation"].empty:
-        st.markdown(f"Validation scores ({SCALE_NOTE})")
+        st.markdown(f"Validation scores ({SCALE_NOTE})" + (f" on {view['val_images']}" if view["val_images"] else ""))
         shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metric_columns(view["validation"])}
         shown["seconds"] = st.column_config.NumberColumn(format="%.1f")
         st.dataframe(view["validation"], hide_index=True, column_config=shown)

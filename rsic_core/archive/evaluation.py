@@ -22,7 +22,7 @@ from rsic_core.archive.ray_engine import EngineConfig, caption_archive
 from rsic_core.archive.shards import archive_settings, read_archive
 from rsic_core.archive.sources import refs_of_records
 from rsic_core.runs import layout as runs
-from rsic_core.runs.evaluation import EvalConfig, discard_run, run_folder, score_rows, split_records
+from rsic_core.runs.evaluation import EvalConfig, discard_run, run_folder, score_rows, split_subset
 from rsic_core.runs.layout import RunKind, RunLayout
 
 SHARDS = "shards"  # the archive folder inside the run folder
@@ -64,12 +64,13 @@ def evaluate_on_ray(
     """
     config, engine = config or EvalConfig(), engine or EngineConfig()
     split = split or config.eval_split
-    records = split_records(dataset, split, config.eval_limit)
+    subset = split_subset(dataset, split, config.eval_limit, config.eval_seed)
+    records = subset.records
     identity = archive_settings(model, adapter, config.caption)
     identity["family"] = _family(identity["model"])  # a missing or unknown model refused before any folder
     name = config.eval_name or _default_name(identity["model"], adapter, split)
     folder, created = run_folder(out, name, root)
-    settings = _settings(identity, folder, dataset, split, len(records), config, engine, device, dtype)
+    settings = _settings(identity, folder, dataset, split, subset, config, engine, device, dtype)
     layout = RunLayout(folder)
     try:
         layout.write_config(settings)
@@ -91,7 +92,7 @@ def evaluate_on_ray(
     return folder
 
 
-def _settings(identity: dict, folder: Path, dataset, split: str, n_images: int, config, engine, device, dtype) -> dict:
+def _settings(identity: dict, folder: Path, dataset, split: str, subset, config, engine, device, dtype) -> dict:
     """The run's ``config.json``: what ``evaluate`` writes, with the engine's settings and no efficiency report."""
     return {
         "name": config.eval_name or folder.name,
@@ -104,7 +105,8 @@ def _settings(identity: dict, folder: Path, dataset, split: str, n_images: int, 
         "data": str(dataset.annotation_file),
         "dataset_name": dataset.name,
         "split": split,
-        "n_images": n_images,
+        "n_images": len(subset.records),
+        "subset": subset.to_dict(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         **asdict(config),
         "eval_efficiency": False,

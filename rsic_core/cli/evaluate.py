@@ -1,13 +1,15 @@
 """``rsic evaluate`` and ``rsic score``: evaluation runs and scoring of predictions.
 
-rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N] [--gen-num-beams 5] [--out DIR]
+rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N [--eval-seed S]] [--out DIR]
 rsic evaluate ... --engine ray [--address auto|ray://HOST:10001] [--num-workers N] [--gpus-per-worker G]
 rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR [--overwrite]]
 
 The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
 (``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
-``--beams``, ``--max-new-tokens`` and ``--no-efficiency`` still work. ``--engine ray`` captions the split
-through the Ray engine (:mod:`rsic_core.archive.evaluation`), then scores it into the same run folder.
+``--beams``, ``--max-new-tokens`` and ``--no-efficiency`` still work. ``--eval-limit N`` captions a
+seeded sample of N images stratified by class (:func:`rsic_core.data.subsets.choose_subset`); the
+line ``images: ...`` says which. ``--engine ray`` captions the split through the Ray engine
+(:mod:`rsic_core.archive.evaluation`), then scores it into the same run folder.
 """
 
 from __future__ import annotations
@@ -104,13 +106,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from rsic_core.cli.caption import engine_config, progress_printer
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.registry import load_captioner
-    from rsic_core.runs.evaluation import evaluate, split_records
+    from rsic_core.runs.evaluation import evaluate, split_subset
     from rsic_core.runs.layout import load_run
 
     dataset = load_dataset(args.data)  # before the model: a wrong path or an empty split fails in a second
     config = eval_config(args)
     engine = engine_config(args)
-    split_records(dataset, config.eval_split, config.eval_limit)
+    subset = split_subset(dataset, config.eval_split, config.eval_limit, config.eval_seed)
     if engine is not None:
         folder = _evaluate_on_ray(args, dataset, config, engine)
     else:
@@ -120,6 +122,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images captioned")
         )
     run = load_run(folder, with_predictions=False)
+    print(f"images: {subset.description} of the {config.eval_split} split")
     if run.metrics.get("error"):
         print(
             f"rsic: error: scoring failed: {run.metrics['error']} (captions are saved in {folder}; "

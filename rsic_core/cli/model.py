@@ -118,7 +118,7 @@ def check_fields(captioner, sizes: dict[str, dict]) -> None:
         known |= {f.name for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else set(vars(config))
         todo += [v for v in vars(config).values() if isinstance(v, PretrainedConfig)]
     for tower, given in zip(("vision", "text", "extra"), captioner.family.tiny_sizes, strict=False):
-        allowed = known | set(given) | {"image_size"}
+        allowed = known | set(given) | {"image_size", "model_type"}  # model_type: a backbone of another kind
         for key, value in sizes[tower].items():
             keys = [key, *(value if isinstance(value, dict) else {})]
             for name in (k for k in keys if k not in allowed):

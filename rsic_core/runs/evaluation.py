@@ -11,7 +11,8 @@ scoring, so a scoring failure (e.g. no Java) loses no captions: ``metrics.json``
 error and :func:`rescore` can score the run again later. A split with no readable image is
 refused before any folder is written, and a run that fails before its predictions are written
 leaves nothing behind. :func:`rescore` never replaces another run's predictions unless asked
-(``overwrite``).
+(``overwrite``). ``eval_limit`` images are a seeded sample of the split stratified by class
+(:func:`rsic_core.data.subsets.choose_subset`), recorded as ``subset`` in ``config.json``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rsic_core.data.subsets import Subset, choose_subset
 from rsic_core.models.inference import CaptionConfig, caption_images, generate_captions
 from rsic_core.runs import layout as runs
 from rsic_core.runs.layout import RunKind, RunLayout
@@ -39,8 +41,13 @@ class EvalConfig:
         default="test", metadata={"help": "dataset split to caption and score", "aliases": ["--split"]}
     )
     eval_limit: int | None = field(
-        default=None, metadata={"help": "only the first N images of the split (quick checks)", "aliases": ["--limit"]}
+        default=None,
+        metadata={
+            "help": "only N images of the split (quick checks): a seeded sample stratified by class",
+            "aliases": ["--limit"],
+        },
     )
+    eval_seed: int = field(default=0, metadata={"help": "seed of the --eval-limit sample"})
     eval_name: str | None = field(
         default=None, metadata={"help": "run name (default: model name, adapter, split)", "aliases": ["--name"]}
     )
@@ -58,6 +65,8 @@ class EvalConfig:
     def __post_init__(self):
         if self.eval_limit is not None and self.eval_limit < 0:
             raise ValueError(f"eval_limit must be a number of images, 0 or more (got {self.eval_limit})")
+        if self.eval_seed < 0:
+            raise ValueError(f"eval_seed must be 0 or more (got {self.eval_seed})")
         for name in ("eval_efficiency_images", "eval_efficiency_repeats"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
@@ -72,6 +81,7 @@ def evaluate(
     progress: Callable[[int, int], None] | None = None,
     extra_config: dict | None = None,
     root: str | Path | None = None,
+    subset: Subset | None = None,
 ) -> Path:
     """Caption ``split`` of ``dataset`` with ``captioner``, score it and write a run folder.
 
@@ -84,6 +94,8 @@ def evaluate(
         progress (None): ``callable(done, total)`` while captioning.
         extra_config (None): more keys for ``config.json`` (e.g. the training step of a callback).
         root (:func:`rsic_core.paths.runs_dir`): the runs folder a new run folder goes under.
+        subset (``config.eval_limit`` images chosen by :func:`split_subset`): the images to caption
+            (a training run's validation images, the same at every step).
 
     Returns:
         The run folder.
@@ -94,7 +106,8 @@ def evaluate(
     """
     config = config or EvalConfig()
     split = split or config.eval_split
-    records = split_records(dataset, split, config.eval_limit)
+    subset = subset or split_subset(dataset, split, config.eval_limit, config.eval_seed)
+    records = subset.records
     folder, created = run_folder(out, config.eval_name or _default_name(captioner, split), root)
     layout = RunLayout(folder)
     settings = {
@@ -109,6 +122,7 @@ def evaluate(
         "dataset_name": dataset.name,
         "split": split,
         "n_images": len(records),
+        "subset": subset.to_dict(),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         **asdict(config),
         **(extra_config or {}),
@@ -133,14 +147,30 @@ def evaluate(
     return folder
 
 
-def split_records(dataset, split: str, limit: int | None = None) -> list:
-    """The records of ``split`` (its first ``limit``) an evaluation captions, checked before any work.
+def split_subset(
+    dataset, split: str, limit: int | None = None, seed: int = 0, image_ids: list[str] | None = None
+) -> Subset:
+    """The images of ``split`` an evaluation captions, checked before any work.
+
+    Args:
+        dataset: a :class:`rsic_core.data.datasets.CaptionDataset`.
+        split: the split.
+        limit (None: all): how many images, a seeded sample stratified by class
+            (:func:`rsic_core.data.subsets.choose_subset`).
+        seed (0): the sample's seed.
+        image_ids (None): these images instead of a new sample (a run's recorded subset).
 
     Raises:
-        ValueError: the split has no image, or none of its image files is there (e.g. a
-            captions-only annotation file): such a run would be all zeros.
+        ValueError: the split has no image (or none of ``image_ids``), or none of its image files is
+            there (e.g. a captions-only annotation file): such a run would be all zeros.
     """
-    records = dataset.select(split=split)[: limit or None]
+    subset = choose_subset(dataset.select(split=split), limit, seed, image_ids)
+    records = subset.records
+    if not records and subset.of:
+        raise ValueError(
+            f"{dataset.name}: none of the {len(set(image_ids or ()))} images this run recorded is in split {split!r} "
+            "any more; start the run afresh (--overwrite)"
+        )
     if not records:
         splits = ", ".join(dataset.split_counts()) or "none"
         raise ValueError(f"{dataset.name}: no images in split {split!r} (splits: {splits})")
@@ -149,7 +179,7 @@ def split_records(dataset, split: str, limit: int | None = None) -> list:
             f"{dataset.name}: none of the {len(records)} image files of split {split!r} is there "
             f"(e.g. {records[0].path}), so there is nothing to caption; put the images beside the annotation file"
         )
-    return records
+    return subset
 
 
 def _caption_rows(captioner, dataset, split: str, records, config: EvalConfig, progress) -> list:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from rsic_core.data.subsets import describe_subset
 from rsic_core.paths import SHIPPED_MODELS
 from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import Run
@@ -30,6 +31,7 @@ RUN_COLUMNS = (
     "lora_r",
     "lora_alpha",
     "images",
+    "subset",
 )
 
 
@@ -71,7 +73,8 @@ def run_label(run: Run) -> str:
 
 def runs_table(runs: Iterable[Run]):
     """One row per run: name, folder, kind, status, data, split, model, adapter, LoRA rank and alpha
-    (training runs), images, then corpus metrics and efficiency (the latency with its timed batch)."""
+    (training runs), images and which (the subset of the split, where the run recorded it), then corpus
+    metrics and efficiency (the latency with its timed batch)."""
     import pandas as pd
 
     rows = []
@@ -90,6 +93,7 @@ def runs_table(runs: Iterable[Run]):
                 "lora_r": c.get("lora_r"),
                 "lora_alpha": c.get("lora_alpha"),
                 "images": run.metrics.get("n_images"),
+                "subset": describe_subset(c["subset"]) if isinstance(c.get("subset"), dict) else None,
                 **run.corpus,
                 "params (M)": _scaled(e.get("params_total"), 1e-6),
                 "trainable (M)": _scaled(e.get("params_trainable"), 1e-6),

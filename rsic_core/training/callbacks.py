@@ -85,18 +85,19 @@ class RunLogCallback(TrainerCallback):
 
 
 class ValidationCallback(TrainerCallback):
-    """Scores captions of the validation subset every ``eval_steps`` steps (main process only)."""
+    """Scores captions of the validation subset every ``eval_steps`` steps (main process only).
 
-    def __init__(self, run_dir: Path, validate: Callable[[], dict], eval_steps: int):
-        self.run_dir, self.validate, self.eval_steps = Path(run_dir), validate, eval_steps
+    ``images`` says which images, for the status line (e.g. "32 of 210 images, stratified over 21 classes, seed 0").
+    """
+
+    def __init__(self, run_dir: Path, validate: Callable[[], dict], eval_steps: int, images: str = "its images"):
+        self.run_dir, self.validate, self.eval_steps, self.images = Path(run_dir), validate, eval_steps, images
         self.layout = RunLayout(run_dir)
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.eval_steps and state.global_step % self.eval_steps == 0 and state.is_world_process_zero:
-            limit = getattr(args, "eval_limit", 0)
-            images = f"first {limit} images" if limit else "every image"
             split = getattr(args, "val_split", "validation")
-            message = f"step {state.global_step} of {state.max_steps}: validating on the {split} split ({images})"
+            message = f"step {state.global_step} of {state.max_steps}: validating on the {split} split ({self.images})"
             write_status(self.run_dir, RunStatus.RUNNING, message, step=state.global_step, max_steps=state.max_steps)
             started = time.time()
             scores = self.validate()

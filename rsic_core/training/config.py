@@ -44,8 +44,8 @@ CHECKPOINTING = next(
 )
 _OLD_NAMES = {"device": "train_device", "eval_batch_size": "per_device_eval_batch_size"}  # keys of older config.json
 _NOT_COMPARED = ("output_dir", "resume", "overwrite")  # where a run lives, not how it trains
-_LIMITS = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1}  # lowest allowed
-_LIMITS |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}
+_LIMITS = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1, "eval_seed": 0}
+_LIMITS |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}  # the lowest values allowed
 _TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml"}  # pip names where they differ
 
 
@@ -192,10 +192,11 @@ class TrainConfig(TrainingArguments):
             "on CUDA for models that take logits_to_keep and have rotary positions (PaliGemma), off elsewhere."
         },
     )
-    eval_limit: int = field(default=32, metadata={"help": "Validation images scored each time."})
+    eval_limit: int = field(default=32, metadata={"help": "Validation images: a sample stratified by class (0 = all)."})
+    eval_seed: int = field(default=0, metadata={"help": "Seed of the validation and --predict-limit image samples."})
     val_metrics: str = field(default="bleu,cider", metadata={"help": "Metric groups of the periodic validation."})
     predict_limit: int = field(
-        default=0, metadata={"help": "Evaluation-split images captioned at the end (0 = all, -1 = none)."}
+        default=0, metadata={"help": "Evaluation-split images at the end, stratified by class (0 = all, -1 = none)."}
     )
     eval_metrics: str = field(
         default="bleu,meteor,rouge,cider,geo_sim", metadata={"help": "Metric groups of the final evaluation."}

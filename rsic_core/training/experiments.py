@@ -113,6 +113,7 @@ def zero_shot(base: TrainConfig, name: str | None = None) -> Path:
     config = EvalConfig(
         eval_split=base.eval_split,
         eval_limit=base.predict_limit if base.predict_limit > 0 else None,
+        eval_seed=base.eval_seed,
         eval_name=name or f"{base.name}-zero-shot",
         eval_efficiency=base.eval_efficiency,
         caption=CaptionConfig(

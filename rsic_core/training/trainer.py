@@ -165,6 +165,7 @@ class _TrainingSession:
             )
         check_natural_language([p["caption"] for p in self.pairs]).raise_if_failed()
         self.examples = image_references(records) if config.objective == "scst" else self.pairs
+        self.val_subset = self._validation_subset() if config.eval_steps else None
         self.merged_start = captioner is None and start_model(config.model)[1] is not None
         self.captioner = load_start(config) if captioner is None else captioner
         if config.attn_implementation:
@@ -194,7 +195,8 @@ class _TrainingSession:
             cb.RankReportCallback(self.run_dir, self.collator),
         ]
         if args.eval_steps:
-            callbacks.append(cb.ValidationCallback(self.run_dir, self.validate, int(args.eval_steps)))
+            images = self.val_subset.description
+            callbacks.append(cb.ValidationCallback(self.run_dir, self.validate, int(args.eval_steps), images))
         trainer_class, extra = self._trainer_class()
         if self.config.train_mode == "full":
             from rsic_core.training.modes import full_model_trainer
@@ -235,25 +237,33 @@ class _TrainingSession:
         device = str(next(model.parameters()).device)
         return dataclasses.replace(self.captioner, model=model, device=device)
 
+    def _validation_subset(self):
+        """The validation images: those the run recorded (a resumed run), else a new sample, recorded as val_subset."""
+        from rsic_core.runs.evaluation import split_subset
+
+        c, recorded = self.config, self.layout.read_config().get("val_subset") or {}
+        subset = split_subset(self.dataset, c.val_split, c.eval_limit, c.eval_seed, recorded.get("image_ids"))
+        if not recorded and _is_main_process():
+            self.layout.update_config(val_subset=subset.to_dict())
+        return subset
+
     def validate(self) -> dict:
         """Corpus scores of the current weights on the validation subset (a run folder under val/)."""
         model, step = self._trainer.model, self._trainer.state.global_step
         was_training = model.training
         model.eval()
         try:
+            c, out = self.config, self.layout.val_step_dir(step)
             folder = self._evaluate(
-                self.config.val_split,
-                self.config.eval_limit,
-                False,
-                self.config.val_metrics,
-                self.layout.val_step_dir(step),
-                {"step": step},
+                c.val_split, c.eval_limit, False, c.val_metrics, out, {"step": step}, None, self.val_subset
             )
         finally:
             model.train(was_training)
         return _corpus(folder)
 
-    def _evaluate(self, split, limit: int, efficiency: bool, metrics: str, out: Path, extra: dict, progress=None):
+    def _evaluate(
+        self, split, limit, efficiency: bool, metrics: str, out: Path, extra: dict, progress=None, subset=None
+    ):
         from rsic_core.models.inference import CaptionConfig
         from rsic_core.runs.evaluation import EvalConfig, evaluate
         from rsic_core.scoring.metrics import ScoreConfig
@@ -262,6 +272,7 @@ class _TrainingSession:
         config = EvalConfig(
             eval_split=split,
             eval_limit=limit or None,
+            eval_seed=c.eval_seed,
             eval_efficiency=efficiency,
             caption=CaptionConfig(
                 gen_num_beams=c.gen_num_beams,
@@ -272,7 +283,7 @@ class _TrainingSession:
         )
         extra = {"kind": RunKind.TRAINING_EVAL, "train_run": str(self.run_dir), "train_name": c.name, **extra}
         extra.setdefault("step", self._trainer.state.global_step)
-        return evaluate(self._captioner(), self.dataset, split, config, out, progress, extra_config=extra)
+        return evaluate(self._captioner(), self.dataset, split, config, out, progress, extra, subset=subset)
 
     def load_checkpoint(self, checkpoint: str) -> None:
         """The weights and Trainer state of a checkpoint taken at the last step (the run only evaluates)."""
@@ -317,6 +328,7 @@ class _TrainingSession:
         _evaluation_progress(self.run_dir, c.eval_split, 0, None)
         progress = functools.partial(_evaluation_progress, self.run_dir, c.eval_split)
         self._evaluate(c.eval_split, c.predict_limit, c.eval_efficiency, c.eval_metrics, out, {}, progress)
+        self.layout.update_config(subset=RunLayout(out).read_config().get("subset"))  # what the run's scores cover
         if self.config.train_mode == "lora" and (self.lora["pruned"] or self.merged_start):
             self._save_merged(out)
         for source, target in zip(RunLayout(out).record_files[1:], self.layout.record_files[1:]):

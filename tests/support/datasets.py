@@ -39,3 +39,19 @@ def karpathy(root: Path, entries: list[tuple], name="rsicd") -> Path:
 
 
 FIVE = [f"many planes are parked at the airport {i} ." for i in range(5)]
+
+
+def class_ordered(root: Path, per_class: dict[str, int], name="rsicd") -> Path:
+    """A dataset listed class by class as UCM-captions, RSICD and Sydney are: for each of UCM's 21 classes in
+    turn, ``per_class[split]`` images ``<class>_<i>.jpg`` of each split (one colour per class); returns ``root``."""
+    from rsic_core.data.formats import UCM_CLASSES
+
+    entries = []
+    for c, label in enumerate(UCM_CLASSES):
+        splits = [split for split, count in per_class.items() for _ in range(count)]
+        for i, split in enumerate(splits, 1):
+            filename = f"{label}_{i}.jpg"
+            jpg(root / "images" / filename, (12 * c, 200 - 8 * c, 20 * i % 255), size=(32, 32))
+            entries.append((filename, split, [f"there is a {label} scene with a road and some trees"]))
+    karpathy(root, entries, name)
+    return root
