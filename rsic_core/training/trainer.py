@@ -42,7 +42,8 @@ from pathlib import Path
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
-from rsic_core.training.config import TrainConfig, load_train_config, prepare_run
+from rsic_core.training.config import TrainConfig, load_train_config
+from rsic_core.training.run_folders import prepare_run
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
