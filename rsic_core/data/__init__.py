@@ -5,7 +5,8 @@ Lives here: ``records`` (ImageRecord, Problem), ``textfiles`` (encodings, JSON, 
 layout) with ``cells`` (one image's bytes by reference), ``detection`` (formats told by their fields),
 ``datasets`` (``load_dataset``; image paths kept inside their folder), ``roots`` (which dataset paths
 the app takes), ``validation``, ``images`` (the one image decoder) with ``rasters`` (16-bit and
-multi-band GeoTIFFs), ``thumbnails``, and ``demo/`` (the offline demo dataset generator).
+multi-band GeoTIFFs), ``thumbnails``, ``caption_sets`` (preprocessed captions saved to train on),
+and ``demo/`` (the offline demo dataset generator).
 
 May import: ``rsic_core.text`` and ``rsic_core.paths``.
 """

@@ -136,6 +136,14 @@ class TrainConfig(TrainingArguments):
     eval_split: str = field(default="test", metadata={"help": "Split captioned and scored at the end."})
     train_limit: int = field(default=0, metadata={"help": "Use the first N training images (0 = all)."})
     captions_per_image: int = field(default=0, metadata={"help": "References per image used as targets (0 = all)."})
+    train_captions: str = field(
+        default="",
+        metadata={
+            "help": "A preprocessed caption set (a folder `rsic preprocess --out` or the app's Save these captions "
+            "wrote): the training targets come from it, matched by image id; validation and the final evaluation "
+            "still score against the dataset's own references. Empty = the dataset's own captions."
+        },
+    )
     lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha (scaling = alpha / r)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA input."})
