@@ -1,4 +1,4 @@
-"""Where RSIC Studio keeps things: what it generates (demo dataset, caches, runs) and the shipped demo model.
+"""Where RSIC Studio keeps things: what it generates (demo dataset, caches, runs, caption sets) and the demo model.
 
 Everything lives under ``RSIC_HOME`` (default ``~/.cache/rsic-studio``) so that a read-only
 checkout works and tests can point it at a temporary folder.
@@ -30,6 +30,13 @@ def rsic_home() -> Path:
 def runs_dir() -> Path:
     """Default folder for training and evaluation runs (``RSIC_RUNS`` overrides)."""
     folder = Path(os.environ.get("RSIC_RUNS", rsic_home() / "runs")).expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def captions_dir() -> Path:
+    """Folder of the preprocessed caption sets saved from the app (one folder per set)."""
+    folder = rsic_home() / "captions"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,49 @@ def test_words_clustered_are_the_content_words_of_the_statistics_vocabulary(app,
     vocabulary = words.word_counts(kept)
     assert table.loc["after length filter", "vocabulary"] == len(vocabulary)
     assert clustered == sum(map(words.is_content_word, vocabulary)) < len(vocabulary)  # what the metric's help says
+
+
+def _save(app, page: str) -> str:
+    """Click Save these captions on ``page`` with the name its box shows; that name."""
+    name = next(t for t in app.text_input if t.label == "Set name" and t.key.startswith(f"{page}_save_name")).value
+    app.button(key=f"{page}_save").click().run()
+    assert not app.exception, app.exception
+    return name
+
+
+def test_saved_captions_make_a_set_the_train_page_offers(app, demo):
+    from rsic_core.data.caption_sets import REPORT, read_caption_set
+    from rsic_core.paths import captions_dir
+    from rsic_core.text import words
+
+    app.switch_page("views/statistics.py").run()
+    app.number_input(key="statistics_max_words").set_value(12).run()
+    name = _save(app, "statistics")
+    folder = captions_dir() / name
+    assert (folder / REPORT).is_file()
+    assert any(f"--train-captions {folder}" in s.value for s in app.success)
+    saved = read_caption_set(folder)
+    kept = [c for captions in saved.captions.values() for c in captions]
+    assert kept and all(words.count_words(c) <= 12 and c == c.lower() for c in kept)  # the page's settings
+    assert set(saved.captions) == {r.image_id for r in demo.records}
+    assert json.loads((folder / REPORT).read_text())["config"]["len_max_words"] == 12
+
+    before = (folder / REPORT).read_text()
+    assert _save(app, "statistics") == name  # the same name again: refused, nothing overwritten
+    assert any("already exists" in e.value for e in app.error) and (folder / REPORT).read_text() == before
+
+    app.switch_page("views/synonyms.py").run()
+    app.slider(key="synonyms_eps").set_value(0.3).run()
+    tight = _save(app, "synonyms")
+    assert json.loads((captions_dir() / tight / REPORT).read_text())["config"]["syn_eps"] == 0.3
+
+    foreign = captions_dir() / f"{name}-of-another-dataset"  # a set whose report names another dataset
+    shutil.copytree(folder, foreign, symlinks=True)
+    report = json.loads((foreign / REPORT).read_text())
+    (foreign / REPORT).write_text(json.dumps(report | {"dataset_name": "another", "dataset_sha256": None}))
+
+    app.switch_page("views/train.py").run()
+    assert not app.exception, app.exception
+    picker = next(s for s in app.selectbox if s.label == "Training captions")
+    assert picker.options[0] == "raw (the dataset's own)" and {name, tight} <= set(picker.options)
+    assert foreign.name not in picker.options

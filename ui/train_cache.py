@@ -110,6 +110,21 @@ def split_fields(splits: list[str]) -> list[FormField]:
     return form
 
 
+RAW_CAPTIONS = "raw (the dataset's own)"
+CAPTIONS_HELP = (
+    "The training targets: the dataset's own captions, or a caption set saved from the Caption statistics or "
+    "Synonym clusters page (only sets made from this dataset are offered). Validation and the final evaluation "
+    "always score against the dataset's own references."
+)
+
+
+def caption_choices(dataset) -> dict[str, str]:
+    """The Training captions picker: label -> train_captions (:data:`RAW_CAPTIONS` -> "", a saved set -> its folder)."""
+    from rsic_core.data.caption_sets import caption_sets_for
+
+    return {RAW_CAPTIONS: "", **{s.name: str(s.folder) for s in caption_sets_for(dataset)}}
+
+
 def launch_config(values: dict, data: str) -> dict:
     """What the form sends to :func:`rsic_core.training.jobs.start`: its values, the dataset, no final evaluation as -1."""
     config = {**values, "data": data}
@@ -159,7 +174,7 @@ def _data_name(config: dict) -> str:
 
 
 def trained_on(run_dir: str | Path) -> str:
-    """One Markdown line: the dataset and splits a run trains, validates and is evaluated on."""
+    """One Markdown line: the dataset, splits and captions a run trains, validates and is evaluated on."""
     c = _launched(Path(run_dir))
     how = ", ".join(
         w for w, on in (("full", c.get("train_mode") == "full"), ("SCST", c.get("objective") == "scst")) if on
@@ -167,6 +182,8 @@ def trained_on(run_dir: str | Path) -> str:
     line = (
         "Trains" + (f" ({how})" if how else "") + f" on **{_data_name(c)}**, split **{c.get('train_split', 'train')}**"
     )
+    if c.get("train_captions"):
+        line += f", captions **{Path(c['train_captions']).name}**"
     if c.get("eval_steps"):
         line += f"; validates on **{c.get('val_split', 'val')}** every {c['eval_steps']} steps"
     if int(c.get("predict_limit", 0)) < 0:

@@ -1,10 +1,10 @@
-"""Caption statistics: counts, lengths, top words and vocabulary, before and after preprocessing."""
+"""Caption statistics: counts, lengths, top words and vocabulary, before and after preprocessing; save the captions."""
 
 import streamlit as st
 
 from rsic_core.text import stats as cs
 from rsic_core.text.preprocess import PreprocessConfig
-from ui import preprocess_cache, state
+from ui import caption_sets, preprocess_cache, state
 
 st.title("Caption statistics")
 dataset = state.dataset_or_stop()
@@ -62,3 +62,4 @@ if len(duplicates):
     st.dataframe(duplicates, hide_index=True, width="stretch")
 st.subheader("Guard")
 (st.success if result.guard.ok else st.error)(result.guard.summary())
+caption_sets.save_control("statistics", dataset, config, lambda: result)

@@ -1,11 +1,13 @@
-"""Synonym clusters: the WordNet-checked mapping table, DBSCAN controls, a UMAP map, examples."""
+"""Synonym clusters: the WordNet-checked mapping table, DBSCAN controls, a UMAP map, examples; save the captions."""
+
+from dataclasses import replace
 
 import streamlit as st
 
 from rsic_core.text import stats as cs
 from rsic_core.text.preprocess import PreprocessConfig
 from rsic_core.text.synonyms import rewrite, word_examples
-from ui import preprocess_cache, state
+from ui import caption_sets, preprocess_cache, state
 
 st.title("Synonym clusters")
 dataset = state.dataset_or_stop()
@@ -27,6 +29,10 @@ except ValueError as e:
     st.stop()
 for note in result.notes if result else ["the synonym step did not run"]:
     st.warning(note)
+page_config = replace(config, syn_eps=float(eps), syn_min_samples=int(min_samples), syn_keep_number=keep_number)
+caption_sets.save_control(
+    "synonyms", dataset, page_config, lambda: preprocess_cache.preprocessed(state.dataset_path(), page_config)
+)
 if result is None or not result.words:
     st.stop()
 

@@ -26,7 +26,16 @@ def widget(column, f: train_cache.FormField):
 
 with st.form("train_form", enter_to_submit=False):  # Enter in a field must not start a run
     splits = train_cache.split_fields(list(dataset.split_counts()))
-    config = {f.name: widget(column, f) for column, f in zip(st.columns(len(splits)), splits)}
+    *split_columns, captions_column = st.columns(len(splits) + 1)
+    config = {f.name: widget(column, f) for column, f in zip(split_columns, splits)}
+    captions = train_cache.caption_choices(dataset)
+    chosen_captions = captions_column.selectbox(
+        "Training captions",
+        list(captions),
+        help=train_cache.CAPTIONS_HELP,
+        key=state.widget_key("train_captions", *captions),
+    )
+    config["train_captions"] = captions[chosen_captions]
     columns = st.columns(4)
     config |= {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")

@@ -7,7 +7,8 @@ One option per ``PreprocessConfig`` field (the older short spellings such as ``-
 
 Writes ``DIR/dataset_<name>_processed.json`` (Karpathy layout, the same images, natural-language
 captions), ``DIR/preprocess_report.json``, ``DIR/synonym_mapping.csv`` and, when SentencePiece
-ran, ``DIR/sentencepiece.model``.
+ran, ``DIR/sentencepiece.model`` (:func:`rsic_core.data.caption_sets.write_caption_set`): a caption set that
+``rsic train --train-captions DIR`` trains on. A folder that already holds a set is refused.
 """
 
 from __future__ import annotations
@@ -57,8 +58,7 @@ def preprocess_config(args: argparse.Namespace):
 
 
 def _preprocess(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from rsic_core.data.caption_sets import check_new_folder, write_caption_set
     from rsic_core.data.datasets import load_dataset
     from rsic_core.text.preprocess import preprocess
 
@@ -68,10 +68,9 @@ def _preprocess(args: argparse.Namespace) -> int:
     captions = [c for r in dataset.records for c in r.captions]
     if not captions:
         raise ValueError(f"{args.path}: the dataset has no captions to preprocess")
+    out = check_new_folder(args.out)  # before the work: a folder holding a set is never overwritten
     result = preprocess(captions, config, use_cache=not args.no_cache)
-    out = Path(args.out).expanduser()
-    out.mkdir(parents=True, exist_ok=True)
-    written = write_outputs(dataset, result, out)
+    written = write_caption_set(dataset, result, out)
     for step in result.steps:
         state = f"{step.captions_in} -> {step.captions_out} captions, {step.changed} changed, {step.seconds:.1f} s"
         print(f"{step.name:14s} {state if step.enabled else 'off'} {json.dumps(step.details) if step.details else ''}")
@@ -81,55 +80,9 @@ def _preprocess(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(result.guard.summary())
     source = "from cache" if result.from_cache else "computed"
-    print(f"{source} in {time.perf_counter() - start:.1f} s; wrote {', '.join(str(p) for p in written)}")
+    print(f"{source} in {time.perf_counter() - start:.1f} s; wrote {', '.join(str(p) for p in written.files)}")
+    for note in written.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if result.guard.ok:
+        print(f"train on it: rsic train --data {args.path} --train-captions {out}")
     return 0 if result.guard.ok else 1
-
-
-def write_outputs(dataset, result, out) -> list:
-    """Write the processed Karpathy JSON, the report, the mapping table and the SentencePiece model."""
-    from rsic_core.text.synonyms import MAPPING_COLUMNS
-    from rsic_core.text.words import tokens
-
-    per_image: list[list[str]] = [[] for _ in dataset.records]
-    owner = [i for i, r in enumerate(dataset.records) for _ in r.captions]
-    for index, caption in zip(result.kept_index.tolist(), result.captions):
-        per_image[owner[index]].append(caption)
-    images, sentid = [], 0
-    for imgid, (record, kept) in enumerate(zip(dataset.records, per_image)):
-        sentences = [{"raw": c, "tokens": tokens(c), "imgid": imgid, "sentid": sentid + k} for k, c in enumerate(kept)]
-        entry = {
-            "filename": record.image_id,
-            "imgid": imgid,
-            "split": record.split,
-            "sentids": [s["sentid"] for s in sentences],
-            "sentences": sentences,
-        }
-        entry |= {k: v for k, v in (("label", record.label), ("source", record.source)) if v}
-        images.append(entry)
-        sentid += len(kept)
-    name = f"{dataset.name}_processed".replace(" ", "_").replace("/", "_")
-    annotation = out / f"dataset_{name}.json"
-    annotation.write_text(json.dumps({"images": images, "dataset": name, "image_dir": str(dataset.image_dir)}))
-    report = result.report() | {
-        "dataset": str(dataset.annotation_file),
-        "images": len(images),
-        "images_without_captions": sum(1 for kept in per_image if not kept),
-    }
-    (out / "preprocess_report.json").write_text(json.dumps(report, indent=1))
-    mapping = result.synonyms.mapping if result.synonyms is not None else None
-    mapping_file = out / "synonym_mapping.csv"
-    if mapping is not None:
-        mapping.to_csv(mapping_file, index=False)
-    else:
-        mapping_file.write_text(",".join(MAPPING_COLUMNS) + "\n")
-    written = [annotation, out / "preprocess_report.json", mapping_file]
-    if result.sentencepiece is not None:
-        result.sentencepiece.save(out / "sentencepiece.model")
-        written.append(out / "sentencepiece.model")
-    images_link = out / "images"
-    if not images_link.exists() and dataset.image_dir.is_dir():
-        try:  # so that load_dataset(out) finds the images
-            images_link.symlink_to(dataset.image_dir.resolve(), target_is_directory=True)
-        except OSError:
-            print(f"note: images stay in {dataset.image_dir} (pass --image-dir when loading)", file=sys.stderr)
-    return written

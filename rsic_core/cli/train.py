@@ -4,8 +4,10 @@
     rsic train --train-mode full --label-smoothing-factor 0.1 ...   # every weight outside the family's frozen towers
     rsic train --objective scst --scst-samples 5 --model XE_RUN_DIR  # SCST from a cross-entropy run (or model folder)
     rsic train --resume RUN_DIR                                                                # continue a killed run
+    rsic train --data DATA --train-captions SET_DIR     # targets from a preprocessed caption set (rsic preprocess --out)
     rsic train --output-dir RUN_DIR --overwrite                   # replace a finished run (or an evaluation) there
-    rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [TrainConfig fields]
+    rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [--captions raw,SET_DIR]
+                         [TrainConfig fields]
     rsic experiment prune [--config base.json] --prune-qformer 0,6 --prune-lm 0,16 [TrainConfig fields]
 
 Every field of :class:`rsic_core.training.config.TrainConfig` (the Trainer's own options

@@ -28,6 +28,7 @@ RUN_COLUMNS = (
     "split",
     "model",
     "adapter",
+    "captions",
     "lora_r",
     "lora_alpha",
     "images",
@@ -56,6 +57,17 @@ def adapter_label(config: dict) -> str:
     return "(none yet)" if config.get("kind") == RunKind.TRAINING else "(zero-shot)"
 
 
+def captions_label(config: dict) -> str | None:
+    """What a training run trained on: ``raw`` (the dataset's own captions) or its caption set's name; None
+    for a run that trained nothing (an evaluation)."""
+    if config.get("kind") != RunKind.TRAINING:
+        return None
+    chosen = config.get("train_captions_set") or {}
+    if chosen.get("name"):
+        return str(chosen["name"])
+    return Path(str(config["train_captions"])).name if config.get("train_captions") else "raw"
+
+
 def dataset_label(config: dict) -> str:
     """The dataset a run used: its name (``ucm-sample``), else its annotation file, else ``?``."""
     return str(config.get("dataset_name") or config.get("data") or "?")
@@ -72,8 +84,8 @@ def run_label(run: Run) -> str:
 
 
 def runs_table(runs: Iterable[Run]):
-    """One row per run: name, folder, kind, status, data, split, model, adapter, LoRA rank and alpha
-    (training runs), images and which (the subset of the split, where the run recorded it), then corpus
+    """One row per run: name, folder, kind, status, data, split, model, adapter, training captions, LoRA rank
+    and alpha (training runs), images and which (the subset of the split, where the run recorded it), then corpus
     metrics and efficiency (the latency with its timed batch)."""
     import pandas as pd
 
@@ -88,6 +100,7 @@ def runs_table(runs: Iterable[Run]):
                 "status": _status(run),
                 "model": model_label(c.get("model")),
                 "adapter": adapter_label(c),
+                "captions": captions_label(c),
                 "data": dataset_label(c),
                 "split": c.get("split"),
                 "lora_r": c.get("lora_r"),

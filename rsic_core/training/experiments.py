@@ -1,6 +1,7 @@
 """Experiments made of training runs: the LoRA ablation grid and layer pruning.
 
     rsic experiment grid --model demo --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 --max-steps 100
+    rsic experiment grid --data DATA --grid-r 8 --grid-alpha 16 --grid-dropout 0 --captions raw,SET_DIR  # preprocessing?
     rsic experiment prune --model M --prune-qformer 0,6 --prune-lm 0,16 --max-steps 100
 
 Every cell is an ordinary training run (its own run folder under the runs directory, on the Runs
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, load_run, new_run_dir, write_json
+from rsic_core.runs.tables import captions_label
 from rsic_core.scoring.scale import as_percent
 from rsic_core.training.config import TrainConfig
 from rsic_core.training.trainer import train
@@ -35,6 +37,14 @@ class GridConfig:
     grid_r: str = field(default="2,4,8", metadata={"help": "LoRA ranks, comma separated."})
     grid_alpha: str = field(default="4,16,32", metadata={"help": "LoRA alphas, comma separated."})
     grid_dropout: str = field(default="0,0.1", metadata={"help": "LoRA dropouts, comma separated."})
+    grid_captions: str = field(
+        default="raw",
+        metadata={
+            "help": "Training captions, comma separated: raw (the dataset's own) and/or preprocessed caption set "
+            "folders (rsic preprocess --out); every cell is trained on each.",
+            "aliases": ["--captions"],
+        },
+    )
     grid_zero_shot: bool = field(default=True, metadata={"help": "Evaluate the base model as the reference row."})
 
 
@@ -61,7 +71,7 @@ class ExperimentResult:
 
 
 def run_grid(base: TrainConfig, grid: GridConfig, progress: Callable[[str], None] | None = None) -> ExperimentResult:
-    """Train one run per (rank, alpha, dropout) and tabulate them against the zero-shot row.
+    """Train one run per (rank, alpha, dropout, training captions) and tabulate them against the zero-shot row.
 
     Args:
         base: settings shared by every cell (model, data, steps, learning rate, ...).
@@ -69,16 +79,28 @@ def run_grid(base: TrainConfig, grid: GridConfig, progress: Callable[[str], None
         progress (None): ``callable(message)`` before each run.
 
     Returns:
-        The table: run, r, alpha, dropout, trainable %, BLEU-4, CIDEr, Geo-Sim and their deltas.
+        The table: run, r, alpha, dropout, captions, trainable %, BLEU-4, CIDEr, Geo-Sim and their deltas.
+
+    Raises:
+        ValueError: a value that is not a number, or a caption set that cannot be read or was made from
+            another dataset (before any run).
     """
+    captions = _caption_axis(base, grid.grid_captions)
     cells = list(
         itertools.product(
             _ints(grid.grid_r, "grid_r"),
             _ints(grid.grid_alpha, "grid_alpha"),
             _floats(grid.grid_dropout, "grid_dropout"),
+            captions,
         )
     )
-    variants = [(f"{base.name}-r{r}-a{a}-d{d:g}", dict(lora_r=r, lora_alpha=a, lora_dropout=d)) for r, a, d in cells]
+    variants = [
+        (
+            f"{base.name}-r{r}-a{a}-d{d:g}" + (f"-{label}" if len(captions) > 1 or path else ""),
+            dict(lora_r=r, lora_alpha=a, lora_dropout=d, train_captions=path),
+        )
+        for r, a, d, (label, path) in cells
+    ]
     return _run_variants(RunKind.GRID, base, variants, grid.grid_zero_shot, asdict(grid), progress)
 
 
@@ -141,6 +163,7 @@ def experiment_table(run_dirs: list[Path], zero_shot_dir: Path | None = None):
             "r": c.get("lora_r") if trained else None,
             "alpha": c.get("lora_alpha") if trained else None,
             "dropout": c.get("lora_dropout") if trained else None,
+            "captions": captions_label(c),
             "Q-Former layers": c.get("prune_qformer_layers") or "all" if trained else "all",
             "LM layers": c.get("prune_lm_layers") or "all" if trained else "all",
             "trainable %": 100 * lora["share"] if lora else 0.0,
@@ -233,6 +256,28 @@ def _lora(folder: Path) -> dict:
 
 def _scaled(value, factor):
     return None if value is None else float(value) * factor
+
+
+def _caption_axis(base: TrainConfig, text: str) -> list[tuple[str, str]]:
+    """(label, train_captions) per value of ``grid_captions``: ("raw", "") or (the set's name, its folder), each
+    set read and checked against the dataset before any run."""
+    from rsic_core.data.caption_sets import check_made_from, read_caption_set
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.demo.dataset import demo_dataset_dir
+
+    values = split_list(text) or ["raw"]
+    axis, dataset = [], None
+    for value in values:
+        if value == "raw":
+            axis.append(("raw", ""))
+            continue
+        caption_set = read_caption_set(value)
+        dataset = dataset or load_dataset(base.data or demo_dataset_dir())
+        check_made_from(caption_set, dataset)
+        axis.append((caption_set.name, str(caption_set.folder)))
+    if len({label for label, _ in axis}) < len(axis):
+        raise ValueError(f"grid_captions names the same captions twice ({text}); give each once")
+    return axis
 
 
 def _ints(text: str, name: str, minimum: int = 1) -> list[int]:

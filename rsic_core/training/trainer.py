@@ -6,7 +6,8 @@
 A run folder (under :func:`rsic_core.paths.runs_dir` unless ``output_dir`` is given; files named by
 :class:`rsic_core.runs.layout.RunLayout`) holds::
 
-    config.json          # the exact TrainConfig, every field (plus kind/adapter/split keys the Runs page reads)
+    config.json          # the exact TrainConfig, every field (plus kind/adapter/split keys the Runs page reads;
+                         # train_captions_set: path, name, sha256 and preprocessing config of the caption set)
     status.json          # queued/running/completed/failed/cancelled, pid, step, max_steps, message
     train_log.jsonl      # loss and learning rate per logged step (the Train page tails it)
     val_metrics.jsonl    # corpus scores on the validation subset every eval_steps
@@ -42,7 +43,8 @@ from pathlib import Path
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
-from rsic_core.training.config import TrainConfig, load_train_config, prepare_run
+from rsic_core.training.config import TrainConfig, load_train_config
+from rsic_core.training.run_folders import prepare_run
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
@@ -94,7 +96,8 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
             jobs.write_status(run_dir, RunStatus.CANCELLED, message, step=step)
             return run_dir
         session.finish(trainer)
-        jobs.write_status(run_dir, RunStatus.COMPLETED, f"{step} steps", step=step)
+        note = f"; {session.captions_note}" if session.captions_note else ""
+        jobs.write_status(run_dir, RunStatus.COMPLETED, f"{step} steps{note}", step=step)
         return run_dir
     except jobs.EvaluationCancelled:
         shutil.rmtree(layout.eval_dir, ignore_errors=True)
@@ -156,6 +159,9 @@ class _TrainingSession:
         self.dataset = load_dataset(config.data or _demo_data())
         check_splits(self.dataset.split_counts(), config, self.dataset.name)
         records = [r for r in self.dataset.select(split=config.train_split) if r.has_image]
+        self.captions_note = None
+        if config.train_captions:  # targets from a preprocessed set; validation and evaluation keep the dataset's
+            records = self._use_caption_set(records)
         records = records[: config.train_limit] if config.train_limit else records
         self.pairs = caption_pairs(records, config.captions_per_image)
         if not self.pairs:
@@ -182,6 +188,17 @@ class _TrainingSession:
         collator = ScstCollator if config.objective == "scst" else CaptionCollator
         augment = Augmenter(split_list(config.augment), seed=config.seed)
         self.collator = collator(family, self.captioner.processor, padding_side=side, augment=augment)
+
+    def _use_caption_set(self, records: list) -> list:
+        """The training records with the caption set's captions as targets; the set is recorded in config.json."""
+        from rsic_core.data.caption_sets import read_caption_set, train_targets
+
+        started = self.layout.read_config().get("train_captions_set") or {}  # a resumed run: what it started with
+        captions = read_caption_set(self.config.train_captions, expect_sha256=started.get("sha256"))
+        records, self.captions_note = train_targets(captions, self.dataset, records, self.config.train_split)
+        if _is_main_process():
+            self.layout.update_config(train_captions_set={**captions.describe(), "note": self.captions_note})
+        return records
 
     def trainer(self, cancel) -> object:
         """The Trainer, with the run's config as its arguments (checkpoints in the run's checkpoints/)."""

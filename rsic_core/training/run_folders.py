@@ -1,0 +1,116 @@
+"""The run folder of a training run: made (or reopened) before the first step, refused when it holds another run.
+
+    run_dir = prepare_run(TrainConfig(output_dir="runs/r1"))   # writes runs/r1/config.json
+
+A folder that already holds a training run is continued only with the options it was started
+with, and never once it finished; a folder holding another kind of run (an evaluation) is left
+alone. ``overwrite`` deletes such a folder's run and trains afresh.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
+from rsic_core.training.config import TrainConfig, load_train_config
+
+
+def prepare_run(config: TrainConfig) -> Path:
+    """Create (or reopen) the run folder and write its config.json; returns the folder.
+
+    A folder holding a training run started with the same options is reopened (the run continues);
+    one holding a finished run, or a run of another kind, is refused unless ``config.overwrite``,
+    which deletes it first. Refused folders are left exactly as they are.
+
+    Raises:
+        FileNotFoundError: ``resume`` names a folder without config.json.
+        ValueError: ``resume`` names a finished run or not a training run; ``output_dir`` is a file,
+            holds a run started with other options, a finished run or another kind of run, or a
+            run whose process is still running.
+    """
+    if config.resume:
+        run_dir = Path(config.resume).expanduser()
+        if not RunLayout(run_dir).config_file.is_file():
+            raise FileNotFoundError(f"{run_dir}: no config.json here, nothing to resume")
+        _refuse_to_continue(run_dir, "--resume")
+        return run_dir
+    run_dir = Path(config.output_dir).expanduser() if config.output_dir else new_run_dir(config.name)
+    make_folder(run_dir, "--output-dir")
+    layout = RunLayout(run_dir)
+    if layout.kind is not None:
+        if layout.foreign:
+            raise ValueError(
+                f"{run_dir} holds a config.json that no run of this project wrote (a model folder?); "
+                "give another --output-dir"
+            )
+        if config.overwrite:
+            _refuse_if_running(run_dir)
+            _clear(run_dir)
+        else:
+            _refuse_to_continue(run_dir, "--output-dir")
+            _refuse_other_options(run_dir, config)
+            return run_dir
+    layout.write_config(
+        {
+            **config.to_dict(),
+            "output_dir": str(run_dir),
+            "kind": RunKind.TRAINING,
+            "adapter": None,
+            "split": config.eval_split,
+        }
+    )
+    return run_dir
+
+
+def _refuse_to_continue(run_dir: Path, option: str) -> None:
+    """A run folder can be continued only when it holds an unfinished training run that is not running."""
+    layout, resume = RunLayout(run_dir), option == "--resume"
+    if layout.kind != RunKind.TRAINING:
+        advice = (
+            "nothing to resume"
+            if resume
+            else "give another --output-dir, or --overwrite to delete it and train there afresh"
+        )
+        raise ValueError(f"{run_dir} holds a run of kind {layout.kind}, not a training run; {advice}")
+    status = layout.read_status()
+    if RunStatus.of(status.get("state")) == RunStatus.COMPLETED:
+        advice = (
+            f"train it afresh with `rsic train --output-dir {run_dir} --overwrite`"
+            if resume
+            else "give another --output-dir, or --overwrite to delete it and train afresh"
+        )
+        raise ValueError(
+            f"{run_dir}: the run already finished at step {status.get('step', '?')}; nothing to resume ({advice})"
+        )
+    _refuse_if_running(run_dir)
+
+
+def _refuse_if_running(run_dir: Path) -> None:
+    from rsic_core.training import jobs
+
+    pid = jobs.read_status(run_dir).get("pid")
+    if jobs.is_alive(run_dir) and pid != os.getpid():
+        raise ValueError(f"{run_dir}: the run is still running (process {pid}); wait for it or cancel it first")
+
+
+def _clear(run_dir: Path) -> None:
+    """Delete what a run folder holds (``overwrite``), keeping the folder itself."""
+    import shutil
+
+    for item in run_dir.iterdir():
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
+
+
+def _refuse_other_options(run_dir: Path, config: TrainConfig) -> None:
+    """Reusing a run folder with the options it was started with continues it; other options are refused."""
+    changed = load_train_config(run_dir).changed_options(config)
+    if changed:
+        listed = "; ".join(f"{name} {old!r} there, {new!r} now" for name, (old, new) in changed.items())
+        raise ValueError(
+            f"{run_dir} holds a run started with other options ({listed}): continue it with its own "
+            f"config with `rsic train --resume {run_dir}`, or give another --output-dir"
+        )
