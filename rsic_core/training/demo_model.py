@@ -101,7 +101,7 @@ def train_demo_model(
     """
     import torch
 
-    from rsic_core.data.demo.dataset import demo_dataset_dir
+    from rsic_core.data.demo.dataset import DEMO_CLASSES, demo_dataset_dir
     from rsic_core.models.registry import build_tiny
 
     config = config or DemoModelConfig()
@@ -123,6 +123,8 @@ def train_demo_model(
     captioner.model.to(torch.float32)
     report = {
         "model": f"PaliGemma architecture, {captioner.num_parameters() / 1e6:.1f} M parameters",
+        "knows": f"the {len(DEMO_CLASSES)} synthetic scene classes of the offline demo dataset ({', '.join(DEMO_CLASSES)})",
+        "classes": list(DEMO_CLASSES),
         "trained_on": {
             "caption en": "the generic caption of every training image (e.g. 'an aerial image of a harbor')",
             DESCRIBE_PROMPT: "the detailed reference captions of the training images, except the classes "
