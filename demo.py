@@ -16,15 +16,12 @@ from pathlib import Path
 import gradio as gr
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image, read_image
+from rsic_core.models.cards import model_card
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.models.registry import load_captioner
-from rsic_core.paths import DEMO_MODEL, rsic_home
+from rsic_core.paths import rsic_home
 
 NO_LINK = "No public share link could be created (Gradio's share server is unreachable, e.g. offline)."
-DEMO_MODEL_ONLY = (
-    "The demo model knows only the synthetic scenes of the offline demo dataset, so its captions of real aerial "
-    "images mean little: start the demo with `--model` and a real captioning model for those."
-)
 
 
 def from_demo_dataset(image_path: str) -> bool:
@@ -33,7 +30,7 @@ def from_demo_dataset(image_path: str) -> bool:
     return demo_copy.is_file() and filecmp.cmp(image_path, demo_copy, shallow=False)
 
 
-def build_demo(model: str = "demo", adapter: str | None = None, device: str | None = None) -> gr.Blocks:
+def build_demo(model: str = "ucm", adapter: str | None = None, device: str | None = None) -> gr.Blocks:
     """The Gradio app around one loaded captioning model."""
     captioner = load_captioner(model, adapter=adapter, device=device)
 
@@ -53,7 +50,9 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
         notes = [n for n in (loaded.note, result.note) if n]  # how a 16-bit or multi-band raster was shown
         return image, result.caption, " · ".join([f"{result.seconds * 1000:.0f} ms on {captioner.device}", *notes])
 
-    demo_model = Path(captioner.name) == DEMO_MODEL
+    card = model_card(captioner)
+    unseen_note = card.note(["real aerial images"]) if card.synthetic and not adapter else None  # the demo model
+    knows_note = None if card.synthetic or adapter else card.note([])  # what a shipped real-photo model knows
 
     def show(image_path: str | None):
         """On upload: the preview, and a word when the demo model gets an image it never saw (a bad
@@ -64,13 +63,14 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
             image = None
         if image is not None:
             image.thumbnail((448, 448))
-        unknown = demo_model and bool(image_path) and not from_demo_dataset(image_path)
-        return image, "", "", gr.Markdown(DEMO_MODEL_ONLY, visible=unknown)
+        unknown = bool(unseen_note and image_path and not from_demo_dataset(image_path))
+        return image, "", "", gr.Markdown(unseen_note or "", visible=unknown)
 
     with gr.Blocks(title="RSIC Studio caption demo") as demo:
         gr.Markdown(
             f"## Remote-sensing image captioning\nModel: `{captioner.name}` ({captioner.family.title})"
             + (f" + adapter `{adapter}`" if adapter else "")
+            + (f"\n\n{knows_note}" if knows_note else "")
         )
         demo.rsic_status = "Starting..."  # set by launch(); shown on each page load
         gr.Markdown(lambda: demo.rsic_status)
@@ -79,7 +79,7 @@ def build_demo(model: str = "demo", adapter: str | None = None, device: str | No
                 kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)  # the label names every type accepted
                 image = gr.File(label=f"Aerial image ({kinds})", file_types=list(IMAGE_EXTENSIONS), type="filepath")
                 preview = gr.Image(label="Image", interactive=False, type="pil")
-                notice = gr.Markdown(DEMO_MODEL_ONLY, visible=False)
+                notice = gr.Markdown(unseen_note or "", visible=False)
             with gr.Column():
                 caption = gr.Textbox(label="Caption")
                 timing = gr.Textbox(label="Time and notes")
@@ -126,7 +126,12 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int | None = None, sh
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Gradio caption demo")
-    parser.add_argument("--model", default="demo", help="model folder or cached Hugging Face id (default: demo model)")
+    parser.add_argument(
+        "--model",
+        default="ucm",
+        help="model folder or cached Hugging Face id; ucm (default) = the shipped real-photo model, demo = the "
+        "offline demo model (synthetic scenes only)",
+    )
     parser.add_argument("--adapter", help="LoRA adapter folder")
     parser.add_argument("--device", help="cpu, cuda... (default: CUDA when available)")
     parser.add_argument("--share", action="store_true", help="ask Gradio for a public link")

@@ -142,8 +142,8 @@ def test_the_demo_model_says_what_it_knows_on_an_upload_that_is_no_demo_scene(de
     colour_images()[0].save(tmp_path / "red.png")
     show = _upload_handler(demo.build_demo("demo")).fn
     notice = show(str(tmp_path / "red.png"))[-1]
-    assert notice.visible and notice.value == demo.DEMO_MODEL_ONLY
-    assert "knows only the synthetic scenes of the offline demo dataset" in notice.value
+    assert notice.visible and "knows only the 12 synthetic scene classes of the offline demo dataset" in notice.value
+    assert "choose the ucm model (real aerial photos)" in notice.value
     scene = next((demo_dir / "images").glob("*.jpg"))
     (tmp_path / "upload").mkdir()
     shutil.copyfile(scene, tmp_path / "upload" / scene.name)  # a demo image, as an upload brings it

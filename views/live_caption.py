@@ -2,13 +2,12 @@
 
 import zlib
 from dataclasses import asdict
-from pathlib import Path
 
 import streamlit as st
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.models.cards import auto_model, model_card
 from rsic_core.models.inference import CaptionConfig, caption_images
-from rsic_core.paths import DEMO_MODEL
 from rsic_core.runs.compare import time_label
 from ui import grounding_cache, models_cache, state
 
@@ -35,20 +34,24 @@ def _show(image, result, settings: str, bands: str, batch: int, key: str = "", c
             source = image.getvalue() if hasattr(image, "getvalue") else str(image)
             big = load_image(image, bands=bands or None)
             grounding_cache.word_picker(
-                right, key, source, big, result.caption, model.strip(), adapter.strip() or None, asdict(config)
+                right, key, source, big, result.caption, chosen, adapter.strip() or None, asdict(config)
             )
 
 
 st.title("Live caption")
-st.caption("Captions are made on this machine; the offline demo model is used unless you name another.")
+st.caption(
+    "Captions are made on this machine: by default with the shipped real-photo model (ucm) for uploads and real "
+    "datasets, and the demo model for the demo dataset's own images, unless you name another."
+)
 
 with st.sidebar:
     st.markdown("**Model**")
     model = st.text_input(
         "Model",
-        value="demo",
-        help="'demo' (the offline demo model), a model folder, "
-        "or a Hugging Face id already in the local cache, e.g. google/paligemma2-3b-pt-224",
+        value="auto",
+        help="'auto' (ucm for uploads and real datasets, demo for the demo dataset's images), 'ucm' (the shipped "
+        "real-photo model: UC Merced's 21 land-use classes), 'demo' (the offline demo model: synthetic scenes), "
+        "a model folder, or a Hugging Face id already in the local cache, e.g. google/paligemma2-3b-pt-224",
         key="live_model",
     )
     adapter = st.text_input("LoRA adapter folder (optional)", value="", key="live_adapter")
@@ -101,8 +104,11 @@ if len(images) > MAX_IMAGES:
     st.info(f"Captioning the first {MAX_IMAGES} of the {len(images)} images chosen; remove some to caption the others.")
     images = images[:MAX_IMAGES]
 
+chosen = model.strip() or "auto"
+if chosen == "auto":  # uploads are real photos; only the demo dataset's own images go to the demo model
+    chosen = "ucm" if uploads else auto_model(picked)
 try:
-    captioner = models_cache.captioner(model.strip(), adapter.strip() or None)
+    captioner = models_cache.captioner(chosen, adapter.strip() or None)
 except (FileNotFoundError, ValueError, OSError) as e:
     st.error(str(e))
     st.stop()
@@ -118,11 +124,9 @@ except ValueError as e:  # bands that are not band numbers
 unseen = (["uploaded images"] if uploads else []) + (
     [f"{dataset.name}'s images"] if picked and not state.is_demo() else []
 )
-if Path(captioner.name) == DEMO_MODEL and unseen:  # images the demo model never saw
-    st.info(
-        "The demo model knows only the synthetic scenes of the offline demo dataset, so its captions of "
-        f"{' and '.join(unseen)} mean little: name a real captioning model in the sidebar for them."
-    )
+note = None if captioner.adapter else model_card(captioner).note(unseen)
+if note:  # what the shipped model knows (and, for the demo model, that real photos are beyond it)
+    st.info(note)
 st.caption(
     f"{captioner.family.title} · `{captioner.name}`"
     + (f" + adapter `{captioner.adapter}`" if captioner.adapter else "")

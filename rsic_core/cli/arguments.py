@@ -53,11 +53,17 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, unset: bool = 
             _add(group, names, dest=f.name, type=kind, default=value, help=text)
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, device_help: str = "") -> None:
+MODEL_HELP = {
+    "demo": "Hugging Face id or model folder; demo = the offline demo model (synthetic scenes), ucm = the shipped "
+    "real-photo model (default: demo)",
+    "auto": "Hugging Face id or model folder; demo = the offline demo model (synthetic scenes), ucm = the shipped "
+    "real-photo model; auto (default) = demo for the demo dataset's own images, ucm for any other photo",
+}
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, device_help: str = "", default: str = "demo") -> None:
     """``--model``, ``--adapter``, ``--device`` and ``--dtype``: the model a captioning command loads."""
-    parser.add_argument(
-        "--model", default="demo", help="Hugging Face id or model folder (default: the offline demo model)"
-    )
+    parser.add_argument("--model", default=default, help=MODEL_HELP[default])
     parser.add_argument("--adapter", help="LoRA adapter folder to apply")
     parser.add_argument("--device", help=device_help or "cpu, cuda... (default: CUDA when available)")
     parser.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")

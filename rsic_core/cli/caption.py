@@ -51,7 +51,9 @@ def register(subparsers) -> None:
         nargs="+",
         help="image files or folders of images (jpg, png, tif...); with --engine ray also datasets and parquet files",
     )
-    add_model_arguments(p, "cpu, cuda... (default: CUDA when available; with --engine ray: see --gpus-per-worker)")
+    add_model_arguments(
+        p, "cpu, cuda... (default: CUDA when available; with --engine ray: see --gpus-per-worker)", default="auto"
+    )
     p.add_argument(
         "--out", help="JSONL file to write (default: print to stdout); with --engine ray the folder of parquet shards"
     )
@@ -155,6 +157,7 @@ def collect_images(paths: list[str]) -> list[Path]:
 
 
 def _caption(args: argparse.Namespace) -> int:
+    from rsic_core.models.cards import auto_model, model_card
     from rsic_core.models.inference import CaptionConfig, fit_token_limits
     from rsic_core.models.registry import load_captioner
 
@@ -165,12 +168,17 @@ def _caption(args: argparse.Namespace) -> int:
     images = collect_images(args.images)
     config = dataclass_from_args(CaptionConfig, args)
     started = time.perf_counter()
-    captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
+    model = auto_model(images) if args.model == "auto" else args.model
+    captioner = load_captioner(model, adapter=args.adapter, device=args.device, dtype=args.dtype)
     print(
         f"loaded {captioner.name} ({captioner.family.title}) on {captioner.device} in "
         f"{time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
+    card = model_card(captioner)
+    note = card.note([] if auto_model(images) == "demo" else ["these images"])
+    if note and not captioner.adapter:  # what the shipped model knows, so a caption outside it is read as such
+        print(f"rsic: note: {note}", file=sys.stderr)
     config, capped = fit_token_limits(captioner, config)
     if capped:
         print(f"rsic: note: {capped}", file=sys.stderr)
@@ -194,6 +202,7 @@ def _caption_on_ray(args: argparse.Namespace, engine) -> int:
     """``rsic caption --engine ray``: every SOURCE's images captioned on Ray into the shard folder ``--out``."""
     from rsic_core.archive.ray_engine import caption_archive
     from rsic_core.archive.sources import collect_sources
+    from rsic_core.models.cards import auto_model
     from rsic_core.models.inference import CaptionConfig
 
     if not args.out:
@@ -201,8 +210,9 @@ def _caption_on_ray(args: argparse.Namespace, engine) -> int:
     config = dataclass_from_args(CaptionConfig, args)
     refs = collect_sources(args.images)
     print(f"{len(refs)} images; captioning on Ray into {args.out}", file=sys.stderr)
+    model = auto_model(args.images) if args.model == "auto" else args.model
     run = caption_archive(
-        refs, args.out, args.model, args.adapter, config, engine, args.device, args.dtype, progress_printer("images")
+        refs, args.out, model, args.adapter, config, engine, args.device, args.dtype, progress_printer("images")
     )
     print(
         f"captioned {run.captioned - run.failed} of {run.captioned} images on {run.workers or 0} Ray workers"

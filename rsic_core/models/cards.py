@@ -64,3 +64,19 @@ def model_card(model) -> ModelCard:
         classes=tuple(str(c) for c in classes) if isinstance(classes, list) else (),
         synthetic=folder == DEMO_MODEL,
     )
+
+
+def auto_model(images) -> str:
+    """The shipped model for these images: "demo" when every one is a file of the offline demo dataset, else "ucm".
+
+    The demo model knows only the synthetic demo scenes; the ucm model knows real aerial photos. A
+    path inside ``$RSIC_HOME/demo`` (the generated demo dataset and scene) counts as the demo's;
+    uploads, arrays and any other file are real photos.
+    """
+    from rsic_core.paths import rsic_home
+
+    demo = (rsic_home() / "demo").resolve()
+    images = list(images)
+    if images and all(isinstance(i, (str, Path)) and Path(i).resolve().is_relative_to(demo) for i in images):
+        return "demo"
+    return "ucm"
