@@ -112,29 +112,37 @@ def test_a_multi_band_upload_shows_its_note_and_offers_a_band_box(demo_dir):
     assert [t for t in at.text_input if t.key == "live_bands"]  # still there to correct
 
 
-DEMO_ONLY = "The demo model knows only the synthetic scenes of the offline demo dataset"
+DEMO_ONLY = "The demo model knows only the 12 synthetic scene classes of the offline demo dataset"
+UCM_KNOWS = "The ucm model knows the 21 land-use classes of UC Merced"
 
 
-def _demo_only_notes(at) -> list[str]:
-    return [i.value for i in at.info if DEMO_ONLY in i.value]
+def _notes(at, text: str) -> list[str]:
+    return [i.value for i in at.info if text in i.value]
 
 
-def test_the_demo_model_says_what_it_knows_when_the_images_are_not_demo_scenes(demo_dir, taught_model_dir):
+def test_auto_gives_uploads_to_the_real_photo_model_and_each_model_says_what_it_knows(demo_dir, taught_model_dir):
     at = open_page()
     picker = keyed(at.multiselect, "live_picked")
-    picker.set_value(picker.options[:1]).run()  # a demo image: nothing to say
-    assert not at.exception and not _demo_only_notes(at)
+    picker.set_value(picker.options[:1]).run()  # a demo image: the demo model, nothing to say
+    assert not at.exception and not _notes(at, DEMO_ONLY) and not _notes(at, UCM_KNOWS)
+    assert "assets/demo_model" in " ".join(c.value for c in at.caption)
 
     at.file_uploader(key="live_uploads").set_value([("scene.png", png_bytes(), "image/png")]).run()
-    [note] = _demo_only_notes(at)
-    assert "its captions of uploaded images mean little: name a real captioning model in the sidebar" in note
+    assert not at.exception and not _notes(at, DEMO_ONLY)
+    [note] = _notes(at, UCM_KNOWS)  # an upload is a real photo: the shipped ucm model, which says what it knows
+    assert "agricultural" in note and "tenniscourts" in note
+    assert "assets/ucm_model" in " ".join(c.value for c in at.caption)
 
-    at.text_input(key="live_model").set_value(str(taught_model_dir)).run()  # a real model: no such note
-    assert not at.exception and not _demo_only_notes(at)
+    at.text_input(key="live_model").set_value("demo").run()  # the demo model named: real photos are beyond it
+    [note] = _notes(at, DEMO_ONLY)
+    assert "so its captions of uploaded images mean little: choose the ucm model" in note
+
+    at.text_input(key="live_model").set_value(str(taught_model_dir)).run()  # a model with no card: nothing said
+    assert not at.exception and not _notes(at, DEMO_ONLY) and not _notes(at, UCM_KNOWS)
     assert len([m for m in at.markdown if m.value.startswith("### ")]) == 2
 
 
-def test_the_demo_model_on_a_real_dataset_says_its_captions_mean_little(shared_data):
+def test_a_real_dataset_is_captioned_by_the_real_photo_model_unless_the_demo_model_is_named(shared_data):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
     at.session_state["dataset_path"] = str(shared_data / "ucm-sample")
     at.run()
@@ -142,7 +150,9 @@ def test_the_demo_model_on_a_real_dataset_says_its_captions_mean_little(shared_d
     picker = keyed(at.multiselect, "live_picked")
     picker.set_value(picker.options[:1]).run()
     assert not at.exception, [e.message for e in at.exception]
-    [note] = _demo_only_notes(at)
+    assert _notes(at, UCM_KNOWS) and not _notes(at, DEMO_ONLY)
+    at.text_input(key="live_model").set_value("demo").run()
+    [note] = _notes(at, DEMO_ONLY)
     assert "its captions of ucm-sample's images mean little" in note
 
 

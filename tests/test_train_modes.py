@@ -136,3 +136,31 @@ def test_the_command_line_offers_the_mode_and_objective(capsys):
         TrainConfig(scst_samples=1)
     with pytest.raises((ValueError, SystemExit)):
         parse_config(["--train-mode", "half"])
+
+
+def test_a_full_run_ships_as_a_bf16_model_folder_with_its_card(tiny_model_dir, tmp_path, demo_dir, one_thread):
+    import torch
+    from safetensors import safe_open
+
+    from rsic_core.cli import main
+    from rsic_core.models.cards import model_card
+    from rsic_core.models.registry import load_captioner
+
+    run_dir = train(quick_config(tiny_model_dir, tmp_path, train_mode="full", max_steps=2, eval_steps=1))
+    out = tmp_path / "shipped"
+    assert main(["model", "ship", str(run_dir), "--out", str(out), "--knows", "the demo scenes",
+                 "--notes", '{"provenance": "synthetic"}']) == 0  # fmt: skip
+    with safe_open(str(out / "model.safetensors"), "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.bfloat16}
+    card = json.loads((out / "training.json").read_text())
+    assert card["provenance"] == "synthetic" and card["training_options"]["max_steps"] == 2
+    assert [v["step"] for v in card["validation_curve"]] == [1, 2] and "CIDEr" in json.dumps(card["final_scores"])
+    assert set(card["classes"]) == {r["scene"]["class"] for r in json.loads(
+        (demo_dir / "dataset_demo.json").read_text())["images"] if r["split"] == "train"}  # fmt: skip
+    assert model_card(str(out)).knows == "the demo scenes" and model_card(str(out)).classes == tuple(card["classes"])
+    assert load_captioner(out).model.dtype == torch.float32  # bf16 on disk, fp32 on the CPU as any model
+
+    with pytest.raises(ValueError, match="exists and is not an empty folder; nothing was written"):
+        from rsic_core.training.ship import ship_run
+
+        ship_run(run_dir, out, "again")

@@ -40,6 +40,17 @@ def register(subparsers) -> None:
     for tower in ("vision", "text", "extra"):
         p.add_argument(f"--{tower}", help=f"JSON object of {tower} config fields over the family's tiny sizes")
     p.set_defaults(func=_new)
+    ship = model.add_parser(
+        "ship",
+        help="a finished full-training run as a model folder to hand out: bf16 weights and its card (training.json)",
+        formatter_class=HelpFormatter,
+    )
+    ship.add_argument("run", help="the training run folder (rsic train --train-mode full)")
+    ship.add_argument("--out", required=True, help="model folder to write (must not exist, or be empty)")
+    ship.add_argument("--knows", required=True, help="what the model knows, as a phrase the pages show")
+    ship.add_argument("--dtype", default="bf16", help="weights' dtype: bf16 (default), fp16 or fp32")
+    ship.add_argument("--notes", help="a JSON object of more card fields (provenance, licence, commands)")
+    ship.set_defaults(func=_ship)
 
 
 def _new(args: argparse.Namespace) -> int:
@@ -81,6 +92,15 @@ def _new(args: argparse.Namespace) -> int:
         f"{len(captions):,} captions of {source}, in {time.perf_counter() - started:.1f} s"
     )
     print(f"next: rsic train --model {out} ...  or  rsic caption IMAGES --model {out}", file=sys.stderr)
+    return 0
+
+
+def _ship(args: argparse.Namespace) -> int:
+    from rsic_core.training.ship import ship_run
+
+    notes = parse_sizes("--notes", args.notes)
+    card = ship_run(args.run, args.out, args.knows, dtype=args.dtype, notes=notes)
+    print(f"wrote {args.out}: {card['model']}, {len(card['classes'])} classes, {card['steps']} steps, {args.dtype}")
     return 0
 
 
