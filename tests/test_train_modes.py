@@ -164,3 +164,28 @@ def test_a_full_run_ships_as_a_bf16_model_folder_with_its_card(tiny_model_dir, t
         from rsic_core.training.ship import ship_run
 
         ship_run(run_dir, out, "again")
+
+
+def test_the_scene_loss_adds_a_class_cross_entropy_and_leaves_no_head_in_the_saved_model(
+    tiny_model_dir, tmp_path, one_thread
+):
+    import math
+
+    from safetensors import safe_open
+
+    options = dict(train_mode="full", max_steps=2, predict_limit=-1, train_limit=24, learning_rate=1e-4)
+    plain = train(quick_config(tiny_model_dir, tmp_path / "plain", **options))
+    scene = train(quick_config(tiny_model_dir, tmp_path / "scene", scene_loss_weight=2.0, **options))
+    # The same batch, the same caption loss; a fresh head adds about weight * ln(classes) (its logits start near 0).
+    added = _losses(scene)[0] - _losses(plain)[0]
+    n_classes = len(json.loads((scene / "config.json").read_text())["scene_classes"])  # those of the 24 images
+    assert n_classes >= 2
+    assert abs(added - 2.0 * math.log(n_classes)) < 0.6, added
+    with (
+        safe_open(str(scene / "model" / "model.safetensors"), "pt") as saved,
+        safe_open(str(plain / "model" / "model.safetensors"), "pt") as reference,
+    ):
+        assert set(saved.keys()) == set(reference.keys())  # the head was the Trainer's, never the model's
+
+    with pytest.raises(ValueError, match="scene_loss_weight applies to the cross-entropy objective"):
+        TrainConfig(objective="scst", scene_loss_weight=1.0, use_cpu=True)

@@ -85,8 +85,17 @@ class CaptionCollator:
     _fallback: tuple | None = field(default=None, repr=False)
 
     def __call__(self, examples: list[dict]) -> dict:
-        images, captions = self.read(examples, "caption")
-        return self.encode(images, captions)
+        if "scene" not in examples[0]:
+            images, captions = self.read(examples, "caption")
+            return self.encode(images, captions)
+        import torch
+
+        from rsic_core.training.scene_loss import SCENE_LABELS
+
+        images, targets = self.read([{**e, "target": (e["caption"], e["scene"])} for e in examples], "target")
+        batch = self.encode(images, [caption for caption, _ in targets])
+        batch[SCENE_LABELS] = torch.tensor([scene for _, scene in targets])  # the scene head's targets
+        return batch
 
     def read(self, examples: list[dict], target: str) -> tuple[list, list]:
         """The readable examples' images and their ``target`` values; unreadable ones are skipped and reported.

@@ -144,6 +144,14 @@ class TrainConfig(TrainingArguments):
             "aerial photo has no up), crop (a random square of 60-100 %% of the area); empty = none."
         },
     )
+    scene_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight of an auxiliary scene-classification loss (cross-entropy objective): a linear head on the "
+            "image tower's pooled output predicts each training image's class, added to the caption loss; the head "
+            "is not saved. For a tower trained from scratch on few photos; 0 = off."
+        },
+    )
     train_captions: str = field(
         default="",
         metadata={
@@ -241,6 +249,10 @@ class TrainConfig(TrainingArguments):
                 f"scst_samples must be at least 2: the baseline is the others' mean (got {self.scst_samples})"
             )
         check_augmentations(split_list(self.augment))
+        if not (0 <= self.scene_loss_weight < float("inf")):
+            raise ValueError(f"scene_loss_weight must be 0 or a positive number (got {self.scene_loss_weight})")
+        if self.scene_loss_weight and self.objective != "xe":
+            raise ValueError("scene_loss_weight applies to the cross-entropy objective (objective xe) only")
         for name in ("lora_r", "per_device_train_batch_size", "gradient_accumulation_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")

@@ -153,6 +153,7 @@ class _TrainingSession:
         from rsic_core.training.losses import use_label_window
         from rsic_core.training.modes import load_start, prepare_model, start_model
         from rsic_core.training.pruning import prune_layers
+        from rsic_core.training.scene_loss import scene_classes
 
         self.config, self.run_dir, self.progress = config, run_dir, progress
         self.layout = RunLayout(run_dir)
@@ -164,6 +165,12 @@ class _TrainingSession:
             records = self._use_caption_set(records)
         records = records[: config.train_limit] if config.train_limit else records
         self.pairs = caption_pairs(records, config.captions_per_image)
+        self.scene_classes = scene_classes(records, config.train_split) if config.scene_loss_weight else []
+        if self.scene_classes:  # each pair carries its image's class index for the scene head
+            index, label = {c: i for i, c in enumerate(self.scene_classes)}, {r.image_id: r.label for r in records}
+            self.pairs = [{**p, "scene": index[label[p["image_id"]]]} for p in self.pairs]
+            if _is_main_process():
+                self.layout.update_config(scene_classes=self.scene_classes)
         if not self.pairs:
             raise ValueError(
                 f"{self.dataset.name}: no training pairs in split {config.train_split!r} "
@@ -233,6 +240,14 @@ class _TrainingSession:
         """The Trainer subclass of the run's objective and its extra init arguments."""
         from rsic_core.training.losses import caption_trainer
 
+        if self.config.objective == "xe" and self.scene_classes:
+            from rsic_core.training.scene_loss import image_tower, scene_loss_trainer, tower_width
+
+            trainer_class, extra = caption_trainer(self.config, self.captioner.model)
+            tower = image_tower(self.captioner.model, self.captioner.family)
+            width = tower_width(tower, self.collator(self.examples[:1])["pixel_values"])
+            weight = self.config.scene_loss_weight
+            return scene_loss_trainer(trainer_class, tower, width, self.scene_classes, weight), extra
         if self.config.objective == "xe":
             return caption_trainer(self.config, self.captioner.model)
         from rsic_core.models.inference import CaptionConfig, fit_token_limits
