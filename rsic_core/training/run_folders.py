@@ -1,4 +1,5 @@
-"""The run folder of a training run: made (or reopened) before the first step, refused when it holds another run.
+"""The run folder of a training run: made (or reopened) before the first step, refused when it holds another run;
+and :func:`check_splits`, the splits a run needs, checked against the dataset before any step.
 
     run_dir = prepare_run(TrainConfig(output_dir="runs/r1"))   # writes runs/r1/config.json
 
@@ -114,3 +115,24 @@ def _refuse_other_options(run_dir: Path, config: TrainConfig) -> None:
             f"{run_dir} holds a run started with other options ({listed}): continue it with its own "
             f"config with `rsic train --resume {run_dir}`, or give another --output-dir"
         )
+
+
+def check_splits(splits: dict[str, int], config: TrainConfig, dataset_name: str) -> None:
+    """Refuse, before any step, a split the run needs that the dataset lacks (``splits``: its split counts).
+
+    ``val_split`` counts when ``eval_steps`` is set, ``eval_split`` unless ``predict_limit`` is -1.
+
+    Raises:
+        ValueError: naming the split, the option that chose it and the splits there are.
+    """
+    wanted = [("--train-split", config.train_split, "")]
+    if config.eval_steps:
+        wanted.append(("--val-split", config.val_split, " or --eval-steps 0 (no validation)"))
+    if config.predict_limit >= 0:
+        wanted.append(("--eval-split", config.eval_split, " or --predict-limit -1 (no final evaluation)"))
+    for option, split, other in wanted:
+        if split not in splits:
+            raise ValueError(
+                f"{dataset_name}: no split {split!r} ({option}); its splits are {', '.join(splits) or 'none'}: "
+                f"choose one of them{other}"
+            )

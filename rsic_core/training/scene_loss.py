@@ -37,6 +37,15 @@ def scene_classes(records: Sequence, split: str) -> list[str]:
     return sorted({r.label for r in records})
 
 
+def scene_targets(records: Sequence, pairs: list[dict], config) -> tuple[list[str], list[dict]]:
+    """The classes and the pairs with their image's class index (``scene``); ``([], pairs)`` when the loss is off."""
+    if not config.scene_loss_weight:
+        return [], pairs
+    classes = scene_classes(records, config.train_split)
+    index, label = {c: i for i, c in enumerate(classes)}, {r.image_id: r.label for r in records}
+    return classes, [{**p, "scene": index[label[p["image_id"]]]} for p in pairs]
+
+
 def tower_output_pool(output):
     """The mean over positions of a tower's output: ``[B, C, H, W]`` or ``[B, N, C]`` -> ``[B, C]``."""
     hidden = output.last_hidden_state if hasattr(output, "last_hidden_state") else output
@@ -70,16 +79,18 @@ def tower_width(tower, pixel_values) -> int:
     return int(tower_output_pool(captured[0]).shape[-1])
 
 
-def scene_loss_trainer(trainer_class: type, tower, width: int, classes: Sequence[str], weight: float) -> type:
-    """``trainer_class`` adding ``weight`` x cross-entropy of a linear scene head on ``tower``'s pooled output.
+def scene_loss_trainer(trainer_class: type, captioner, batch: dict, classes: Sequence[str], config) -> type:
+    """``trainer_class`` adding ``scene_loss_weight`` x cross-entropy of a linear scene head on the image tower.
 
     Args:
         trainer_class: the run's Trainer class (cross-entropy objective).
-        tower: the image tower module (its forward output is read through a hook during the model's forward).
-        width: channels of the tower's pooled output (:func:`tower_width`).
+        captioner: the model being trained (its image tower's output is read through a forward hook).
+        batch: one collated batch (its pixels tell the tower's width).
         classes: the class names, in the order of the batch's ``scene_labels`` indices.
-        weight: the auxiliary loss's weight (> 0).
+        config: the run's config (``scene_loss_weight``).
     """
+    tower = image_tower(captioner.model, captioner.family)
+    width, weight = tower_width(tower, batch["pixel_values"]), config.scene_loss_weight
     from torch import nn
 
     class SceneLossTrainer(trainer_class):

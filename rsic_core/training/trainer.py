@@ -44,7 +44,7 @@ from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
 from rsic_core.training.config import TrainConfig, load_train_config
-from rsic_core.training.run_folders import prepare_run
+from rsic_core.training.run_folders import check_splits, prepare_run
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
@@ -119,27 +119,6 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         cancel.uninstall()
 
 
-def check_splits(splits: dict[str, int], config: TrainConfig, dataset_name: str) -> None:
-    """Refuse, before any step, a split the run needs that the dataset lacks (``splits``: its split counts).
-
-    ``val_split`` counts when ``eval_steps`` is set, ``eval_split`` unless ``predict_limit`` is -1.
-
-    Raises:
-        ValueError: naming the split, the option that chose it and the splits there are.
-    """
-    wanted = [("--train-split", config.train_split, "")]
-    if config.eval_steps:
-        wanted.append(("--val-split", config.val_split, " or --eval-steps 0 (no validation)"))
-    if config.predict_limit >= 0:
-        wanted.append(("--eval-split", config.eval_split, " or --predict-limit -1 (no final evaluation)"))
-    for option, split, other in wanted:
-        if split not in splits:
-            raise ValueError(
-                f"{dataset_name}: no split {split!r} ({option}); its splits are {', '.join(splits) or 'none'}: "
-                f"choose one of them{other}"
-            )
-
-
 class _TrainingSession:
     """The pieces of one run: captioner (LoRA or full), datasets, collator, Trainer, final evaluation."""
 
@@ -147,30 +126,28 @@ class _TrainingSession:
         from transformers import set_seed
 
         from rsic_core.data.datasets import load_dataset
+        from rsic_core.data.demo.dataset import demo_dataset_dir
         from rsic_core.text.guard import check_natural_language
         from rsic_core.training.augment import Augmenter
         from rsic_core.training.collators import CaptionCollator, ScstCollator, caption_pairs, image_references
         from rsic_core.training.losses import use_label_window
         from rsic_core.training.modes import load_start, prepare_model, start_model
         from rsic_core.training.pruning import prune_layers
-        from rsic_core.training.scene_loss import scene_classes
+        from rsic_core.training.scene_loss import scene_targets
 
         self.config, self.run_dir, self.progress = config, run_dir, progress
         self.layout = RunLayout(run_dir)
-        self.dataset = load_dataset(config.data or _demo_data())
-        check_splits(self.dataset.split_counts(), config, self.dataset.name)
+        self.dataset = load_dataset(config.data or demo_dataset_dir())
+        check_splits(self.dataset.split_counts(), config, self.dataset.name)  # before any model is loaded
         records = [r for r in self.dataset.select(split=config.train_split) if r.has_image]
         self.captions_note = None
         if config.train_captions:  # targets from a preprocessed set; validation and evaluation keep the dataset's
             records = self._use_caption_set(records)
         records = records[: config.train_limit] if config.train_limit else records
         self.pairs = caption_pairs(records, config.captions_per_image)
-        self.scene_classes = scene_classes(records, config.train_split) if config.scene_loss_weight else []
-        if self.scene_classes:  # each pair carries its image's class index for the scene head
-            index, label = {c: i for i, c in enumerate(self.scene_classes)}, {r.image_id: r.label for r in records}
-            self.pairs = [{**p, "scene": index[label[p["image_id"]]]} for p in self.pairs]
-            if _is_main_process():
-                self.layout.update_config(scene_classes=self.scene_classes)
+        self.scene_classes, self.pairs = scene_targets(records, self.pairs, config)  # [] and as they are when off
+        if self.scene_classes and _is_main_process():
+            self.layout.update_config(scene_classes=self.scene_classes)
         if not self.pairs:
             raise ValueError(
                 f"{self.dataset.name}: no training pairs in split {config.train_split!r} "
@@ -241,13 +218,11 @@ class _TrainingSession:
         from rsic_core.training.losses import caption_trainer
 
         if self.config.objective == "xe" and self.scene_classes:
-            from rsic_core.training.scene_loss import image_tower, scene_loss_trainer, tower_width
+            from rsic_core.training.scene_loss import scene_loss_trainer
 
             trainer_class, extra = caption_trainer(self.config, self.captioner.model)
-            tower = image_tower(self.captioner.model, self.captioner.family)
-            width = tower_width(tower, self.collator(self.examples[:1])["pixel_values"])
-            weight = self.config.scene_loss_weight
-            return scene_loss_trainer(trainer_class, tower, width, self.scene_classes, weight), extra
+            batch = self.collator(self.examples[:1])  # one real batch tells the tower's width
+            return scene_loss_trainer(trainer_class, self.captioner, batch, self.scene_classes, self.config), extra
         if self.config.objective == "xe":
             return caption_trainer(self.config, self.captioner.model)
         from rsic_core.models.inference import CaptionConfig, fit_token_limits
@@ -396,12 +371,6 @@ def _corpus(folder: Path) -> dict:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in (data.get("corpus") or {}).items() if v is not None} or {"error": data.get("error")}
-
-
-def _demo_data() -> Path:
-    from rsic_core.data.demo.dataset import demo_dataset_dir
-
-    return demo_dataset_dir()
 
 
 def _is_main_process() -> bool:
