@@ -143,9 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:  # a missing or broken model folder, an unknown device...
         print(f"demo: error: {e}", file=sys.stderr)
         return 2
-    if warning := exposure_warning(args.host, args.share):
+    if warning := exposure_warning(args.host, False):  # a non-loopback host: said before anything listens
         print(warning, file=sys.stderr, flush=True)
-    print(launch(demo, args.host, args.port, args.share), flush=True)
+    message = launch(demo, args.host, args.port, args.share)
+    if demo.share_url and (warning := exposure_warning("127.0.0.1", True)):  # only once a public link exists
+        print(warning, file=sys.stderr, flush=True)
+    print(message, flush=True)
     try:
         demo.block_thread()
     except KeyboardInterrupt:

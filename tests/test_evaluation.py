@@ -83,6 +83,7 @@ def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, cap
     assert "CIDEr" in printed and "METEOR" not in printed and str(out) in printed
     run = runs.load_run(out)
     assert len(run.predictions) == 2 and run.name == "taught zero-shot" and run.efficiency == {}
+    assert f"CIDEr            {100 * run.corpus['CIDEr']:8.2f}" in printed  # x100, as every page prints it
 
     code = main(
         ["score", str(out / "predictions.jsonl"), "--out", str(tmp_path / "rescored"), "--metrics", "bleu", "--json"]

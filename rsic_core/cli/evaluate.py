@@ -82,8 +82,12 @@ def _score_config(args):
 
 
 def _print_scores(corpus: dict, meta: dict, folder) -> None:
-    for name, value in corpus.items():
-        print(f"{name:<16} {value:8.4f}" if value is not None else f"{name:<16}      n/a")
+    """The corpus scores x100, as the pages and papers print them (``--json`` keeps the 0-1 scale)."""
+    from rsic_core.scoring.scale import as_percent
+
+    print("corpus scores x100:")
+    for name, value in as_percent(corpus).items():
+        print(f"{name:<16} {value:8.2f}" if value is not None else f"{name:<16}      n/a")
     for metric, reason in (meta.get("skipped") or {}).items():
         print(f"{metric:<16} {reason}")
     for note in meta.get("notes") or []:
