@@ -116,6 +116,7 @@ def train(page, name: str, caption_set: str | None, expect) -> list[dict]:
     expect(page.get_by_role("combobox", name="Run")).to_have_value(re.compile(f"-{name}$"), timeout=30_000)
     trains_on = page.get_by_text("Trains on ucm-small, split train", exact=False)
     expect(trains_on).to_contain_text(f"captions {caption_set}" if caption_set else "split train; validates on val")
+    expect(page.get_by_text(re.compile(r"^(queued|running): "))).to_be_visible(timeout=30_000)  # not the last run's
     expect(page.get_by_text("completed: 6 steps")).to_be_visible(timeout=240_000)
     expect(page.get_by_text("Validation scores (x100) on 6 of 42 images", exact=False).first).to_be_visible()
     expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(2)  # the loss, the validation scores
@@ -190,9 +191,8 @@ def user_flow(page, url: str, data: Path) -> None:
     expect(page.get_by_role("heading", name="Compare predictions and references")).to_be_visible(timeout=60_000)
     settled(page)
     page.get_by_text("Evaluate a model on the loaded dataset").click()
-    choose(
-        page, "Split", "val (42 images)", within=page.get_by_test_id("stForm")
-    )  # every image, as the training runs' final evaluation
+    # every val image, as in the training runs' final evaluation: the same images, comparable scores
+    choose(page, "Split", "val (42 images)", within=page.get_by_test_id("stForm"))
     page.get_by_role("button", name="Evaluate", exact=True).click()
     run = page.get_by_role("combobox", name="Run")
     expect(run).to_have_value(
