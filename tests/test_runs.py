@@ -294,3 +294,6 @@ def test_every_run_is_shown_with_its_dataset_split_model_and_adapter(tmp_path, c
     RunLayout(train).update_status(state=RunStatus.FAILED, message="out of memory")
     row = tables.runs_table([runs.load_run(train)]).iloc[0]
     assert row["status"] == "failed" and row["adapter"] == "(none yet)"  # not a "(zero-shot)" row without scores
+    assert " \u00b7 captions raw \u00b7 " in tables.run_label(runs.load_run(train))  # two runs named lora, told apart
+    RunLayout(train).update_config(train_captions="/home/me/captions/ucm-w5-20")
+    assert " \u00b7 captions ucm-w5-20 \u00b7 " in tables.run_label(runs.load_run(train))

@@ -244,3 +244,22 @@ def test_train_form_offers_mode_and_objective_and_an_scst_run_shows_its_reward(t
     log = run_view(run_dir)["log"]
     assert list(log["reward"]) == [0.2, 0.4] and list(log["baseline"]) == [0.2, 0.4]
     assert trained_on(run_dir).startswith("Trains (full, SCST) on")
+
+
+def test_validation_scores_are_drawn_step_by_step_once_there_are_two(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_RUNS", str(tmp_path))
+    run_dir = tmp_path / "20260101-120000-lora"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"kind": "training", "eval_steps": 3}))
+    jobs.write_status(run_dir, "running", "step 3 of 6", pid=os.getpid(), step=3, max_steps=6)
+    scores = [{"step": 3, "seconds": 1.0, "BLEU-4": 0.10, "CIDEr": 0.20}, {"step": 6, "seconds": 1.0, "BLEU-4": 0.15}]
+    (run_dir / jobs.VAL_LOG).write_text(json.dumps(scores[0]) + "\n")
+    at = _open_train_page()
+    charts = lambda: at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # noqa: E731
+    assert not charts(), "one validation is a table row, not a line"
+    (run_dir / jobs.VAL_LOG).write_text("".join(json.dumps(s) + "\n" for s in scores))
+    at.run()
+    assert not at.exception, at.exception
+    [chart] = charts()
+    assert "score (x100)" in chart.proto.spec and "BLEU-4" in str(chart.proto) and "CIDEr" in str(chart.proto)
+    assert list(at.dataframe[0].value["BLEU-4"]) == pytest.approx([10.0, 15.0])  # the numbers stay in the table

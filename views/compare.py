@@ -62,8 +62,11 @@ def looked(container, row, index: int) -> None:
     )
 
 
-def same_file(a, b) -> bool:
-    return bool(a and b) and Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+def same_dataset(data, dataset) -> bool:
+    """Whether a run's ``data`` is the loaded dataset: its annotation file, or the folder that holds it (a training
+    run started from the Train page records the folder the sidebar loaded)."""
+    path, annotation = Path(data).expanduser().resolve(), Path(dataset.annotation_file).expanduser().resolve()
+    return path == annotation or (path.is_dir() and path == annotation.parent)
 
 
 def score_table(frame, metrics):
@@ -102,7 +105,7 @@ run_path = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_KEY
 run, table = runs_cache.analyzed_run(run_path)
 choices = filter_choices(table)
 metrics = choices.metrics
-if dataset is not None and run.config.get("data") and not same_file(run.config["data"], dataset.annotation_file):
+if dataset is not None and run.config.get("data") and not same_dataset(run.config["data"], dataset):
     st.warning(
         f"This run was made on {dataset_label(run.config)} (`{run.config['data']}`), not on the loaded dataset "
         f"{dataset.name}: its images and references are the run's own.",

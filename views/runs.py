@@ -26,7 +26,11 @@ if warning := tables.image_set_warning(found):
 st.dataframe(
     shown[columns],
     hide_index=True,
-    column_config={m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics},
+    column_config={m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics}
+    # the folder names and a training run's adapter path are long: cut short, they no longer push captions and
+    # scores off the screen (widen a column to read all of it); the run's name stays in view when scrolling
+    | {c: st.column_config.TextColumn(width="medium") for c in ("folder", "adapter")}
+    | {"run": st.column_config.TextColumn(pinned=True)},
 )
 st.caption(f"Scores {SCALE_NOTE}, as papers print them, with {DECIMALS} decimals.")
 

@@ -83,7 +83,10 @@ def live(run_dir: str) -> None:
             st.line_chart(view["log"], x="step", y=["reward", "baseline"], height=200)
     if not view["validation"].empty:
         st.markdown(f"Validation scores ({SCALE_NOTE})" + (f" on {view['val_images']}" if view["val_images"] else ""))
-        shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metric_columns(view["validation"])}
+        metrics = metric_columns(view["validation"])
+        if len(view["validation"]) > 1:  # how the scores move, step by step (the table below holds the numbers)
+            st.line_chart(view["validation"], x="step", y=metrics, y_label=f"score ({SCALE_NOTE})", height=220)
+        shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics}
         shown["seconds"] = st.column_config.NumberColumn(format="%.1f")
         st.dataframe(view["validation"], hide_index=True, column_config=shown)
     st.subheader("Training runs")  # inside the fragment: states follow status.json without a page reload

@@ -74,13 +74,16 @@ def dataset_label(config: dict) -> str:
 
 
 def run_label(run: Run) -> str:
-    """One line that tells a run from others of the same name: ``demo-zero-shot · ucm-sample/test · demo · (zero-shot) · 20261201-2257``."""
+    """One line that tells a run from others of the same name: ``demo-zero-shot · ucm-sample/test · demo · (zero-shot) · 20261201-2257``;
+    a training run also names its captions (``captions raw``, ``captions <set>``)."""
     c = run.config
     stamp = run.path.name.split("-", 2)[:2]
     when = "-".join(stamp) if len(stamp) == 2 and stamp[0].isdigit() else run.path.name
     where = f"{dataset_label(c)}/{c.get('split') or '?'}"
     adapter = adapter_label(c)
-    return " \u00b7 ".join((run.name, where, model_label(c.get("model")), Path(adapter).name or adapter, when))
+    captions = captions_label(c)
+    pieces = (run.name, where, model_label(c.get("model")), Path(adapter).name or adapter)
+    return " \u00b7 ".join((*pieces, *([f"captions {captions}"] if captions else []), when))
 
 
 def runs_table(runs: Iterable[Run]):
