@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -142,6 +143,10 @@ def test_command_line_end_to_end(tmp_path, capsys):
     assert main(["scene", "caption", str(tmp_path / "demo" / "scene.tif"), "--out", str(out), "--batch-size", "4"]) == 0
     captured = capsys.readouterr()
     assert "4 of 4 tiles captioned; CRS EPSG:32633" in captured.err
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for written in (out, out.with_suffix(".csv")):  # readable by others, as any new file (not mkstemp's 0600)
+        assert written.stat().st_mode & 0o777 == 0o666 & ~umask, oct(written.stat().st_mode)
     assert main(["scene", "search", str(out), "an airport", "--top", "2", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert [f["properties"]["rank"] for f in found["features"]] == [1, 2]

@@ -176,11 +176,17 @@ def _write_rows(collection: dict, f) -> None:
 
 
 def _replace(path: Path, write) -> None:
-    """Write a file beside ``path`` and rename it over ``path``: the old file stays until the new one is complete."""
+    """Write a file beside ``path`` and rename it over ``path``: the old file stays until the new one is complete.
+
+    The file gets the usual mode of a new file (0644 under the common umask 022), not mkstemp's private 0600.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
             write(f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
