@@ -42,6 +42,9 @@ def test_home_shows_the_demo_summary(demo_dir):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Images"] == "120" and metrics["Captions"] == "600" and metrics["Problems"] == "0"
     assert "offline demo dataset" in " ".join(m.value for m in at.markdown)
+    steps = next(m.value for m in at.markdown if m.value.startswith("**Next steps**"))  # first start: where to begin
+    for step in ("Load your own data", "Caption an image", "Save these captions", "Train", "Compare"):
+        assert step in steps, step
 
 
 def test_explorer_filters_and_detail(demo_dir):
