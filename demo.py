@@ -17,7 +17,7 @@ import gradio as gr
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image, read_image
 from rsic_core.models.cards import model_card
-from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.models.inference import DEFAULT_MAX_NEW_TOKENS, CaptionConfig, caption_images
 from rsic_core.models.registry import load_captioner
 from rsic_core.paths import rsic_home
 
@@ -34,7 +34,7 @@ def build_demo(model: str = "ucm", adapter: str | None = None, device: str | Non
     """The Gradio app around one loaded captioning model."""
     captioner = load_captioner(model, adapter=adapter, device=device)
 
-    def predict(image_path: str | None, beams: int = 1, max_new_tokens: int = 30):
+    def predict(image_path: str | None, beams: int = 1, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS):
         if not image_path:
             raise gr.Error("Upload an image first.", print_exception=False)
         try:
@@ -84,7 +84,7 @@ def build_demo(model: str = "ucm", adapter: str | None = None, device: str | Non
                 caption = gr.Textbox(label="Caption")
                 timing = gr.Textbox(label="Time and notes")
                 beams = gr.Slider(1, 5, value=1, step=1, label="Beams")
-                max_new_tokens = gr.Slider(5, 60, value=30, step=1, label="Max new tokens")
+                max_new_tokens = gr.Slider(5, 60, value=DEFAULT_MAX_NEW_TOKENS, step=1, label="Max new tokens")
                 button = gr.Button("Caption", variant="primary")
         outputs = [preview, caption, timing]
         button.click(predict, [image, beams, max_new_tokens], outputs, api_name="caption")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
 from rsic_core.models.cards import auto_model, model_card
-from rsic_core.models.inference import CaptionConfig, caption_images
+from rsic_core.models.inference import DEFAULT_MAX_NEW_TOKENS, CaptionConfig, caption_images
 from rsic_core.runs.compare import time_label
 from ui import grounding_cache, models_cache, state
 
@@ -56,7 +56,7 @@ with st.sidebar:
     )
     adapter = st.text_input("LoRA adapter folder (optional)", value="", key="live_adapter")
     beams = st.slider("Beams", 1, 5, 1, help="1 = greedy; 5 as in the RSIC studies", key="live_beams")
-    max_tokens = st.slider("Max new tokens", 5, 60, 30, key="live_max_tokens")
+    max_tokens = st.slider("Max new tokens", 5, 60, DEFAULT_MAX_NEW_TOKENS, key="live_max_tokens")
     prompt = st.text_input(
         "Prompt (optional)",
         value="",

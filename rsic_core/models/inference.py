@@ -40,6 +40,9 @@ PREFETCH = ("auto", "on", "off")
 _TOKENIZER_LOCK = threading.Lock()  # a fast tokenizer is not safe to use from two threads at once
 
 
+DEFAULT_MAX_NEW_TOKENS = 30  # one default for every caption: pages, commands, a training run's evaluation
+
+
 @dataclass
 class CaptionConfig:
     """How captions are generated."""
@@ -48,7 +51,7 @@ class CaptionConfig:
         default=1, metadata={"help": "Beam width; 1 = greedy, 5 as in the RSIC studies.", "aliases": ["--beams"]}
     )
     gen_max_new_tokens: int = field(
-        default=30,
+        default=DEFAULT_MAX_NEW_TOKENS,
         metadata={
             "help": "Longest caption, in tokens (capped, with a note, at what the model's context leaves).",
             "aliases": ["--max-new-tokens"],

@@ -29,6 +29,7 @@ from pathlib import Path
 from transformers import TrainingArguments
 from transformers.training_args import OptimizerNames
 
+from rsic_core.models.inference import DEFAULT_MAX_NEW_TOKENS
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunLayout
 from rsic_core.training.augment import check_augmentations
@@ -217,7 +218,10 @@ class TrainConfig(TrainingArguments):
         default="bleu,meteor,rouge,cider,geo_sim", metadata={"help": "Metric groups of the final evaluation."}
     )
     gen_num_beams: int = field(default=1, metadata={"help": "Beam width of the evaluation captions."})
-    gen_max_new_tokens: int = field(default=40, metadata={"help": "Longest evaluation caption, in tokens."})
+    gen_max_new_tokens: int = field(
+        default=DEFAULT_MAX_NEW_TOKENS,
+        metadata={"help": "Longest evaluation caption, in tokens (the default of every page and command)."},
+    )
     eval_efficiency: bool = field(
         default=True, metadata={"help": "Measure parameters, GFLOPs, latency, memory and size at the end."}
     )
