@@ -253,3 +253,18 @@ def test_evaluate_the_loaded_real_dataset_while_runs_of_another_exist(shared_dat
     table = at.dataframe[0].value.set_index("folder")
     assert table.loc[new.name, "data"] == "ucm-sample" and table.loc[other.name, "data"] == "fixture"
     assert table.loc[new.name, "model"] == "demo" and table.loc[new.name, "status"] == "scored"
+
+
+def test_compare_says_a_cancelled_training_run_has_no_predictions(tmp_path):
+    run = tmp_path / "20261206-lora"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"kind": "training", "name": "lora", "data": "", "max_steps": 400}))
+    (run / "status.json").write_text(
+        json.dumps({"state": "cancelled", "step": 185, "message": "cancelled at step 185"})
+    )
+    at = open_page("views/compare.py", str(tmp_path))
+    assert not at.exception, [e.message for e in at.exception]
+    [note] = [i.value for i in at.info if "no predictions" in i.value]
+    assert note.startswith("This run is cancelled (cancelled at step 185): it has no predictions to compare")
+    assert not [w for w in at.warning if "not on the loaded dataset" in w.value]
+    assert not [i for i in at.info if "No image matches these filters" in i.value]

@@ -6,6 +6,7 @@ import streamlit as st
 
 from rsic_core.data.subsets import describe_subset
 from rsic_core.runs.compare import CompareFilter, errors_by_class, filter_choices, filter_predictions, time_label
+from rsic_core.runs.layout import RunLayout
 from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
 from rsic_core.scoring.confusion import NONE, confusion_figure, scene_confusion
@@ -86,7 +87,7 @@ request = runs_cache.evaluate_form(dataset, expanded=not found) if dataset is no
 if not found:
     st.info(
         "No runs yet. Evaluate a model above, or the zero-shot baseline of the demo model on the loaded "
-        "dataset's test split here, or on the command line: `rsic evaluate --model M --data PATH --split test`."
+        "dataset's test split here, or on the command line: `rsic evaluate --model M --data PATH --eval-split test`."
     )
     if st.button("Evaluate the demo model on the test split", type="primary"):
         request = runs_cache.EvalRequest(name="demo-zero-shot")
@@ -103,6 +104,14 @@ if not found:
 labels = {str(r.path): run_label(r) for r in found}
 run_path = st.selectbox("Run", list(labels), format_func=labels.get, key=RUN_KEY, on_change=to_first_page)
 run, table = runs_cache.analyzed_run(run_path)
+if table.empty:  # an unfinished training run (cancelled, failed, still running): nothing to compare yet
+    layout = RunLayout(run_path)
+    message = layout.read_status().get("message")
+    st.info(
+        f"This run is {layout.state()}" + (f" ({message})" if message else "") + ": it has no predictions to compare; "
+        "pick another run, or finish it (`rsic train --resume RUN`)."
+    )
+    st.stop()
 choices = filter_choices(table)
 metrics = choices.metrics
 if dataset is not None and run.config.get("data") and not same_dataset(run.config["data"], dataset):
