@@ -79,6 +79,7 @@ def main() -> None:
     common = Counter(" ".join(words(c)) for r in train for c in r.captions).most_common(1)[0][0]
     rows.append(row(f'one caption for every image ("{common}")', {i: common for i in references}))
     rows.append(_human_row(records, names, labels))
+    rows.append(_human_row(records, names, labels, drop_copies=True))
     table = "\n".join(
         [
             f"| {dataset.name} {args.split} ({len(records)} images) | BLEU-4 | CIDEr | scene class named |",
@@ -123,20 +124,30 @@ def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _human_row(records, names: SceneNames, labels: dict) -> str:
-    """Each reference against the other four, for each of the five positions; the mean of the five corpus scores."""
+def _human_row(records, names: SceneNames, labels: dict, drop_copies: bool = False) -> str:
+    """Each reference against the other four, for each of the five positions; the mean of the five corpus scores.
+
+    UCM pads images with fewer than five distinct captions with copies, so a held-out reference often has its
+    own copy among the others; ``drop_copies`` leaves those copies out (and images left with no other reference).
+    """
     bleu, cider, named = [], [], []
     for k in range(5):
-        held = {r.image_id: r.captions[k] for r in records if len(r.captions) > k}
-        others = {r.image_id: [c for j, c in enumerate(r.captions) if j != k] for r in records if r.image_id in held}
+        held, others = {}, {}
+        for r in records:
+            if len(r.captions) <= k:
+                continue
+            rest = [c for j, c in enumerate(r.captions) if j != k and not (drop_copies and c == r.captions[k])]
+            if rest:
+                held[r.image_id], others[r.image_id] = r.captions[k], rest
         corpus = score(held, others, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
         bleu.append(corpus["BLEU-4"])
         cider.append(corpus["CIDEr"])
         named.append(sum(names.scene(words(c)) == labels[i] for i, c in held.items()) / len(held))
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    title = "copies of it left out" if drop_copies else "as released, copies included"
     return (
-        f"| human ceiling (each reference vs. the other four) | {100 * mean(bleu):.1f} | {100 * mean(cider):.1f} | "
-        f"{100 * mean(named):.0f} % |"
+        f"| human ceiling (each reference vs. the other four; {title}) | {100 * mean(bleu):.1f} | "
+        f"{100 * mean(cider):.1f} | {100 * mean(named):.0f} % |"
     )
 
 
