@@ -130,7 +130,7 @@ def test_auto_gives_uploads_to_the_real_photo_model_and_each_model_says_what_it_
     at.file_uploader(key="live_uploads").set_value([("scene.png", png_bytes(), "image/png")]).run()
     assert not at.exception and not _notes(at, DEMO_ONLY)
     [note] = _notes(at, UCM_KNOWS)  # an upload is a real photo: the shipped ucm model, which says what it knows
-    assert "agricultural" in note and "tenniscourt" in note
+    assert "agricultural" in note and "tennis court" in note
     assert "assets/ucm_model" in " ".join(c.value for c in at.caption)
 
     at.text_input(key="live_model").set_value("demo").run()  # the demo model named: real photos are beyond it
