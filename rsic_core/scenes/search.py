@@ -100,7 +100,8 @@ def caption_classes(captions: Sequence[str], model: str | None, labels: Iterable
         classes = tuple(dict.fromkeys(card.classes))
         origin = f"the {len(classes)} classes of the {card.name} model's card"
         if card.class_keywords:
-            origin += f" (and {len(card.class_keywords)} object words tied to them)"
+            n = len(card.class_keywords)
+            origin += f" (and {n} object {'word' if n == 1 else 'words'} tied to them)"
         names = SceneNames.of_keywords(classes, card.class_keywords)
     else:
         classes = tuple(sorted({c for c in labels if c}))
