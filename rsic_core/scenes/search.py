@@ -10,12 +10,12 @@ order (row by row)::
 
 The class a tile's caption names is read as the Compare page reads a prediction
 (:class:`rsic_core.scoring.confusion.SceneNames`), among the classes of the model that captioned the
-scene (its card's classes and the objects tied to them), so "many planes are parked at the
-airport" names ``airplane`` for the ucm model::
+scene (its card's classes and the objects tied to them), so "there is a piece of farmland" names
+``agricultural`` for the ucm model (its training references tie farmland to that class)::
 
     found = caption_classes([f["properties"]["caption"] for f in collection["features"]],
                             collection["rsic_scene"]["model"])
-    found.classes, found.named[0]                  # ("agricultural", ...), "airplane"
+    found.classes, found.named[0]                  # ("agricultural", ...), "agricultural"
 """
 
 from __future__ import annotations

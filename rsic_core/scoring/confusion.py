@@ -9,7 +9,7 @@ several classes named in full, the first named counts (the longest on a tie: "mo
 not "park")::
 
     names = SceneNames.of_keywords(card.classes, card.class_keywords)   # a model card's classes (the Map page)
-    names.scene(words("many planes are parked at the airport"))          # "airplane"
+    names.scene(words("there is a piece of farmland"))                   # "agricultural" (a tied object)
 
     table = analyze_run(run.predictions_frame())   # its "scene" column is the class each prediction names
     confusion = scene_confusion(table)              # rows: true class, columns: the class named, values: images
