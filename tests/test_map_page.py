@@ -1,4 +1,4 @@
-"""The Scene map page (AppTest): the demo scene on its place, tiles coloured, search, refusals, a scene without CRS."""
+"""The Scene map page (AppTest): the demo scene on its place, tiles coloured by the model's classes, search, refusals, no CRS."""
 
 from __future__ import annotations
 
@@ -170,3 +170,13 @@ def test_without_a_card_the_loaded_datasets_classes(demo_scene_geojson):
     tiles = _layer(_deck(at), "PolygonLayer")["data"]
     assert [t["class"] for t in tiles[3:5]] == ["residential", "harbor"]  # the demo dataset's classes
     assert any("the 12 classes of the dataset (the model has no card" in c.value for c in at.caption)
+    folder = Path(os.environ["RSIC_HOME"]) / "unlabelled"
+    folder.mkdir(exist_ok=True)
+    (folder / "captions.csv").write_text("image,caption\na.jpg,a road beside a field\n")
+    at = _open(dataset_path=str(folder), map_path=str(_scene_by(model, demo_scene_geojson, "cardless-scene.geojson")))
+    assert not at.error and not at.radio, "no classes anywhere: no choice of colouring"
+    assert any(
+        "Neither the model that wrote these captions nor the loaded dataset lists" in c.value for c in at.caption
+    )
+    at.text_input(key="map_word").set_value("harbor").run()
+    assert [t["fill"][:3] for t in _layer(_deck(at), "PolygonLayer")["data"]][4] == [255, 127, 14], "coloured by word"

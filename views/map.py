@@ -40,9 +40,11 @@ st.caption(f"`{path}`: {summary({'rsic_scene': info, 'features': tiles})}")
 
 found = scene_cache.tile_classes(path, info.get("model"))
 left, middle, right = st.columns([2, 2, 1])
-by = left.radio(
-    "Colour tiles by", [BY_CLASS, BY_WORD] if found.classes else [BY_WORD], key="map_colour_by", horizontal=True
-)
+if found.classes:
+    by = left.radio("Colour tiles by", [BY_CLASS, BY_WORD], key="map_colour_by", horizontal=True)
+else:
+    by = BY_WORD
+    left.caption("Neither the model that wrote these captions nor the loaded dataset lists classes: colour by a word.")
 word = middle.text_input("Word", key="map_word", placeholder="e.g. tanks") if by == BY_WORD else ""
 query = middle.text_input("Search the captions", key="map_query", placeholder="e.g. storage tanks")
 top = right.number_input("Top tiles", 1, 100, 10, key="map_top")
@@ -114,9 +116,7 @@ tooltip = {"html": "<b>{caption}</b><br/>row {row}, col {col} · {class}<br/>{ra
 deck = pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, tooltip=tooltip, views=views)
 st.pydeck_chart(deck, height=640, key="map_chart")
 
-if not found.classes:
-    st.caption("Neither the model that wrote these captions nor the loaded dataset lists classes: colour by a word.")
-elif by == BY_CLASS:
+if by == BY_CLASS:
     counts = {c: sum(t["class"] == c for t in tiles) for c in [*found.classes, NONE]}
     legend = [f"<span style='color:rgb{colours.get(c, GREY)}'>■</span> {c} ({n})" for c, n in counts.items()]
     st.markdown(" ".join(legend), unsafe_allow_html=True, help=f"Tiles coloured by {found.origin}.")
