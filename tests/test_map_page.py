@@ -1,4 +1,4 @@
-"""The Scene map page (AppTest): the demo scene on its place, tiles coloured, search, refusals, a scene without CRS."""
+"""The Scene map page (AppTest): the demo scene on its place, tiles coloured by the model's classes, search, refusals, no CRS."""
 
 from __future__ import annotations
 
@@ -99,3 +99,84 @@ def test_a_scene_without_crs_in_pixel_coordinates(demo_captioner, one_thread):
     deck = _deck(at)
     assert deck["views"][0]["@@type"] == "OrthographicView"
     assert _layer(deck, "BitmapLayer")["bounds"] == [0.0, 224.0, 448.0, 0.0]
+
+
+CARD_CLASSES = ["airplane", "denseresidential", "tenniscourt"]  # not the demo model's classes
+REFERENCES = {  # one image's references per class: "houses" only for denseresidential, so the word is tied to it
+    "airplane": ["a plane is parked at the airport", "two planes are near the runway"],
+    "denseresidential": ["lots of houses are densely arranged", "many houses with trees"],
+    "tenniscourt": ["a tennis court is surrounded by trees", "two tennis courts beside a road"],
+}
+CAPTIONS = [
+    "many houses are arranged neatly",  # no class by name: the tied object
+    "many planes are parked at the airport",
+    "two tennis courts beside a road",
+    "a dense residential area",
+    "an aerial image of a harbor",  # a demo class, not one of the card's
+]
+
+
+def _scene_by(model: Path, demo_scene: Path, name: str) -> Path:
+    """The demo scene's tiles with CAPTIONS on the first five, as if ``model`` had captioned them."""
+    collection = json.loads(demo_scene.read_text())
+    for feature, caption in zip(collection["features"], CAPTIONS):
+        feature["properties"]["caption"] = caption
+    collection["rsic_scene"]["model"] = str(model)
+    path = Path(os.environ["RSIC_HOME"]) / name
+    path.write_text(json.dumps(collection))
+    return path
+
+
+def test_tiles_coloured_by_the_classes_of_the_models_card_as_compare_reads_them(demo_scene_geojson):
+    import pandas as pd
+
+    from rsic_core.scoring.confusion import scene_confusion, scene_names
+    from rsic_core.scoring.error_analysis import analyze_run
+
+    captions = [f["properties"]["caption"] for f in json.loads(demo_scene_geojson.read_text())["features"]]
+    captions = CAPTIONS + captions[len(CAPTIONS) :]
+    labels = [CARD_CLASSES[i % 3] for i in range(len(captions))]
+    run = pd.DataFrame({"label": labels, "prediction": captions, "references": [REFERENCES[c] for c in labels]})
+    keywords = scene_names(run).keywords  # what the trainer writes into the card
+    assert keywords.get("house") == "denseresidential"
+    model = Path(os.environ["RSIC_HOME"]) / "card-model"
+    model.mkdir(exist_ok=True)
+    card = {"knows": "three classes", "classes": CARD_CLASSES, "class_keywords": keywords}
+    (model / "training.json").write_text(json.dumps(card))
+
+    at = _open(map_path=str(_scene_by(model, demo_scene_geojson, "card-scene.geojson")))
+    assert not at.error, [e.value for e in at.error]
+    tiles = _layer(_deck(at), "PolygonLayer")["data"]
+    assert [t["class"] for t in tiles[:5]] == ["denseresidential", "airplane", "tenniscourt", "denseresidential"] + [
+        "(none)"
+    ]
+    assert [t["fill"][:3] for t in tiles[:5]] == [[255, 127, 14], [31, 119, 180], [44, 160, 44], [255, 127, 14]] + [
+        [128, 128, 128]
+    ], "the palette in the card's order; grey for a caption that names none of its classes"
+    assert [t["class"] for t in tiles] == list(analyze_run(run)["scene"]), "the Compare page reads them alike"
+    assert "(none)" in scene_confusion(analyze_run(run)).columns
+    legend = " ".join(m.value for m in at.markdown)
+    for c in [*CARD_CLASSES, "(none)"]:
+        assert f"</span> {c} ({sum(t['class'] == c for t in tiles)})" in legend, "each of the card's classes, counted"
+    assert "harbor" not in legend
+    assert any("among the 3 classes of the card-model model's card (and" in c.value for c in at.caption)
+
+
+def test_without_a_card_the_loaded_datasets_classes(demo_scene_geojson):
+    model = Path(os.environ["RSIC_HOME"]) / "cardless-model"
+    model.mkdir(exist_ok=True)
+    at = _open(map_path=str(_scene_by(model, demo_scene_geojson, "cardless-scene.geojson")))
+    assert not at.error, [e.value for e in at.error]
+    tiles = _layer(_deck(at), "PolygonLayer")["data"]
+    assert [t["class"] for t in tiles[3:5]] == ["residential", "harbor"]  # the demo dataset's classes
+    assert any("the 12 classes of the dataset (the model has no card" in c.value for c in at.caption)
+    folder = Path(os.environ["RSIC_HOME"]) / "unlabelled"
+    folder.mkdir(exist_ok=True)
+    (folder / "captions.csv").write_text("image,caption\na.jpg,a road beside a field\n")
+    at = _open(dataset_path=str(folder), map_path=str(_scene_by(model, demo_scene_geojson, "cardless-scene.geojson")))
+    assert not at.error and not at.radio, "no classes anywhere: no choice of colouring"
+    assert any(
+        "Neither the model that wrote these captions nor the loaded dataset lists" in c.value for c in at.caption
+    )
+    at.text_input(key="map_word").set_value("harbor").run()
+    assert [t["fill"][:3] for t in _layer(_deck(at), "PolygonLayer")["data"]][4] == [255, 127, 14], "coloured by word"

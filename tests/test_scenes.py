@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 
 from rsic_core.data.demo.dataset import DEMO_CLASSES
-from rsic_core.data.demo.mosaic import read_truth
+from rsic_core.data.mosaic import read_truth
+from rsic_core.paths import DEMO_MODEL
 from rsic_core.scenes.caption import SceneConfig, caption_scene, open_scene
 from rsic_core.scenes.geo import lonlat_to_pixel, pixel_to_lonlat, scene_geo
 from rsic_core.scenes.geojson import PIXELS, csv_path, feature_collection, read_scene, write_scene
-from rsic_core.scenes.search import named_class, precision_at_k, search_scene
+from rsic_core.scenes.search import caption_classes, precision_at_k, search_scene
 from rsic_core.scenes.tiling import tile_windows
+from rsic_core.scoring.confusion import SceneNames
+from rsic_core.text.words import words
 from tests.support.scenes import TILE, twelve_bit_scene
 from tests.support.scenes import write_scene as write_raster
 
@@ -76,7 +79,7 @@ def test_a_12_bit_4_band_scene_with_nodata(tmp_path, demo_captioner, one_thread)
     path = twelve_bit_scene(tmp_path / "scene.tif")
     result = caption_scene(path, demo_captioner, SceneConfig(bands="3,2,1"))
     assert result.skipped == {"nodata": 1, "empty": 1}
-    assert [named_class(t.caption, DEMO_CLASSES) for t in result.tiles[:2]] == ["storagetanks", "harbor"]
+    assert caption_classes([t.caption for t in result.tiles[:2]], result.model).named == ["storagetanks", "harbor"]
     assert "16-bit: captioned bands 3,2,1 (chosen), each band stretched 2-98 % over the whole scene" in result.stretch
     assert "(b3 8-4088, b2 8-4088, b1 8-4088)" in result.stretch
     collection = feature_collection(result)
@@ -104,17 +107,17 @@ def test_a_scene_without_crs_stays_in_pixels(tmp_path, demo_captioner, one_threa
     second = collection["features"][1]
     assert second["geometry"]["coordinates"][0][0] == [224.0, 0.0]  # pixel column, row
     assert second["properties"]["bounds"] == [224.0, 0.0, 448.0, 224.0]
-    assert [named_class(f["properties"]["caption"], DEMO_CLASSES) for f in collection["features"]] == [
-        "forest",
-        "beach",
-    ]
+    captions = [f["properties"]["caption"] for f in collection["features"]]
+    assert caption_classes(captions, info["model"]).named == ["forest", "beach"]
 
 
 def test_the_demo_model_names_the_true_class_and_search_finds_it(demo_scene_geojson):
     collection = read_scene(demo_scene_geojson)
     truth = read_truth(demo_scene_geojson.with_name("truth.geojson"))
     assert len(collection["features"]) == len(truth) == 64
-    named = [named_class(f["properties"]["caption"], DEMO_CLASSES) == truth[f["id"]] for f in collection["features"]]
+    found = caption_classes([f["properties"]["caption"] for f in collection["features"]], str(DEMO_MODEL))
+    assert found.classes == tuple(DEMO_CLASSES), "the demo model's card lists the demo classes"
+    named = [c == truth[f["id"]] for c, f in zip(found.named, collection["features"])]
     assert sum(named) / len(named) >= 0.8
     for cls, query in (("storagetanks", "storage tanks"), ("harbor", "a harbor with boats"), ("forest", "trees")):
         k = sum(c == cls for c in truth.values())
@@ -129,10 +132,13 @@ def test_the_demo_model_names_the_true_class_and_search_finds_it(demo_scene_geoj
         ("cars in a parking lot", "parking"),
         ("an aerial image of a bridge over a river", "bridge"),
         ("a riverside path", "(none)"),
+        ("lots of houses are densely arranged", "residential"),  # no class by name: the object tied to one
     ],
 )
 def test_the_class_a_caption_names(caption, expected):
-    assert named_class(caption, [*DEMO_CLASSES, "park"]) == expected
+    names = SceneNames.of_keywords([*DEMO_CLASSES, "park"], {"house": "residential", "lake": "no such class"})
+    assert names.keywords == {"house": "residential"}, "keywords of classes it does not have are left out"
+    assert names.scene(words(caption)) == expected
 
 
 def test_command_line_end_to_end(tmp_path, capsys):

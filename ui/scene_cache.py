@@ -1,4 +1,4 @@
-"""Cached scene data for the Map page: the captioned demo scene, a scene's tiles, its picture and searches."""
+"""Cached scene data for the Map page: the captioned demo scene, a scene's tiles, the classes they name, its picture, searches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import streamlit as st
 
 from rsic_core.paths import data_roots
 from rsic_core.scenes import geojson
-from ui import models_cache
+from ui import models_cache, state
 
 
 def demo_scene_path() -> str:
@@ -64,6 +64,32 @@ def _tiles(path: str, mtime: float) -> tuple[dict, list[dict]]:
 def scene_tiles(path: str) -> tuple[dict, list[dict]]:
     """(what the file says of the scene, its tiles: id, ring and properties without the embedding)."""
     return _tiles(path, _mtime(path))
+
+
+@st.cache_data(show_spinner="Reading which class each caption names...", max_entries=8)
+def _classes(path: str, mtime: float, model: str, card_mtime: float, labels: tuple[str, ...]):
+    from rsic_core.scenes.search import caption_classes
+
+    captions = [f["properties"]["caption"] for f in geojson.read_scene(path)["features"]]
+    return caption_classes(captions, model or None, labels)
+
+
+def tile_classes(path: str, model: str | None):
+    """The class each tile's caption names (:func:`rsic_core.scenes.search.caption_classes`), in the file's order.
+
+    The classes are the card's of ``model`` (the one that captioned the scene); with no card, the loaded dataset's.
+    """
+    from rsic_core.models.cards import CARD_FILE, model_card
+    from rsic_core.paths import shipped_model
+
+    labels: tuple[str, ...] = ()
+    if not (model and model_card(model).classes):
+        try:
+            labels = tuple(state.current_dataset().labels())
+        except (FileNotFoundError, ValueError):  # a dataset that does not load has no classes to offer
+            labels = ()
+    card = str(Path(shipped_model(model)) / CARD_FILE) if model else ""
+    return _classes(path, _mtime(path), model or "", _mtime(card) if card else 0.0, labels)
 
 
 @st.cache_data(show_spinner="Searching...", max_entries=64)

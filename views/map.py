@@ -14,13 +14,14 @@ from pathlib import Path
 import pydeck as pdk
 import streamlit as st
 
-from rsic_core.data.demo.dataset import DEMO_CLASSES
 from rsic_core.scenes.geojson import PIXELS, summary
-from rsic_core.scenes.search import named_class
+from rsic_core.scoring.confusion import NONE
 from ui import scene_cache
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
 PALETTE += [(227, 119, 194), (188, 189, 34), (23, 190, 207), (255, 187, 120), (152, 223, 138), (174, 199, 232)]
+PALETTE += [(255, 152, 150), (197, 176, 213), (196, 156, 148), (247, 182, 210), (219, 219, 141), (158, 218, 229)]
+PALETTE += [(0, 0, 128), (128, 0, 0), (0, 128, 128), (128, 128, 0), (255, 0, 255), (0, 255, 127)]  # 24: UCM has 21
 GREY, HIT = (128, 128, 128), (255, 230, 0)
 BY_CLASS, BY_WORD = "the class named in the caption", "a word of the caption"
 
@@ -37,8 +38,13 @@ except (FileNotFoundError, ValueError) as e:
     st.stop()
 st.caption(f"`{path}`: {summary({'rsic_scene': info, 'features': tiles})}")
 
+found = scene_cache.tile_classes(path, info.get("model"))
 left, middle, right = st.columns([2, 2, 1])
-by = left.radio("Colour tiles by", [BY_CLASS, BY_WORD], key="map_colour_by", horizontal=True)
+if found.classes:
+    by = left.radio("Colour tiles by", [BY_CLASS, BY_WORD], key="map_colour_by", horizontal=True)
+else:
+    by = BY_WORD
+    left.caption("Neither the model that wrote these captions nor the loaded dataset lists classes: colour by a word.")
 word = middle.text_input("Word", key="map_word", placeholder="e.g. tanks") if by == BY_WORD else ""
 query = middle.text_input("Search the captions", key="map_query", placeholder="e.g. storage tanks")
 top = right.number_input("Top tiles", 1, 100, 10, key="map_top")
@@ -50,9 +56,9 @@ if query.strip():
     except (ValueError, OSError) as e:
         st.error(str(e))
 pattern = re.compile(rf"\b{re.escape(word.strip().lower())}(s|es)?\b") if word.strip() else None
-colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(DEMO_CLASSES)}
-for t in tiles:
-    t["class"] = named_class(t["caption"], DEMO_CLASSES)
+colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(found.classes)}
+for t, named in zip(tiles, found.named):
+    t["class"] = named
     if by == BY_CLASS:
         rgb, alpha = colours.get(t["class"], GREY), 90
     else:
@@ -111,10 +117,10 @@ deck = pdk.Deck(layers=layers, initial_view_state=view, map_provider=None, toolt
 st.pydeck_chart(deck, height=640, key="map_chart")
 
 if by == BY_CLASS:
-    named = sorted({t["class"] for t in tiles})
-    st.markdown(
-        " ".join(f"<span style='color:rgb{colours.get(c, GREY)}'>■</span> {c}" for c in named), unsafe_allow_html=True
-    )
+    counts = {c: sum(t["class"] == c for t in tiles) for c in [*found.classes, NONE]}
+    legend = [f"<span style='color:rgb{colours.get(c, GREY)}'>■</span> {c} ({n})" for c, n in counts.items()]
+    st.markdown(" ".join(legend), unsafe_allow_html=True, help=f"Tiles coloured by {found.origin}.")
+    st.caption(f"The class a caption names, among {found.origin}; grey: none, or several equally.")
 if hits:
     ranked = sorted((t for t in tiles if t["id"] in hits), key=lambda t: hits[t["id"]][0])
     rows = [

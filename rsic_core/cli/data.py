@@ -1,4 +1,4 @@
-"""``rsic data``: validate a dataset, generate the offline demo dataset and the demo scene."""
+"""``rsic data``: validate a dataset, generate the offline demo dataset and the demo scene, lay real photos out as a scene."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ def register(subparsers) -> None:
     p.add_argument("--grid", type=int, default=8, help="tiles of 224 px a side (default 8: 64 tiles)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
     p.set_defaults(func=_demo_scene)
+
+    p = data.add_parser(
+        "mosaic", help="lay a split's real photos out as a scene: a GeoTIFF mosaic in UTM + truth (every class)"
+    )
+    p.add_argument("dataset", help="dataset folder or annotation file whose images have classes (e.g. UCM-captions)")
+    p.add_argument("--split", default="val", help="split the photos come from (default val)")
+    p.add_argument("--grid", type=int, default=8, help="photos a side (default 8: 64 photos)")
+    p.add_argument("--out", required=True, help="output folder (scene.tif and truth.geojson are written there)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the choice and places of the photos (default 0)")
+    p.add_argument("--image-dir", help="folder the image names are relative to (found from the layout)")
+    p.set_defaults(func=_mosaic)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -70,12 +81,33 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _demo_scene(args: argparse.Namespace) -> int:
-    from rsic_core.data.demo.mosaic import SCENE_EPSG, SCENE_PIXEL, TRUTH_NAME, generate_demo_scene
+    from rsic_core.data.demo.mosaic import SCENE_EPSG, SCENE_PIXEL, generate_demo_scene
+    from rsic_core.data.mosaic import TRUTH_NAME
 
     scene = generate_demo_scene(args.out, grid=args.grid, seed=args.seed)
     side = args.grid * 224
     print(
         f"wrote {scene} ({side} x {side} px, {args.grid * args.grid} tiles, EPSG:{SCENE_EPSG}, {SCENE_PIXEL} m pixel) "
         f"and {scene.with_name(TRUTH_NAME)}"
+    )
+    return 0
+
+
+def _mosaic(args: argparse.Namespace) -> int:
+    import rasterio
+
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.mosaic import TRUTH_NAME, photo_mosaic, read_truth
+
+    dataset = load_dataset(args.dataset, image_dir=args.image_dir)
+    scene = photo_mosaic(dataset, args.out, split=args.split, grid=args.grid, seed=args.seed)
+    with rasterio.open(scene) as source:
+        size, crs, pixel = f"{source.width} x {source.height} px", source.crs.to_epsg(), source.res[0]
+    classes = len(set(read_truth(scene.with_name(TRUTH_NAME)).values()))
+    tile = source.width // args.grid
+    print(
+        f"wrote {scene} ({size}, {args.grid * args.grid} {args.split} photos of {dataset.name}, {classes} classes, "
+        f"EPSG:{crs}, {pixel} m pixel) and {scene.with_name(TRUTH_NAME)}; caption it with "
+        f"rsic scene caption {scene} --tile {tile} --out {scene.with_suffix('.geojson')}"
     )
     return 0

@@ -3,17 +3,19 @@
     card = model_card(captioner)       # or model_card("ucm"), model_card("/models/my-run/model")
     card.knows                         # "the 21 land-use classes of UC Merced (agricultural, ...) in ..."
     card.classes                       # ("agricultural", "airplane", ...): what the Map page colours by
+    card.class_keywords                # {"airport": "airplane", ...}: objects its training references tie to one class
     card.note(["uploaded images"])     # one sentence for a page, or None when nothing needs saying
 
 The shipped models write ``training.json`` beside their weights (``knows``, ``classes``; see
-``rsic demo-model train`` and README, "The real-photo model"). A model without one (a hub id, a user's
+``rsic demo-model train`` and README, "The real-photo model"; the ucm model adds ``class_keywords``,
+:attr:`rsic_core.scoring.confusion.SceneNames.keywords` of its training references). A model without one (a hub id, a user's
 folder) has an empty card, and the pages say nothing about it rather than guess.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsic_core.paths import DEMO_MODEL, shipped_model
@@ -29,6 +31,7 @@ class ModelCard:
     knows: str = ""  # a phrase: "the 21 land-use classes of UC Merced ..."
     classes: tuple[str, ...] = ()  # scene classes of its training data
     synthetic: bool = False  # trained only on the synthetic demo scenes
+    class_keywords: dict[str, str] = field(default_factory=dict)  # object word -> the one class it is tied to
 
     def note(self, unseen: list[str]) -> str | None:
         """What a page says above captions of ``unseen`` images (uploads, a real dataset); None when nothing.
@@ -58,11 +61,15 @@ def model_card(model) -> ModelCard:
     if not isinstance(data, dict):
         return ModelCard(name)
     classes = data.get("classes")
+    classes = tuple(str(c) for c in classes) if isinstance(classes, list) else ()
+    keywords = data.get("class_keywords")
+    keywords = keywords if isinstance(keywords, dict) else {}
     return ModelCard(
         name,
         knows=str(data.get("knows") or ""),
-        classes=tuple(str(c) for c in classes) if isinstance(classes, list) else (),
+        classes=classes,
         synthetic=folder == DEMO_MODEL,
+        class_keywords={str(w): str(c) for w, c in keywords.items() if str(c) in classes},  # only its own classes
     )
 
 

@@ -11,7 +11,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from rsic_core.data.demo.mosaic import SCENE_NAME, generate_demo_scene
+from rsic_core.data.demo.mosaic import generate_demo_scene
+from rsic_core.data.mosaic import SCENE_NAME
 from rsic_core.paths import rsic_home
 from rsic_core.scenes.caption import SceneConfig, caption_scene
 from rsic_core.scenes.geojson import feature_collection, write_scene

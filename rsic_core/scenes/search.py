@@ -8,23 +8,27 @@ order (row by row)::
     hits = search_scene(read_scene("scene.geojson"), "storage tanks", top=10)
     hits[0].score, hits[0].feature["properties"]["caption"]
 
-A caption names a class when the class name, written run together as RSICD writes them
-(``storagetanks``, ``baseballfield``), starts at a word of the caption with its spaces removed:
-"storage tanks" and "a storage tank" name ``storagetanks``, "tennis courts" names ``tenniscourt``.
-Of several classes named, the first in the caption wins ("a bridge over a river": ``bridge``).
+The class a tile's caption names is read as the Compare page reads a prediction
+(:class:`rsic_core.scoring.confusion.SceneNames`), among the classes of the model that captioned the
+scene (its card's classes and the objects tied to them), so "there is a piece of farmland" names
+``agricultural`` for the ucm model (its training references tie farmland to that class)::
+
+    found = caption_classes([f["properties"]["caption"] for f in collection["features"]],
+                            collection["rsic_scene"]["model"])
+    found.classes, found.named[0]                  # ("agricultural", ...), "agricultural"
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rsic_core.models.cards import model_card
 from rsic_core.scenes.geojson import embeddings
-
-UNNAMED = "(none)"  # the class of a caption that names none
+from rsic_core.scoring.confusion import NONE, SceneNames
+from rsic_core.text.words import words
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,15 @@ class Hit:
     rank: int  # 1 = best
     score: float  # cosine similarity of the caption to the query, -1..1
     feature: dict  # the GeoJSON feature
+
+
+@dataclass(frozen=True)
+class CaptionClasses:
+    """The class each caption of a scene names, and which classes were looked for."""
+
+    classes: tuple[str, ...]  # in the card's order (the Map page's colours follow it); empty: no classes known
+    named: list[str]  # per caption: a class, several joined by " / ", or "(none)"
+    origin: str  # where the classes come from, a phrase ("the 21 classes of the ucm model's card"); "" with none
 
 
 def search_scene(collection: dict, query: str, top: int = 10, embedder=None) -> list[Hit]:
@@ -69,35 +82,35 @@ def search_scene(collection: dict, query: str, top: int = 10, embedder=None) -> 
     return [Hit(rank + 1, float(scores[i]), collection["features"][i]) for rank, i in enumerate(order)]
 
 
-def named_class(caption: str, classes: Sequence[str]) -> str:
-    """The class of ``classes`` that ``caption`` names first, or :data:`UNNAMED`.
+def caption_classes(captions: Sequence[str], model: str | None, labels: Iterable[str] = ()) -> CaptionClasses:
+    """The class each caption names, among the classes of the model that wrote the captions.
 
-    A class name matches from the start of a word to the end of a word (a plural ``s`` or ``es``
-    allowed, and a class name's own plural ``s`` optional), spaces in the caption left out; of two
-    names starting at the same word the longer wins ("parking lot" is ``parking``, not ``park``).
+    The classes are those of the model's card (:func:`rsic_core.models.cards.model_card`) with the
+    objects it ties to them; with no card, ``labels`` (e.g. the loaded dataset's classes); with
+    neither, none. The class a caption names is :meth:`rsic_core.scoring.confusion.SceneNames.scene`,
+    the same reading as the Compare page's scene confusion.
+
+    Args:
+        captions: the tiles' captions.
+        model: the captioning model's name or folder (``rsic_scene.model`` of a captioned scene), or None.
+        labels (none): the classes to use when the model has no card.
     """
-    words = re.findall(r"[a-z]+", caption.lower())
-    joined, starts, ends, at = "".join(words), [], set(), 0
-    for word in words:
-        starts.append(at)
-        at += len(word)
-        ends.add(at)
-    best = (len(joined) + 1, 0, UNNAMED)
-    for name in classes:
-        key = re.sub(r"[^a-z]", "", name.lower())
-        forms = {key, key[:-1]} if key.endswith("s") and len(key) > 3 else {key}
-        for start in starts:
-            if any(_matches(joined, form, start, ends) for form in forms if form):
-                best = min(best, (start, -len(key), name))
-                break
-    return best[2]
-
-
-def _matches(joined: str, form: str, start: int, ends: set[int]) -> bool:
-    if not joined.startswith(form, start):
-        return False
-    end = start + len(form)
-    return end in ends or any(end + len(p) in ends and joined.startswith(p, end) for p in ("s", "es"))
+    card = model_card(model) if model else None
+    if card is not None and card.classes:
+        classes = tuple(dict.fromkeys(card.classes))
+        origin = f"the {len(classes)} classes of the {card.name} model's card"
+        if card.class_keywords:
+            n = len(card.class_keywords)
+            origin += f" (and {n} object {'word' if n == 1 else 'words'} tied to them)"
+        names = SceneNames.of_keywords(classes, card.class_keywords)
+    else:
+        classes = tuple(sorted({c for c in labels if c}))
+        if not classes:
+            return CaptionClasses((), [NONE] * len(captions), "")
+        origin = f"the {len(classes)} classes of the dataset (the model has no card that lists its own)"
+        names = SceneNames(classes)
+    named = {c: names.scene(words(c)) for c in set(captions)}  # a scene repeats its captions
+    return CaptionClasses(classes, [named[c] for c in captions], origin)
 
 
 def precision_at_k(hits: Sequence[Hit], truth: dict[str, str], wanted: str) -> float:

@@ -8,6 +8,9 @@ residential alike), else when it names an object that the run's references tie t
 several classes named in full, the first named counts (the longest on a tie: "mobile home park",
 not "park")::
 
+    names = SceneNames.of_keywords(card.classes, card.class_keywords)   # a model card's classes (the Map page)
+    names.scene(words("there is a piece of farmland"))                   # "agricultural" (a tied object)
+
     table = analyze_run(run.predictions_frame())   # its "scene" column is the class each prediction names
     confusion = scene_confusion(table)              # rows: true class, columns: the class named, values: images
     confusion_figure(confusion)                     # the same as a heatmap
@@ -16,7 +19,7 @@ not "park")::
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 
 from rsic_core.scoring.objects import Mention, ObjectLexicon, object_lexicon
@@ -78,6 +81,22 @@ class SceneNames:
         self.classes = sorted(set(labels))
         self.pieces = {c: tuple(self._form(w) for w in class_words(c, self.lexicon)) for c in self.classes}
         self.keywords = self._keywords(references)
+
+    @classmethod
+    def of_keywords(
+        cls, labels: Iterable[str], keywords: Mapping[str, str], lexicon: ObjectLexicon | None = None
+    ) -> SceneNames:
+        """The namer of ``labels`` with the objects already tied to them (a model card's ``class_keywords``).
+
+        Args:
+            labels: the classes.
+            keywords: object key (``storage_tank``) -> class, as :attr:`keywords` of the training references
+                gives them; keywords of other classes are left out.
+            lexicon (the offline WordNet): object words.
+        """
+        names = cls(labels, (), lexicon)
+        names.keywords = {str(k): c for k, c in keywords.items() if c in names.pieces}
+        return names
 
     def _form(self, word: str) -> str:
         return self.lexicon.key(word) or self.lexicon.base(word)
