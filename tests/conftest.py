@@ -26,6 +26,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """``__main__`` as it was before the test: AppTest leaves its page script there, and a process pool
+    started later (spawn: the demo dataset's) would run that script in every worker, which hangs."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="session")
 def demo_dir() -> Path:
     """The offline demo dataset as the app sees it (generated once per test session)."""

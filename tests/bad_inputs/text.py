@@ -104,7 +104,8 @@ def _preprocess_again(built: dict) -> Outcome:
     assert len(written) == 2 and written[0] == written[1], "the planted cache file changed the captions"
     lines = outcome.output.splitlines()
     said = [line for line in lines if line.startswith("note:")] or [line for line in lines if " s; wrote " in line]
-    return Outcome(said[0] if said else "", outcome.exit_code, outcome.output + reference.output, outcome.message)
+    stray = outcome.message + reference.message
+    return Outcome("\n".join(said), outcome.exit_code, outcome.output + reference.output, stray)
 
 
 def _plant_old_pickle(tmp: Path) -> dict:
