@@ -7,9 +7,10 @@ For each case:
   the test wrote;
 - nothing else is on screen: a page raised no exception (``at.exception`` is empty, whatever its
   message), and a command printed no other stderr line than those of ``tests.bad_inputs.BESIDES``:
-  ``rsic: note:`` lines, transformers' "Loading weights" bar, the project's own progress ("loaded
-  MODEL (FAMILY) on cpu in 0.2 s", "1/1 images", "captioned 0 of 1 images, 1 failed"); a second
-  error line, a library's warning (as a fresh process shows it) or log record fails the case;
+  ``rsic: note:`` lines, transformers' "Loading weights" bar, the project's own progress ("loading
+  MODEL", "loaded MODEL (FAMILY) on cpu in 0.2 s", "1/1 images", "captioned 0 of 1 images, 1
+  failed"); a second error line, a library's warning (as a fresh process shows it) or log record
+  fails the case (``make app``'s warning may go on over indented lines);
 - nothing on disk was lost or changed: every file under the case's folder, and every input the case
   used from outside it, has the same SHA-256 before and after, and no new file appeared there but
   under the paths the case declares it writes (``writes``); commands that would write a run by

@@ -36,7 +36,7 @@ def _word_index(built: dict) -> Outcome:
         Explanation("a.jpg", "two planes", "lens", (8, 8), words).word(7)
     except ValueError as e:
         return Outcome(str(e))
-    return Outcome("no error")
+    raise AssertionError("word(7) of a two-word caption raised nothing")
 
 
 CASES = [
