@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Set before any test module imports rsic_core, so every process (pages, CLI subprocesses) agrees.
 _HOME = tempfile.mkdtemp(prefix="rsic-test-home-")
@@ -25,6 +24,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """``__main__`` as it was before the test: AppTest leaves its page script there, and a process pool
+    started later (spawn: the demo dataset's) would run that script in every worker, which hangs."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +45,10 @@ def demo_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} is absent (real data samples are optional)")
-    return SHARED_DATA
+    """``../shared/data``: real data samples (see :func:`tests.support.shared.shared_path`)."""
+    from tests.support.shared import shared_path
+
+    return shared_path("data")
 
 
 @pytest.fixture
@@ -95,7 +104,8 @@ def ray_local():
 
     The archive engine uses a Ray already started in its process, and leaves it running.
     """
-    ray = pytest.importorskip("ray")
+    import ray  # pinned in requirements.txt: a ray that does not import fails these tests, never skips them
+
     if not ray.is_initialized():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray

@@ -12,17 +12,15 @@ import pytest
 from rsic_core.models.inference import CaptionConfig, caption_images
 from rsic_core.models.registry import build_shape, build_tiny, get_family, load_captioner
 from tests.support.captioning import CAPTIONS, colour_images, teach
+from tests.support.shared import shared_path
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "bita_checkpoint.json"
 FROZEN = dict(freeze_vision=True, freeze_language=True)
 
 
 def _reference() -> dict:
-    if not REFERENCE.is_file():
-        pytest.skip(f"{REFERENCE} is absent (the reference facts of the released checkpoints are optional)")
-    return json.loads(REFERENCE.read_text())
+    return json.loads(shared_path("reference", "bita_checkpoint.json").read_text())
 
 
 def _params(model, prefix: str = "", trainable: bool = False) -> int:

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 from tests.support.serving import free_port, wait_for_streamlit
+from tests.support.shared import SHARED, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"  # real UCM-captions samples, where present
+SHARED_DATA = SHARED / "data"  # real UCM-captions samples, where present
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -239,8 +240,7 @@ def test_evaluate_real_ucm_data_and_keep_the_runs_folder_across_pages(served_app
 
     from playwright.sync_api import expect, sync_playwright
 
-    if not (SHARED_DATA / "ucm-sample").is_dir():
-        pytest.skip(f"{SHARED_DATA / 'ucm-sample'} is absent (real data samples are optional)")
+    sample = shared_path("data", "ucm-sample")
     runs = tmp_path / "runs"
     titles = {"Compare": "Compare predictions and references", "Runs": "Runs", "Efficiency": "Efficiency"}
     with sync_playwright() as p:
@@ -249,7 +249,7 @@ def test_evaluate_real_ucm_data_and_keep_the_runs_folder_across_pages(served_app
         page.goto(served_app, wait_until="domcontentloaded")
         box = page.get_by_role("textbox", name="Dataset folder or annotation file")
         expect(box).to_be_visible(timeout=90_000)
-        box.fill(str(SHARED_DATA / "ucm-sample"))
+        box.fill(str(sample))
         box.press("Enter")
         page.get_by_role("button", name="Load", exact=True).click()
         expect(page.get_by_text("Dataset: ucm-sample")).to_be_visible(timeout=60_000)

@@ -80,10 +80,8 @@ def test_the_key_check_names_what_is_missing_unexpected_or_mis_shaped():
 
 
 def _reference():
-    from tests.support.puret import REFERENCE, reference_state
+    from tests.support.puret import reference_state
 
-    if not REFERENCE.is_file():
-        pytest.skip(f"{REFERENCE} is absent (the reference facts are optional)")
     return reference_state()
 
 

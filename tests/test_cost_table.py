@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from rsic_core.cli import main
 from rsic_core.scoring import costs
+from tests.support.shared import shared_path
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 # Runs the command in a fresh process and reports that process's own peak resident set.
 MEASURED_CLI = (
     "import resource, sys; from rsic_core.cli import main; rc = main(sys.argv[1:]); "
@@ -162,11 +161,8 @@ def test_the_comparison_puts_the_study_beside_the_measured():
 
 
 def test_the_published_figures_are_the_reference_ones():
-    path = REFERENCE / "puret_checkpoint.json"
-    if not path.is_file():
-        pytest.skip(f"{REFERENCE} is absent")
-    puret = json.loads(path.read_text())["comparison_with_study"]["study"]
-    bita = json.loads((REFERENCE / "bita_checkpoint.json").read_text())["comparison_with_study"]["study"]
+    puret = json.loads(shared_path("reference", "puret_checkpoint.json").read_text())["comparison_with_study"]["study"]
+    bita = json.loads(shared_path("reference", "bita_checkpoint.json").read_text())["comparison_with_study"]["study"]
     ours = costs.STUDY_FIGURES
     assert (
         ours["puret"]["total"] == f"{puret['total_M']} M" and ours["puret"]["trainable"] == f"{puret['trainable_M']} M"

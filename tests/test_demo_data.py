@@ -133,18 +133,23 @@ def test_other_sizes_and_bad_arguments(tmp_path):
         sample_scene("volcano", np.random.default_rng(0))
 
 
-# The 120 images of seed 0 as generated before scenes recorded their objects (sha256 of the sorted
-# (file name, sha256 of its bytes) pairs), and their captions (sha256 of the JSON list of raw captions).
-IMAGES_SHA256 = "941f2e24277be8a143784677880e1a0d52a33632ce945376691c5f220142fd64"
+# The 120 images of seed 0 as generated before scenes recorded their objects: sha256 of the sorted (file name,
+# sha256 of its decoded RGB pixels) pairs (pixels, not JPEG bytes: another Pillow may pack the same pixels
+# otherwise; requirements.txt pins Pillow too), and their captions (sha256 of the JSON list of raw captions).
+IMAGES_SHA256 = "64510adeeabe02533418979a782877338652a4b80c704e4a72ab0ee035c89216"
 CAPTIONS_SHA256 = "47d80189431856d2de160ff8a12e6f5658c876d52f3c7f4daa5a21151f36c064"
 
 
 def test_recording_objects_left_images_and_captions_as_they_were(tmp_path):
     import hashlib
 
+    def pixels(path: Path) -> str:
+        with Image.open(path) as img:
+            return hashlib.sha256(np.asarray(img.convert("RGB")).tobytes()).hexdigest()
+
     annotation = generate_demo_dataset(tmp_path, n_images=120, seed=0)
     data = json.loads(annotation.read_text())["images"]
-    digests = sorted((name, hashlib.sha256(b).hexdigest()) for name, b in _image_bytes(annotation).items())
+    digests = sorted((p.name, pixels(p)) for p in (annotation.parent / "images").iterdir())
     raws = [[s["raw"] for s in im["sentences"]] for im in data]
     assert hashlib.sha256(json.dumps(digests).encode()).hexdigest() == IMAGES_SHA256
     assert hashlib.sha256(json.dumps(raws).encode()).hexdigest() == CAPTIONS_SHA256

@@ -23,6 +23,7 @@ from rsic_core.data.subsets import choose_subset, describe_subset
 from rsic_core.runs import layout as runs
 from rsic_core.training import jobs
 from tests.support.datasets import class_ordered
+from tests.support.shared import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,10 +195,8 @@ def test_the_compare_evaluate_panel_samples_the_split_and_says_so(demo_dir, tmp_
     assert list(at.dataframe[0].value["subset"]) == ["4 of 12 images, stratified over 12 classes, seed 3"]
 
 
-def test_21_validation_images_of_the_real_ucm_captions_are_its_21_classes(shared_data):
-    if not (shared_data / "ucm-captions").is_dir():
-        pytest.skip(f"{shared_data / 'ucm-captions'} is absent")
-    val = load_dataset(shared_data / "ucm-captions").select(split="val")
+def test_21_validation_images_of_the_real_ucm_captions_are_its_21_classes():
+    val = load_dataset(shared_path("data", "ucm-captions")).select(split="val")
     assert len({r.label for r in val[:21]}) <= 3  # what the first 21 were
     chosen = choose_subset(val, 21, seed=0)
     assert len({r.label for r in chosen.records}) == 21 and chosen.of == 210

@@ -123,7 +123,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"loading {args.model}" + (f" with adapter {args.adapter}" if args.adapter else ""), file=sys.stderr)
         captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
         folder = evaluate(
-            captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images captioned")
+            captioner, dataset, config.eval_split, config, out=args.out, progress=progress_printer("images")
         )
     run = load_run(folder, with_predictions=False)
     print(f"images: {subset.description} of the {config.eval_split} split")
@@ -152,7 +152,7 @@ def _evaluate_on_ray(args: argparse.Namespace, dataset, config, engine):
 
     print(f"captioning {config.eval_split} of {dataset.name} on Ray with {args.model}", file=sys.stderr)
     where = {"out": args.out, "device": args.device, "dtype": args.dtype}
-    progress = progress_printer("images captioned")
+    progress = progress_printer("images")
     return evaluate_on_ray(
         dataset, config.eval_split, config, args.model, args.adapter, engine, progress=progress, **where
     )

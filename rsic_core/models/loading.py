@@ -18,7 +18,10 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import warnings
 from pathlib import Path
 
 MODEL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")  # what save_pretrained writes
@@ -116,7 +119,8 @@ def open_weights(model_cls, source: str, dtype):
     from safetensors import SafetensorError
 
     try:
-        model, info = model_cls.from_pretrained(source, dtype=dtype, use_safetensors=True, output_loading_info=True)
+        with _load_report_held() as report:
+            model, info = model_cls.from_pretrained(source, dtype=dtype, use_safetensors=True, output_loading_info=True)
     except SafetensorError as e:
         raise ValueError(
             f"{source}: the weights are truncated or corrupt ({e}); save or copy the model again"
@@ -134,7 +138,53 @@ def open_weights(model_cls, source: str, dtype):
             f"{source}: the weights lack {len(missing)} of the model's tensors ({shown}); they were saved from "
             "another architecture or are incomplete, and would be left random"
         )
+    report.release()
     return model
+
+
+class _HeldRecords(logging.Filter):
+    """Holds back the records of a logger; :meth:`release` logs them after all."""
+
+    def __init__(self, logger: logging.Logger):
+        super().__init__()
+        self.logger, self.records = logger, []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.records.append(record)
+        return False
+
+    def release(self) -> None:
+        for record in self.records:
+            self.logger.handle(record)
+        self.records = []
+
+
+@contextlib.contextmanager
+def _load_report_held():
+    """transformers' LOAD REPORT (a table of every mismatched or missing tensor) held back during the block.
+
+    A load this module refuses says why in one sentence, so the table is dropped; a load that goes on
+    logs it with :meth:`_HeldRecords.release` (e.g. the tensors of the file the model does not use).
+    """
+    logger = logging.getLogger("transformers.modeling_utils")
+    held = _HeldRecords(logger)
+    logger.addFilter(held)
+    try:
+        yield held
+    finally:
+        logger.removeFilter(held)
+
+
+@contextlib.contextmanager
+def quiet_peft():
+    """peft with this project's transformers: no "`is_gradient_checkpointing` is deprecated" FutureWarning.
+
+    peft 0.21 reads the attribute that transformers 5 renamed, on every adapter it wraps or loads; the
+    warning is about the pair of versions requirements.txt pins, nothing a user can act on.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
+        yield
 
 
 def merge_adapter(model, adapter: str | Path, model_name: str):
@@ -149,7 +199,8 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
 
     folder = check_adapter_folder(adapter)
     try:
-        return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+        with quiet_peft():
+            return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     except SafetensorError as e:
         raise ValueError(f"{folder / ADAPTER_WEIGHTS}: the adapter weights are truncated or corrupt ({e})") from None
     except RuntimeError as e:

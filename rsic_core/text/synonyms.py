@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import os
 import re
-import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from rsic_core.paths import rsic_home
 from rsic_core.text import wordnet as wordnet_module
+from rsic_core.text.array_cache import read_word_vectors, write_atomically
 from rsic_core.text.words import is_content_word, letter_words, replace_words, word_counts
 
 MAPPING_COLUMNS = "variant canonical cluster variant_count canonical_count similarity relation applied".split()
@@ -85,13 +83,20 @@ def vocabulary(counts: Counter, min_count: int = 1) -> list[str]:
 
 
 def embed_words(
-    words: list[str], embedder: str | None = None, batch_size: int = 512, use_cache: bool = True
+    words: list[str],
+    embedder: str | None = None,
+    batch_size: int = 512,
+    use_cache: bool = True,
+    notes: list[str] | None = None,
 ) -> np.ndarray:
     """Unit-length embeddings of single words (float32, one row per word).
 
     Vectors are kept on disk per embedder under ``rsic_home()/cache/word_vectors`` so that only
     words never seen before are encoded (a new eps or dataset does not re-embed the vocabulary).
     The file is plain arrays read without pickle; an unreadable one is ignored and rewritten.
+
+    Args:
+        notes (None): a list that gets a sentence when an unreadable cache file was ignored.
 
     Raises:
         ValueError: the embedder cannot be loaded (see :func:`rsic_core.text.embeddings.load_embedder`).
@@ -102,7 +107,13 @@ def embed_words(
         return np.zeros((0, 384), dtype=np.float32)
     name = embedder_name(embedder)
     path = rsic_home() / "cache" / "word_vectors" / f"{hashlib.sha256(name.encode()).hexdigest()[:16]}.npz"
-    known = _read_word_vectors(path) if use_cache else {}
+    known = {}
+    if use_cache:
+        try:
+            known = read_word_vectors(path)
+        except ValueError as e:  # planted, truncated or another layout: never executed, rewritten below
+            if notes is not None:
+                notes.append(f"ignored an unreadable word-vector cache and embedded the words again ({e})")
     missing = [w for w in dict.fromkeys(words) if w not in known]
     if missing:
         model = load_embedder(embedder)
@@ -110,38 +121,8 @@ def embed_words(
         known.update(zip(missing, np.asarray(vectors, dtype=np.float32)))
         if use_cache:
             arrays = {"words": np.array(list(known), dtype=str), "vectors": np.stack(list(known.values()))}
-            _write_atomically(path, lambda f: np.savez(f, **arrays))
+            write_atomically(path, lambda f: np.savez(f, **arrays))
     return np.stack([known[w] for w in words]).astype(np.float32)
-
-
-def _read_word_vectors(path: Path) -> dict[str, np.ndarray]:
-    """``{word: vector}`` from the cache file; empty when it is absent, broken or not plain arrays."""
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            words, vectors = stored["words"], stored["vectors"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # absent, truncated, object arrays
-        return {}
-    if words.dtype.kind != "U" or vectors.dtype.kind != "f" or vectors.ndim != 2 or len(words) != len(vectors):
-        return {}
-    return dict(zip(words.tolist(), vectors))
-
-
-def _write_atomically(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file beside ``path``, then rename it into place.
-
-    A cache that cannot be written (read-only or full disk) is skipped: the next call recomputes it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def cluster_words(embeddings: np.ndarray, eps: float = 0.5, min_samples: int = 5, metric: str = "cosine") -> np.ndarray:
@@ -303,7 +284,7 @@ def cluster_synonyms(
     )
     if embeddings is None:
         try:
-            embeddings = embed_words(words, embedder)
+            embeddings = embed_words(words, embedder, notes=notes)
         except (ValueError, OSError, ImportError) as e:
             notes.append(f"synonym clustering skipped: the embedder is unavailable ({e})")
             return empty
@@ -395,5 +376,5 @@ def project_2d(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, use
     )
     xy = reducer.fit_transform(embeddings).astype(np.float32)
     if use_cache:
-        _write_atomically(path, lambda f: np.save(f, xy))
+        write_atomically(path, lambda f: np.save(f, xy))
     return xy

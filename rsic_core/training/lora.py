@@ -78,13 +78,16 @@ def apply_lora(
     from peft import LoraConfig, get_peft_model
     from peft.tuners.lora import LoraLayer
 
+    from rsic_core.models.loading import quiet_peft
+
     if r < 1:
         raise ValueError(f"lora_r must be at least 1 (got {r})")
     target_modules = resolve_targets(family, targets)
     if isinstance(target_modules, list):
         _check_names_exist(model, family, target_modules)
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules, bias="none")
-    peft_model = get_peft_model(model, config)
+    with quiet_peft():
+        peft_model = get_peft_model(model, config)
     wrapped = {tower: 0 for tower in family.towers}
     for name, module in peft_model.named_modules():
         if isinstance(module, LoraLayer):

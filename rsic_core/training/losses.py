@@ -1,15 +1,17 @@
 """The training losses and the Trainer class that computes them, for every family alike.
 
-Cross-entropy (``objective="xe"``) is the model's own loss, except where the run asks for
-``label_smoothing_factor``: the Trainer's ``LabelSmoother`` shifts labels only for model classes in
-the causal-LM mapping, and the image-text models of this project (PaliGemma, BLIP-2, BLIP) are not
-in it, so it would score each position against its own token. Here the smoothed loss is a
-``compute_loss_func`` of the Trainer (so it receives ``num_items_in_batch`` and gradient
-accumulation is normalised as for the model's own loss) over :func:`aligned` logits and labels:
-labels are the input ids with prompt, image and pad tokens masked, and a decoder predicts position
-``t + 1`` from position ``t`` (an encoder-decoder config, ``is_encoder_decoder``, aligns them as
-they are). The smoothed loss is ``(1 - eps) * NLL + eps * mean over the vocabulary of -log p``, as
-the Trainer's ``LabelSmoother`` and ``torch.nn.functional.cross_entropy(label_smoothing=eps)`` compute it.
+Cross-entropy (``objective="xe"``) is computed here, and the run's ``label_smoothing_factor`` (0:
+plain cross-entropy) is the one knob it obeys: a model's own loss may smooth by itself (PureT's
+``config.label_smoothing``, 0.1 as released; BLIP's ``text_config.label_smoothing``), and the
+Trainer's ``LabelSmoother`` shifts labels only for model classes in the causal-LM mapping, which the
+image-text models of this project are not in (it would score each position against its own token).
+The loss is a ``compute_loss_func`` of the Trainer (so it receives ``num_items_in_batch`` and
+gradient accumulation is normalised as for the model's own loss) over :func:`aligned` logits and
+labels: labels are the input ids with prompt, image and pad tokens masked, and a decoder predicts
+position ``t + 1`` from position ``t`` (an encoder-decoder config, ``is_encoder_decoder``, aligns
+them as they are). The smoothed loss is ``(1 - eps) * NLL + eps * mean over the vocabulary of
+-log p``, as the Trainer's ``LabelSmoother`` and ``torch.nn.functional.cross_entropy(label_smoothing=eps)``
+compute it.
 
 Example::
 
@@ -128,14 +130,13 @@ def caption_trainer(config, model=None) -> tuple[type, dict]:
         model (None): the model, to tell how its labels align (default: a decoder).
 
     Returns:
-        ``(Trainer class, {"compute_loss_func": ...})``; the dict is empty without label smoothing.
+        ``(Trainer class, {"compute_loss_func": ...})``: the loss with ``config.label_smoothing_factor``,
+        never the model's own (which may smooth by its own config).
     """
     from transformers import Trainer
 
-    extra = {}
-    if config.label_smoothing_factor:
-        shift = labels_shifted(model) if model is not None else True
-        extra["compute_loss_func"] = smoothed_caption_loss(config.label_smoothing_factor, shift)
+    shift = labels_shifted(model) if model is not None else True
+    extra = {"compute_loss_func": smoothed_caption_loss(config.label_smoothing_factor, shift)}
     if not use_label_window(config, model):
         return Trainer, extra
 

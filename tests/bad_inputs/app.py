@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.bad_inputs import BadInput, Outcome
+from tests.bad_inputs import BadInput, Outcome, page_outcome
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -41,10 +41,6 @@ def _page(built: dict, page: str):
     return at
 
 
-def _outcome(at) -> Outcome:
-    return Outcome(message="\n".join(e.value for e in at.error), output="\n".join(str(e.value) for e in at.exception))
-
-
 def _evaluate(model: str, adapter: str = ""):
     """Fill the Compare page's Evaluate form with ``model`` and ``adapter`` (``{tmp}`` is the case's folder)."""
 
@@ -55,7 +51,7 @@ def _evaluate(model: str, adapter: str = ""):
         next(b for b in at.button if b.label == "Evaluate").click()
         at.run()
         assert not list(built["runs"].iterdir()), "a refused evaluation wrote a run"
-        return _outcome(at)
+        return page_outcome(at)
 
     return run
 
@@ -64,7 +60,7 @@ def _relative_runs_folder(built: dict) -> Outcome:
     at = _page(built, "views/runs.py")
     next(t for t in at.text_input if t.label == "Runs folder").set_value("runs").run()
     assert at.session_state["runs_root"] == str(built["runs"]), "the folder listed before was not kept"
-    return _outcome(at)
+    return page_outcome(at)
 
 
 CASES = [

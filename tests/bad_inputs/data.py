@@ -2,21 +2,18 @@
 
 Library cases give the problems ``load_dataset`` (or ``validate``) found, all of them: each dataset
 is built so that the one bad input is its only problem, which proves that a broken row is reported
-once and nothing else went wrong. Sidebar cases drive the sidebar alone with AppTest (under
-``st.navigation`` AppTest does not re-run it after a click) with ``RSIC_DATA_ROOTS`` set to the
-case's folder. Cases whose file holds a secret check that the sentence does not quote it.
+once and nothing else went wrong, and the good rows (``good``) still load. Cases whose file holds
+a secret check that the sentence does not quote it. The app's sidebar cases are in ``sidebar.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from pathlib import Path
 
 from PIL import Image
 
-from tests.bad_inputs import BadInput, Outcome, cli
+from tests.bad_inputs import BadInput, Outcome, cli, loaded_images
 
 SECRET = "s3cr3t-token-1234"
 CAPTION = "a green field beside a road"
@@ -79,7 +76,7 @@ def _folder_link(tmp: Path) -> Path:
     return folder
 
 
-def _settings_json(tmp: Path) -> Path:
+def settings_json(tmp: Path) -> Path:
     file = tmp / "settings.json"
     file.write_text(json.dumps({"api_key": SECRET, "hosts": ["db.internal"], "nested": {"password": SECRET}}))
     return file
@@ -147,7 +144,7 @@ def _bom_json(tmp: Path) -> Path:
     return folder
 
 
-def _deep_json(tmp: Path) -> Path:
+def deep_json(tmp: Path) -> Path:
     file = tmp / "dataset_deep.json"
     file.write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
     return file
@@ -163,150 +160,93 @@ def _deep_jsonl(tmp: Path) -> Path:
 # --- ways to give them to the project --------------------------------------------------------------------------
 
 
-def _problems(path, **kwargs) -> Outcome:
-    """Every problem ``load_dataset`` reports, one per line."""
+def problems(path, **kwargs) -> Outcome:
+    """Every problem ``load_dataset`` reports, one per line, and the images that still load."""
     from rsic_core.data.datasets import load_dataset
 
-    return Outcome(message="\n".join(str(p) for p in load_dataset(path, **kwargs).problems))
+    ds = load_dataset(path, **kwargs)
+    return Outcome(message="\n".join(str(p) for p in ds.problems), loaded=loaded_images(ds))
 
 
 def validated(path) -> Outcome:
-    """Every problem ``validate`` reports with images decoded, one per line."""
+    """Every problem ``validate`` reports with images decoded, one per line, and the images that still load."""
     from rsic_core.data.datasets import load_dataset
     from rsic_core.data.validation import validate
 
-    return Outcome(message="\n".join(str(p) for p in validate(load_dataset(path)).problems))
+    ds = load_dataset(path)
+    return Outcome(message="\n".join(str(p) for p in validate(ds).problems), loaded=loaded_images(ds))
 
 
 def _read(path, expect: str = "caf\u00e9") -> Outcome:
-    """The problems of a dataset whose caption must come out as written (``expect`` in it)."""
+    """:func:`problems` of a dataset whose caption must come out as written (``expect`` in it)."""
     from rsic_core.data.datasets import load_dataset
 
-    ds = load_dataset(path)
-    assert any(expect in c for r in ds.records for c in r.captions), [r.captions for r in ds.records]
-    lines = [str(p) for p in ds.problems] or [f"{len(ds)} images, {ds.num_captions} captions, no problems"]
-    return Outcome(message="\n".join(lines))
+    captions = [c for r in load_dataset(path).records for c in r.captions]
+    assert any(expect in c for c in captions), captions
+    return problems(path)
 
 
-def _no_secret(outcome: Outcome) -> Outcome:
+def _summary(path) -> Outcome:
+    """``rsic data validate`` of a dataset that reads cleanly: the line that says what was read."""
+    read = _read(path, expect=CAPTION)
+    outcome = cli(["data", "validate", path])
+    first = outcome.output.splitlines()[0] if outcome.output else ""
+    return Outcome(first, outcome.exit_code, outcome.output, stray=outcome.message + read.message, loaded=read.loaded)
+
+
+def no_secret(outcome: Outcome) -> Outcome:
     assert SECRET not in outcome.message and "api_key" not in outcome.message, outcome.message
     return outcome
 
 
-@contextlib.contextmanager
-def _data_roots(folder: Path):
-    before = os.environ.get("RSIC_DATA_ROOTS")
-    os.environ["RSIC_DATA_ROOTS"] = str(folder)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("RSIC_DATA_ROOTS", None)
-        else:
-            os.environ["RSIC_DATA_ROOTS"] = before
-
-
-def _sidebar_script():
-    from ui.state import dataset_sidebar
-
-    dataset_sidebar()
-
-
-def _sidebar(path, root: Path) -> Outcome:
-    """Type ``path`` in the sidebar and press Load, with ``root`` the only data root: the sidebar's errors."""
-    from streamlit.testing.v1 import AppTest
-
-    with _data_roots(root):
-        at = AppTest.from_function(_sidebar_script, default_timeout=60).run()
-        at.sidebar.text_input(key="dataset_path_input").set_value(str(path))
-        at.sidebar.button(key="dataset_load").click().run()
-    assert not at.session_state["dataset_path"], "a refused path was loaded"
-    output = "\n".join(str(e.value) for e in at.exception)
-    return Outcome(message="\n".join(e.value for e in at.sidebar.error), output=output)
-
-
-def _under_root(tmp: Path) -> dict:
-    """A data root holding a link that leads out, a JSON that is not a dataset, and a dataset folder outside it."""
-    root = tmp / "root"
-    root.mkdir()
-    outside = karpathy_dataset(tmp / "outside", ["a.png"])
-    (root / "link").symlink_to(outside, target_is_directory=True)
-    return {"root": root, "outside": outside, "settings": _settings_json(root), "deep": _deep_json(root)}
-
-
 # --- cases -----------------------------------------------------------------------------------------------------
 
+A, ABC = ("a.png",), ("a.png", "b.png", "c.png")  # the good rows of a partly bad dataset
 OUTSIDE = r"outside the dataset folder .*; not opened, entry skipped"
 NOT_DATASET = r"not a captioning dataset: expected the Karpathy layout"
 
 PATH_CASES = [
-    BadInput("dataset: an image path climbing out with ../..", _climbing, _problems, r"image \.\./\.\./s.*" + OUTSIDE),
-    BadInput("dataset: an absolute image path", _absolute, _problems, r"private\.png: image /.*" + OUTSIDE),
-    BadInput("dataset: an image that is a link leading out", _file_link, _problems, r"image link\.png: .*" + OUTSIDE),
+    BadInput(
+        "dataset: an image path climbing out with ../..", _climbing, problems, r"image \.\./\.\./s.*" + OUTSIDE, good=A
+    ),
+    BadInput("dataset: an absolute image path", _absolute, problems, r"private\.png: image /.*" + OUTSIDE, good=A),
+    BadInput(
+        "dataset: an image that is a link leading out", _file_link, problems, r"image link\.png: .*" + OUTSIDE, good=A
+    ),
     BadInput(
         "dataset: a class folder that is a link leading out",
         _folder_link,
-        _problems,
+        problems,
         r"image beach/private\.png: .*" + OUTSIDE,
+        good=("airport/airport_1.png",),
     ),
     BadInput(
         "rsic data validate: a JSON that is not a dataset",
-        _settings_json,
-        lambda file: _no_secret(cli(["data", "validate", file])),
+        settings_json,
+        lambda file: no_secret(cli(["data", "validate", file])),
         r"settings\.json: " + NOT_DATASET,
         exit_code=2,
     ),
     BadInput(
         "rsic data validate: a JSON whose 'images' are not image entries",
         _images_of_strings,
-        lambda file: _no_secret(cli(["data", "validate", file])),
+        lambda file: no_secret(cli(["data", "validate", file])),
         r"config\.json: " + NOT_DATASET,
         exit_code=2,
     ),
     BadInput(
         "rsic data validate: a JSONL that is not a dataset",
         _jsonl_not_dataset,
-        lambda file: _no_secret(cli(["data", "validate", file])),
+        lambda file: no_secret(cli(["data", "validate", file])),
         r"events\.jsonl: not a captioning dataset.*\(the first line has no image and caption fields\)",
         exit_code=2,
     ),
     BadInput(
         "rsic data validate: a CSV with a path column but no caption column",
         _csv_without_captions,
-        lambda file: _no_secret(cli(["data", "validate", file])),
+        lambda file: no_secret(cli(["data", "validate", file])),
         r"files\.csv: CSV header has no caption column",
         exit_code=2,
-    ),
-    BadInput(
-        "sidebar: a dataset folder outside the data roots",
-        _under_root,
-        lambda built: _sidebar(built["outside"], built["root"]),
-        r"/outside is outside the folders datasets are read from \(.*/root, .*\); to add a folder, start the app "
-        r"with RSIC_DATA_ROOTS",
-    ),
-    BadInput(
-        "sidebar: a link under a data root that leads out of it",
-        _under_root,
-        lambda built: _sidebar(built["root"] / "link", built["root"]),
-        r"/root/link is outside the folders datasets are read from",
-    ),
-    BadInput(
-        "sidebar: a path climbing out of a data root with ..",
-        _under_root,
-        lambda built: _sidebar(f"{built['root']}/../outside", built["root"]),
-        r"/root/\.\./outside is outside the folders datasets are read from",
-    ),
-    BadInput(
-        "sidebar: /etc/passwd",
-        _under_root,
-        lambda built: _sidebar("/etc/passwd", built["root"]),
-        r"^/etc/passwd is outside the folders datasets are read from",
-    ),
-    BadInput(
-        "sidebar: a JSON under a data root that is not a dataset",
-        _under_root,
-        lambda built: _no_secret(_sidebar(built["settings"], built["root"])),
-        r"settings\.json: " + NOT_DATASET,
     ),
 ]
 
@@ -314,54 +254,63 @@ TEXT_CASES = [
     BadInput(
         "CSV: an unclosed quote that swallows the 4 rows after it",
         _unclosed_quote,
-        _problems,
+        problems,
         r"captions\.csv: rows 3-6: an unclosed quote \(\"\) in row 3 runs to the end of the file: 4 rows",
+        good=A,
     ),
     BadInput(
         "CSV: a quote closed two rows later",
         _quote_closed_later,
-        _problems,
+        problems,
         r"captions\.csv: rows 3-4: a quote \(\"\) opened in row 3 closes only in row 4: 2 rows were read as one",
+        good=("a.png", "d.png"),
     ),
     BadInput(
         "CSV: an unclosed quote longer than the csv field limit",
         _unclosed_quote_big,
-        _problems,
+        problems,
         r"captions\.csv: rows 3-2003: an unclosed quote .*field larger than field limit.*: 2001 rows",
+        good=A,
     ),
     BadInput(
         "CSV: Latin-1 text",
         _latin1_csv,
         _read,
         r"captions\.csv: encoding: not UTF-8 \(first non-UTF-8 byte on line 2\): read as Windows-1252, a guess",
+        good=A,
     ),
     BadInput(
         "JSON: Latin-1 text",
         _latin1_json,
         _read,
         r"dataset_t\.json: encoding: not UTF-8 .*read as Windows-1252, a guess",
+        good=A,
     ),
     BadInput(
-        "JSON: a byte-order mark",
+        "rsic data validate: JSON with a byte-order mark",
         _bom_json,
-        lambda folder: _read(folder, expect=CAPTION),
-        r"^1 images, 1 captions, no problems$",
+        _summary,
+        r"^t \(karpathy\): 1 images, 1 captions$",
+        exit_code=0,
+        good=A,
     ),
     BadInput(
         "CSV: no split column",
         lambda tmp: _csv(tmp, "image,caption\na.png,a roof\nb.png,a river\nc.png,a farm\n"),
-        _problems,
+        problems,
         r"captions\.csv: split: no 'split' column: all 3 images put in train$",
+        good=ABC,
     ),
     BadInput(
         "JSON: entries without a split",
         lambda tmp: karpathy_dataset(tmp / "ds", ["a.png", "b.png", "c.png"], splits=["test", "", ""]),
-        _problems,
+        problems,
         r"dataset_t\.json: split: 2 of 3 images have no 'split': put in train$",
+        good=ABC,
     ),
     BadInput(
         "rsic data validate: JSON nested 100000 levels deep",
-        _deep_json,
+        deep_json,
         lambda file: cli(["data", "validate", file]),
         r"dataset_deep\.json: JSON nested too deeply \(over about 1000 levels\) to be a dataset",
         exit_code=2,
@@ -369,14 +318,9 @@ TEXT_CASES = [
     BadInput(
         "dataset: a JSONL line nested 100000 levels deep",
         _deep_jsonl,
-        _problems,
+        problems,
         r"rows\.jsonl: line 2: JSON nested too deeply; skipped$",
-    ),
-    BadInput(
-        "sidebar: JSON nested 100000 levels deep",
-        _under_root,
-        lambda built: _sidebar(built["deep"], built["root"]),
-        r"dataset_deep\.json: JSON nested too deeply",
+        good=A,
     ),
     BadInput(
         "rsic data validate: a file name over 255 bytes",
@@ -388,7 +332,7 @@ TEXT_CASES = [
     BadInput(
         "dataset: an image folder (image_dir) with a name over 255 bytes",
         lambda tmp: karpathy_dataset(tmp / "ds", ["a.png"]),
-        lambda folder: _problems(folder, image_dir=folder / ("d" * 300)),
+        lambda folder: problems(folder, image_dir=folder / ("d" * 300)),
         r"image a\.png: image file is missing$",
     ),
     BadInput(
@@ -396,12 +340,6 @@ TEXT_CASES = [
         lambda tmp: karpathy_dataset(tmp / "ds", ["b" * 300 + ".png"], png=False),
         validated,
         r"bbb\.png: image b+\.png: image file is missing$",
-    ),
-    BadInput(
-        "sidebar: a file name over 255 bytes under a data root",
-        _under_root,
-        lambda built: _sidebar(built["root"] / ("a" * 300 + ".json"), built["root"]),
-        r"the file name is too long \(a name may have at most 255 bytes\)",
     ),
 ]
 

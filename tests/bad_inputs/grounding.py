@@ -36,7 +36,7 @@ def _word_index(built: dict) -> Outcome:
         Explanation("a.jpg", "two planes", "lens", (8, 8), words).word(7)
     except ValueError as e:
         return Outcome(str(e))
-    return Outcome("no error")
+    raise AssertionError("word(7) of a two-word caption raised nothing")
 
 
 CASES = [
@@ -46,7 +46,6 @@ CASES = [
         _explain("broken", "{tmp}/explained"),
         r"broken\.jpg.*(cannot|not)",
         exit_code=1,
-        keep=lambda built: built["tmp"] / "kept",
     ),
     BadInput(
         "rsic explain --out a file",
@@ -54,7 +53,6 @@ CASES = [
         _explain("good", "{tmp}/kept/notes.txt"),
         r"--out .*notes\.txt is a file; name a folder",
         exit_code=2,
-        keep=lambda built: built["tmp"] / "kept",
     ),
     BadInput(
         "rsic explain --out a folder under a file",
@@ -62,7 +60,6 @@ CASES = [
         _explain("good", "{tmp}/kept/notes.txt/explained"),
         r"cannot be made: .*notes\.txt is a file, not a folder",
         exit_code=2,
-        keep=lambda built: built["tmp"] / "kept",
     ),
     BadInput(
         "rsic explain --method a method the family lacks",
@@ -70,7 +67,6 @@ CASES = [
         _explain("good", "{tmp}/explained", "--method", "saliency"),
         r"unknown grounding method 'saliency' for PaliGemma; use lens, attention, gradcam",
         exit_code=2,
-        keep=lambda built: built["tmp"] / "kept",
     ),
     BadInput(
         "word heatmaps: a word index out of range",

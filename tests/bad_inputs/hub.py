@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.bad_inputs import BadInput, Outcome, cli
+from tests.bad_inputs.data import problems
 
 SECRET = "s3cr3t-token-1234"
 
@@ -86,13 +87,6 @@ def _broken_state(tmp: Path) -> Path:
     return folder
 
 
-def _problems(path) -> Outcome:
-    """Every problem ``load_dataset`` reports, one per line."""
-    from rsic_core.data.datasets import load_dataset
-
-    return Outcome(message="\n".join(str(p) for p in load_dataset(path).problems))
-
-
 def _no_secret(outcome: Outcome) -> Outcome:
     assert SECRET not in outcome.message, outcome.message
     return outcome
@@ -125,14 +119,16 @@ CASES = [
     BadInput(
         "dataset: an image cell without bytes",
         _cell_without_bytes,
-        _problems,
+        problems,
         r"train-00000-of-00001\.parquet: row 1 \(b\.png\): the image cell holds no bytes; image kept as missing$",
+        good=("a.png",),
     ),
     BadInput(
         "dataset: a parquet file that is a link leading out of the dataset folder",
         _link_out,
-        _problems,
+        problems,
         r"data/test-00000-of-00001\.parquet: file: leads outside the dataset folder \(a link\); not read$",
+        good=("a.png",),
     ),
     BadInput(
         "rsic data validate: a save_to_disk folder whose state.json is cut off",

@@ -122,7 +122,13 @@ CASES = [
         r"scene\.tif: 20000 x 20000 pixels is larger than the limit of 100 megapixels",
     ),
 ] + [
-    BadInput(f"dataset image: {kind}", lambda tmp, kind=kind: _image_file(tmp, kind), validated, r"b\.jpg: " + expected)
+    BadInput(
+        f"dataset image: {kind}",
+        lambda tmp, kind=kind: _image_file(tmp, kind),
+        validated,
+        r"b\.jpg: " + expected,
+        good=("a.png",),
+    )
     for kind, expected in {
         "corrupt": r"image b\.jpg: not a readable image",
         "truncated": r"image b\.jpg: not a readable image \(corrupt or truncated",

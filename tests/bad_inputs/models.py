@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tests.bad_inputs import BadInput, Outcome, cli
+from tests.bad_inputs import NOTE, BadInput, Outcome, cli, shown_lines
 
 _BUILT: dict[str, Path] = {}
 
@@ -169,8 +169,8 @@ def _four_band_tiff(tmp: Path) -> Path:
 def _note(built: dict) -> Outcome:
     """The ``rsic: note:`` line of a run that worked (exit 0) but capped the token limits."""
     outcome = _caption("--gen-max-new-tokens", 2000, "--gen-min-new-tokens", 2000)(built)
-    notes = [line for line in outcome.output.splitlines() if line.startswith("rsic: note:")]
-    return Outcome("\n".join(notes), outcome.exit_code, outcome.output)
+    notes = [line for line in shown_lines(outcome.output) if line.startswith(NOTE)]
+    return Outcome("\n".join(notes), outcome.exit_code, outcome.output, stray=outcome.message)
 
 
 CASES = [
@@ -180,7 +180,6 @@ CASES = [
         _caption(),
         expected,
         exit_code=2,
-        keep=lambda built: built["model"],
     )
     for breakage, expected in MODEL_BREAKAGES.items()
 ] + [
@@ -190,7 +189,6 @@ CASES = [
         _caption("--out", "{tmp}"),
         r"--out .* is a folder; name a file in it",
         exit_code=2,
-        keep=lambda built: built["tmp"],
     ),
     BadInput(
         "rsic caption --out a path under a file",
@@ -198,7 +196,6 @@ CASES = [
         _caption("--out", "{out}/preds.jsonl"),
         r"cannot be written: .*notes.txt is a file, not a folder",
         exit_code=2,
-        keep=lambda built: built["out"].parent,
     ),
     BadInput(
         "rsic caption --out an existing file that is not predictions",
@@ -206,7 +203,6 @@ CASES = [
         _caption("--out", "{out}"),
         r"notes.txt exists and is not a predictions file of rsic caption",
         exit_code=2,
-        keep=lambda built: built["out"].parent,
     ),
     BadInput(
         "rsic caption --out beside the .partial file of a stopped run",
@@ -214,7 +210,6 @@ CASES = [
         _caption("--out", "{out}"),
         r"preds.jsonl.partial exists: another rsic caption is writing .* or one was stopped",
         exit_code=2,
-        keep=lambda built: built["out"].parent,
     ),
     BadInput(
         "rsic caption --device foo",
@@ -236,7 +231,6 @@ CASES = [
         _caption("--adapter", "{adapter}"),
         r"adapter weights are pickled \(adapter_model.bin\) and are refused: pickle can run any code",
         exit_code=2,
-        keep=lambda built: built["adapter"],
     ),
     BadInput(
         "rsic caption --adapter a folder without weights",

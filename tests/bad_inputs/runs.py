@@ -1,8 +1,8 @@
 """Bad inputs of runs and training: rows ``rsic score`` would score wrong, writes into another run, bad options.
 
 Each ``rsic score`` row problem is its own case (the file holds one bad row among good ones, and the
-sentence names the line). Cases that aim a command at an existing run (``keep``) prove that the run's
-files come out byte-identical. Cases that would start a run check, with ``RSIC_RUNS`` pointed at an
+sentence names the line). Cases that aim a command at an existing run prove that the run's files
+come out byte-identical (as every case's files do). Cases that would start a run check, with ``RSIC_RUNS`` pointed at an
 empty folder, that no run folder is left behind. Training cases refuse before any model is loaded,
 except the wrong model path, which fails at loading on a four-image dataset.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.bad_inputs import BadInput, Outcome, cli
+from tests.bad_inputs import BadInput, Outcome, cli, page_outcome
 
 GOOD = {"image_id": "a.jpg", "prediction": "a red roof", "references": ["a red roof", "the roof of a house"]}
 CAPTIONS = ["a red roof beside a road", "a green park with trees", "a blue lake near houses", "a grey parking lot"]
@@ -152,8 +152,7 @@ def _compare_page_evaluate(data: Path) -> Outcome:
     [b for b in at.button if b.label.startswith("Evaluate the demo model")][0].click()
     at.run()
     assert not list(runs.iterdir()), "a run was written"
-    output = "\n".join(str(e.value) for e in at.exception)
-    return Outcome(message="\n".join(e.value for e in at.error), output=output)
+    return page_outcome(at)
 
 
 # --- cases -----------------------------------------------------------------------------------------------------
@@ -204,7 +203,6 @@ WRITE_CASES = [
         run=lambda b: cli(["score", b["file"], "--out", b["run"], "--metrics", "bleu"]),
         expected=r"zero-shot already holds a run \(evaluation\); give another --out, or --overwrite",
         exit_code=2,
-        keep=lambda b: b["run"],
     ),
     BadInput(
         "rsic score --out a model folder --overwrite",
@@ -212,7 +210,6 @@ WRITE_CASES = [
         run=lambda b: cli(["score", b["file"], "--out", b["model"], "--overwrite", "--metrics", "bleu"]),
         expected=r"my-model holds a config\.json that is not a run of this project",
         exit_code=2,
-        keep=lambda b: b["model"],
     ),
     BadInput(
         "rsic score --out a file",
@@ -220,7 +217,6 @@ WRITE_CASES = [
         run=lambda b: cli(["score", b["file"], "--out", b["folder"] / "notes.txt", "--metrics", "bleu"]),
         expected=r"notes\.txt is a file, not a folder: give a folder for --out",
         exit_code=2,
-        keep=lambda b: b["folder"],
     ),
     BadInput(
         "rsic train --output-dir an evaluation run (was taken as a resume)",
@@ -228,7 +224,6 @@ WRITE_CASES = [
         run=lambda run: cli(["train", "--output-dir", run, "--max-steps", "3"]),
         expected=r"zero-shot holds a run of kind evaluation, not a training run; give another --output-dir, or --overwrite",
         exit_code=2,
-        keep=lambda run: run,
     ),
     BadInput(
         "rsic train --resume an evaluation run",
@@ -236,7 +231,6 @@ WRITE_CASES = [
         run=lambda run: cli(["train", "--resume", run]),
         expected=r"zero-shot holds a run of kind evaluation, not a training run; nothing to resume",
         exit_code=2,
-        keep=lambda run: run,
     ),
     BadInput(
         "rsic train --resume a finished run (added a step at learning rate 0)",
@@ -244,7 +238,6 @@ WRITE_CASES = [
         run=lambda run: cli(["train", "--resume", run]),
         expected=r"lora: the run already finished at step 3; nothing to resume \(train it afresh with `rsic train --output-dir .*lora --overwrite`\)",
         exit_code=2,
-        keep=lambda run: run,
     ),
     BadInput(
         "rsic train --output-dir a finished run",
@@ -252,7 +245,6 @@ WRITE_CASES = [
         run=lambda run: cli(["train", "--output-dir", run, "--max-steps", "3"]),
         expected=r"already finished at step 3; nothing to resume \(give another --output-dir, or --overwrite",
         exit_code=2,
-        keep=lambda run: run,
     ),
     BadInput(
         "rsic train --output-dir a model folder --overwrite",
@@ -260,7 +252,6 @@ WRITE_CASES = [
         run=lambda model: cli(["train", "--output-dir", model, "--overwrite", "--max-steps", "3"]),
         expected=r"my-model holds a config\.json that no run of this project wrote",
         exit_code=2,
-        keep=lambda model: model,
     ),
     BadInput(
         "rsic train --output-dir a file",
@@ -268,7 +259,6 @@ WRITE_CASES = [
         run=lambda tmp: cli(["train", "--output-dir", tmp / "notes.txt", "--max-steps", "3"]),
         expected=r"notes\.txt is a file, not a folder: give a folder for --output-dir",
         exit_code=2,
-        keep=lambda tmp: tmp,
     ),
     BadInput(
         "rsic train --output-dir under a file",
@@ -276,7 +266,6 @@ WRITE_CASES = [
         run=lambda tmp: cli(["train", "--output-dir", tmp / "notes.txt" / "run", "--max-steps", "3"]),
         expected=r"notes\.txt is a file, not a folder: give a folder for --output-dir",
         exit_code=2,
-        keep=lambda tmp: tmp,
     ),
 ]
 

@@ -83,7 +83,6 @@ CASES = [
         lambda tmp: cli(["scene", "caption", tmp / "scene.tif", "--out", tmp / "keep" / "notes.geojson"]),
         r"notes\.geojson exists and is not a GeoJSON of rsic scene caption; name another file",
         exit_code=2,
-        keep=lambda tmp: tmp / "keep",
     ),
     BadInput(
         "rsic scene search: a FeatureCollection without features",

@@ -62,50 +62,66 @@ def _home_at(home: Path):
         os.environ["RSIC_HOME"] = before
 
 
-def _config():
-    from rsic_core.text.preprocess import PreprocessConfig
+ARGS = ["--sp-vocab-size", "40", "--no-synonyms"]  # a quick run: SentencePiece on CAPTIONS, no embedder
 
-    return PreprocessConfig(sp_vocab_size=40, synonyms=False)
+
+def _captions_dataset(tmp: Path) -> Path:
+    """A Karpathy dataset ``tmp/data`` of one image per caption of CAPTIONS."""
+    from tests.bad_inputs.data import png_file
+
+    data = tmp / "data"
+    entries = [{"filename": f"{i}.png", "split": "train", "sentences": [{"raw": c}]} for i, c in enumerate(CAPTIONS)]
+    for entry in entries:
+        png_file(data / entry["filename"])
+    (data / "dataset_caps.json").write_text(json.dumps({"images": entries, "dataset": "caps"}))
+    return data
 
 
 def _home(tmp: Path) -> dict:
-    """A fresh RSIC_HOME holding the computed run's cache folder, and the answer to compare with."""
-    from rsic_core.text.preprocess import cache_key, preprocess
+    """A dataset of CAPTIONS, a fresh RSIC_HOME holding the cache folder of ``rsic preprocess DATA ARGS``."""
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.text.preprocess import PreprocessConfig, cache_key, preprocess
 
+    data = _captions_dataset(tmp)
+    captions = [c for r in load_dataset(data).records for c in r.captions]
+    config = PreprocessConfig(sp_vocab_size=40, synonyms=False)
     with _home_at(tmp / "home") as home:
-        expected = preprocess(CAPTIONS, _config(), use_cache=False).captions
-        preprocess(CAPTIONS, _config())  # writes the cache folder
-        folder = home / "cache" / "preprocess" / cache_key(CAPTIONS, _config())
-    return {"home": home, "folder": folder, "marker": tmp / "code-ran", "expected": expected}
+        preprocess(captions, config)  # writes the cache folder
+        folder = home / "cache" / "preprocess" / cache_key(captions, config)
+    return {"home": home, "data": data, "folder": folder, "marker": tmp / "code-ran", "tmp": tmp}
 
 
 def _preprocess_again(built: dict) -> Outcome:
-    """Preprocess the same captions with the planted cache; the message is the note about the cache."""
-    from rsic_core.text.preprocess import preprocess
+    """``rsic preprocess`` over the planted cache: the note it prints about the cache, else its "computed" line.
 
+    The planted file must not have run code, and the captions written must be those of a run without cache.
+    """
     with _home_at(built["home"]):
-        result = preprocess(CAPTIONS, _config())
-    if built["marker"].exists():
-        return Outcome("the planted cache file RAN CODE")
-    if result.captions != built["expected"] or result.from_cache:
-        return Outcome("the planted cache file changed the result")
-    notes = result.notes or ["the planted file was not read: the run was computed again and no code ran"]
-    return Outcome(notes[0])
+        outcome = cli(["preprocess", built["data"], "--out", built["tmp"] / "out", *ARGS])
+    assert not built["marker"].exists(), "the planted cache file RAN CODE"
+    reference = cli(["preprocess", built["data"], "--out", built["tmp"] / "fresh", "--no-cache", *ARGS])
+    written = [json.loads(f.read_text()) for f in sorted(built["tmp"].glob("*/dataset_caps_processed.json"))]
+    assert len(written) == 2 and written[0] == written[1], "the planted cache file changed the captions"
+    lines = outcome.output.splitlines()
+    said = [line for line in lines if line.startswith("note:")] or [line for line in lines if " s; wrote " in line]
+    stray = outcome.message + reference.message
+    return Outcome("\n".join(said), outcome.exit_code, outcome.output + reference.output, stray)
 
 
 def _plant_old_pickle(tmp: Path) -> dict:
     """A pickle where the version before data-only caches looked: ``<key>.pkl`` (CACHE_VERSION 5 and now)."""
+    from rsic_core.data.datasets import load_dataset
     from rsic_core.text import preprocess as module
 
     built = _home(tmp)
     _remove(built["folder"])  # only the old-style file is there
+    captions = [c for r in load_dataset(built["data"]).records for c in r.captions]
     current = module.CACHE_VERSION
     try:
         for version in (5, current):
             module.CACHE_VERSION = version
-            (built["folder"].parent / f"{module.cache_key(CAPTIONS, _config())}.pkl").write_bytes(
-                planted_pickle(built["marker"])
-            )
+            key = module.cache_key(captions, module.PreprocessConfig(sp_vocab_size=40, synonyms=False))
+            (built["folder"].parent / f"{key}.pkl").write_bytes(planted_pickle(built["marker"]))
     finally:
         module.CACHE_VERSION = current
     return built
@@ -143,28 +159,32 @@ def _plant_old_format(tmp: Path) -> dict:
     return built
 
 
+WORDS = ["plane", "runway", "harbor", "boats", "river", "trees"]
+
+
 def _plant_word_vectors(tmp: Path) -> dict:
     from rsic_core.text import synonyms
 
-    words = ["plane", "runway", "harbor"]
     with _home_at(tmp / "home") as home:
-        expected = synonyms.embed_words(words, use_cache=False)
-        synonyms.embed_words(words)  # writes the cache file
+        synonyms.embed_words(WORDS)  # writes the cache file
         (cached,) = (home / "cache" / "word_vectors").glob("*.npz")
     planted_object_arrays(cached, tmp / "code-ran", ("words", "vectors"))
-    return {"home": home, "words": words, "expected": expected, "marker": tmp / "code-ran"}
+    return {"home": home, "marker": tmp / "code-ran"}
 
 
-def _embed_again(built: dict) -> Outcome:
+def _cluster_again(built: dict) -> Outcome:
+    """Cluster the words of CAPTIONS over the planted word-vector cache: the synonym step's note.
+
+    The planted file must not have run code, and the vectors must be those of a run without cache.
+    """
     from rsic_core.text import synonyms
 
     with _home_at(built["home"]):
-        vectors = synonyms.embed_words(built["words"])
-    if built["marker"].exists():
-        return Outcome("the planted word-vector cache RAN CODE")
-    if not np.allclose(vectors, built["expected"], atol=1e-5):
-        return Outcome("the planted word-vector cache changed the vectors")
-    return Outcome("the planted word-vector cache was not read: the vectors were computed again and no code ran")
+        result = synonyms.cluster_synonyms(CAPTIONS, min_samples=2, use_wordnet=False)
+    assert not built["marker"].exists(), "the planted word-vector cache RAN CODE"
+    fresh = synonyms.embed_words(list(result.words), use_cache=False)
+    assert np.allclose(result.embeddings, fresh, atol=1e-5), "the planted word-vector cache changed the vectors"
+    return Outcome("\n".join(result.notes))
 
 
 def _predictions(tmp: Path) -> Path:
@@ -174,24 +194,27 @@ def _predictions(tmp: Path) -> Path:
     return path
 
 
-def _preprocess_with_embedder(tmp: Path) -> Outcome:
+def _preprocess_with_embedder(data: Path) -> Outcome:
     """``rsic preprocess --syn-embedder``: the synonym step is skipped and its note says why."""
-    from rsic_core.data.demo.dataset import demo_dataset_dir
-
-    out = tmp / "out"
-    outcome = cli(["preprocess", demo_dataset_dir(), "--out", out, "--syn-embedder", UNCACHED_EMBEDDER, "--no-cache"])
+    out = data.parent / "out"
+    outcome = cli(["preprocess", data, "--out", out, "--syn-embedder", UNCACHED_EMBEDDER, "--no-cache", *ARGS[:2]])
     report = json.loads((out / "preprocess_report.json").read_text())
     notes = [n for s in report["steps"] if s["name"] == "synonyms" for n in s["notes"]]
-    return Outcome(notes[0] if notes else "", outcome.exit_code, outcome.output)
+    return Outcome(notes[0] if notes else "", outcome.exit_code, outcome.output, stray=outcome.message)
 
 
-def _make_app_on_the_network(tmp: Path) -> Outcome:
-    """``make app HOST=0.0.0.0`` with a stand-in streamlit: the warning it prints first."""
+def _stand_in_venv(tmp: Path) -> Path:
+    """A venv folder whose streamlit only echoes its arguments, set up as far as make can tell."""
     venv = tmp / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "streamlit").write_text('#!/bin/sh\necho "streamlit $*"\n')
     (venv / "bin" / "streamlit").chmod(0o755)
     (venv / ".setup-done").touch()  # newer than requirements.txt: make runs no set-up
+    return venv
+
+
+def _make_app_on_the_network(venv: Path) -> Outcome:
+    """``make app HOST=0.0.0.0`` with a stand-in streamlit: its warning's first line (the rest is indented advice)."""
     out = subprocess.run(
         ["make", "--no-print-directory", "app", f"VENV={venv}", "HOST=0.0.0.0", "PORT=8599"],
         cwd=ROOT,
@@ -199,47 +222,60 @@ def _make_app_on_the_network(tmp: Path) -> Outcome:
         text=True,
         timeout=60,
     )
-    warning = next((line for line in out.stderr.splitlines() if line.startswith("warning:")), "")
-    return Outcome(warning, out.returncode, out.stdout + out.stderr)
+    warning = [line for line in out.stderr.splitlines() if line.startswith("warning:")]
+    other = [line for line in out.stderr.splitlines() if not line.startswith(("warning:", "  "))]
+    return Outcome("\n".join(warning), out.returncode, out.stdout + out.stderr, stray="\n".join(other))
 
 
-IGNORED = r"ignored an unreadable cache folder and computed the run again"
+IGNORED = r"^note: ignored an unreadable cache folder and computed the run again"
+CACHE = ("home/cache", "out", "fresh")  # a run writes its cache and its two caption sets
 CASES = [
     BadInput(
-        "preprocess: a pickle planted at the old cache path <key>.pkl",
+        "rsic preprocess: a pickle planted at the old cache path <key>.pkl",
         _plant_old_pickle,
         _preprocess_again,
-        r"not read: the run was computed again and no code ran",
+        r"^computed in [\d.]+ s; wrote ",  # the old path is never read: no note, the run is computed
+        exit_code=0,
+        writes=CACHE,
     ),
     BadInput(
-        "preprocess: the cache's arrays.npz replaced by pickled object arrays",
+        "rsic preprocess: the cache's arrays.npz replaced by pickled object arrays",
         _plant_object_arrays,
         _preprocess_again,
         IGNORED + r".*allow_pickle=False",
+        exit_code=0,
+        writes=CACHE,
     ),
     BadInput(
-        "preprocess: the cache's result.json replaced by a pickle",
+        "rsic preprocess: the cache's result.json replaced by a pickle",
         _plant_pickled_json,
         _preprocess_again,
         IGNORED,
+        exit_code=0,
+        writes=CACHE,
     ),
     BadInput(
-        "preprocess: a pickle file planted where the cache folder goes",
+        "rsic preprocess: a pickle file planted where the cache folder goes",
         _plant_pickle_as_folder,
         _preprocess_again,
         IGNORED,
+        exit_code=0,
+        writes=CACHE,
     ),
     BadInput(
-        "preprocess: a cache folder of an older format",
+        "rsic preprocess: a cache folder of an older format",
         _plant_old_format,
         _preprocess_again,
         IGNORED + r".*another version",
+        exit_code=0,
+        writes=CACHE,
     ),
     BadInput(
         "synonyms: the word-vector cache replaced by pickled object arrays",
         _plant_word_vectors,
-        _embed_again,
-        r"not read: the vectors were computed again and no code ran",
+        _cluster_again,
+        r"^ignored an unreadable word-vector cache and embedded the words again \(.*allow_pickle=False",
+        writes=("home/cache",),
     ),
     BadInput(
         "rsic score --embedder: a hub id that is not in the local cache, offline",
@@ -247,7 +283,6 @@ CASES = [
         lambda p: cli(["score", p, "--metrics", "geo_sim", "--embedder", UNCACHED_EMBEDDER, "--out", p.parent / "r"]),
         r"not in the local Hugging Face cache, and the hub cannot be reached.*local folder.*packaged all-MiniLM",
         exit_code=2,
-        keep=lambda p: p.parent,
     ),
     BadInput(
         "rsic score --embedder: a folder that does not exist",
@@ -257,18 +292,18 @@ CASES = [
         ),
         r"no such folder",
         exit_code=2,
-        keep=lambda p: p.parent,
     ),
     BadInput(
         "rsic preprocess --syn-embedder: a hub id that is not in the local cache, offline",
-        lambda tmp: tmp,
+        _captions_dataset,
         _preprocess_with_embedder,
         r"synonym clustering skipped.*not in the local Hugging Face cache",
         exit_code=0,
+        writes=("out",),
     ),
     BadInput(
         "make app HOST=0.0.0.0: serving on the network",
-        lambda tmp: tmp,
+        _stand_in_venv,
         _make_app_on_the_network,
         r"anyone who can reach this address can use the app, with no login",
         exit_code=0,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "puret_checkpoint.json"
 _NAMES = (
     ("layernorm_before.", "norm1."),
     ("layernorm_after.", "norm2."),
@@ -19,7 +17,9 @@ def reference_state() -> dict:
     """Every key of the released file with its shape and dtype, as stride-0 tensors (a few kB, no memory)."""
     import torch
 
-    facts = json.loads(REFERENCE.read_text())
+    from tests.support.shared import shared_path
+
+    facts = json.loads(shared_path("reference", "puret_checkpoint.json").read_text())
     dtypes = {"float32": torch.float32, "int64": torch.int64}
     return {
         key: torch.zeros(1, dtype=dtypes[facts["state_dict_dtype"][key]]).expand(shape)

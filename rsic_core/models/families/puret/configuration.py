@@ -38,7 +38,8 @@ class PuretConfig(PreTrainedConfig):
         celu_alpha (1.3): alpha of the CELU after ``att_embed``'s linear layer.
         dropout (0.1): dropout of ``att_embed``, attention outputs, FFNs and the word embedding.
         max_position_embeddings (100): rows of the sinusoid table; row 0 is zero, positions start at 1.
-        label_smoothing (0.1): label smoothing of the training loss (the loss in eval mode is plain cross-entropy).
+        label_smoothing (0.1): label smoothing of the model's own training loss, as released (eval mode: plain
+            cross-entropy); a training run of this project obeys its ``label_smoothing_factor`` instead.
         freeze_backbone (True): the backbone's parameters do not require gradients.
         layer_norm_eps (1e-5): epsilon of every LayerNorm.
         initializer_range (0.02): std of the normal initialisation of linear and embedding weights.

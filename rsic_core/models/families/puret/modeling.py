@@ -22,7 +22,8 @@ and transformers' ``SwinModel`` names inside it (see :mod:`.convert` for the map
 **Training.** ``labels`` are aligned with ``input_ids`` as for causal language models (the model
 shifts them: the logits at position t score the label at t + 1). The loss is cross-entropy with
 ``config.label_smoothing`` (0.1 as released) in training mode and plain cross-entropy in eval mode,
-so validation losses compare with the other families'.
+so validation losses compare with the other families'. A training run of this project computes its
+loss from the logits with the run's ``label_smoothing_factor`` (:mod:`rsic_core.training.losses`).
 
 **Generation** goes through transformers' ``generate`` (greedy, beam search, min/max tokens):
 :meth:`PuretForCaptioning.generate` encodes the images once and hands the memory to the decoder as
