@@ -45,7 +45,9 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED_UCM), help="UCM-captions folder (train + val)")
     parser.add_argument("--split", default="val")
     parser.add_argument("--models", default="ucm,demo", help="comma list of models to caption with")
-    parser.add_argument("--run", default=None, help="the training run of the model: print its learning curve")
+    parser.add_argument(
+        "--run", default=None, help="training runs (comma list, the model's first): print their learning curves"
+    )
     parser.add_argument("--lora-steps", type=int, default=0, help="also train a LoRA run of N steps from ucm")
     parser.add_argument("--lora-lr", type=float, default=5e-4, help="its learning rate")
     parser.add_argument("--out", default=None, help="also write the markdown table here")
@@ -89,7 +91,7 @@ def main() -> None:
     )
     print(table)
     if args.run:
-        print(learning_curve(Path(args.run)))
+        print(learning_curve([Path(r) for r in args.run.split(",")], names))
     if args.out:
         Path(args.out).write_text(table + "\n")
 
@@ -151,13 +153,20 @@ def _human_row(records, names: SceneNames, labels: dict, drop_copies: bool = Fal
     )
 
 
-def learning_curve(run: Path) -> str:
-    """The run's validation scores per step, as a markdown table."""
-    lines = ["| step | BLEU-4 | CIDEr |", "| --- | --- | --- |"]
-    for line in (run / "val_metrics.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        scores = entry.get("metrics", entry)
-        lines.append(f"| {entry['step']} | {100 * scores['BLEU-4']:.1f} | {100 * scores['CIDEr']:.1f} |")
+def learning_curve(runs: list[Path], names: SceneNames) -> str:
+    """The runs' validation scores per step side by side: BLEU-4 / CIDEr / scene class named, as a markdown table."""
+    curves = []
+    for run in runs:
+        curve = {}
+        for entry in _jsonl(run / "val_metrics.jsonl"):
+            rows = _jsonl(run / "val" / f"step-{entry['step']}" / "predictions.jsonl")
+            named = sum(names.scene(words(r["prediction"])) == r["label"] for r in rows) / len(rows)
+            curve[entry["step"]] = f"{100 * entry['BLEU-4']:.1f} / {100 * entry['CIDEr']:.1f} / {100 * named:.0f} %"
+        curves.append(curve)
+    lines = ["| step | " + " | ".join(f"`{r.name}`: BLEU-4 / CIDEr / class named" for r in runs) + " |"]
+    lines.append("| --- |" + " --- |" * len(runs))
+    for step in sorted(curves[0]):
+        lines.append(f"| {step} | " + " | ".join(c.get(step, "–") for c in curves) + " |")
     return "\n".join(lines)
 
 
