@@ -186,7 +186,7 @@ def test_ray_equals_one_process_records_errors_and_resumes_only_what_is_missing(
     (out / ".shard-half.parquet.tmp").write_bytes(b"PAR1 half written")
     tile = ImageRef("scene.tif#tile=0,0", encode_array(np.asarray(Image.open(images[1]).convert("RGB"))))
     refs = [*collect_sources([*images, str(broken), str(table)]), tile]  # a scene tile in memory joins the job
-    run = caption_archive(refs, out, config=CaptionConfig(batch_size=4), engine=EngineConfig(ray_num_workers=1))
+    run = caption_archive(refs, out, "ucm", config=CaptionConfig(batch_size=4), engine=EngineConfig(ray_num_workers=1))
     assert (run.skipped, run.captioned, run.failed, run.cleaned) == (6, len(lost) + 1, str(broken) in lost, 1)
     assert {f: f.stat().st_mtime_ns for f in kept} == kept  # the complete shards were not touched
     again = read_archive(out).set_index("image")
