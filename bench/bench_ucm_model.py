@@ -44,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(SHARED_UCM), help="UCM-captions folder (train + val)")
     parser.add_argument("--split", default="val")
+    parser.add_argument(
+        "--train-data", default=None, help="dataset whose train split ties objects to classes (default: --data)"
+    )
     parser.add_argument("--models", default="ucm,demo", help="comma list of models to caption with")
     parser.add_argument(
         "--run", default=None, help="training runs (comma list, the model's first): print their learning curves"
@@ -54,7 +57,8 @@ def main() -> None:
     args = parser.parse_args()
 
     dataset = load_dataset(args.data)
-    train, records = dataset.select(split="train"), dataset.select(split=args.split)
+    train = load_dataset(args.train_data or args.data).select(split="train")
+    records = dataset.select(split=args.split)
     references = {r.image_id: list(r.captions) for r in records}
     names = SceneNames({r.label for r in train}, [(r.label, r.captions) for r in train])
     labels = {r.image_id: r.label for r in records}
