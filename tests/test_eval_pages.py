@@ -268,3 +268,10 @@ def test_compare_says_a_cancelled_training_run_has_no_predictions(tmp_path):
     assert note.startswith("This run is cancelled (cancelled at step 185): it has no predictions to compare")
     assert not [w for w in at.warning if "not on the loaded dataset" in w.value]
     assert not [i for i in at.info if "No image matches these filters" in i.value]
+
+
+def test_the_evaluate_bar_says_it_is_scoring_after_the_last_caption():
+    from ui.runs_cache import _progress_text
+
+    assert _progress_text(3, 210) == "Captioned 3 of 210"
+    assert _progress_text(210, 210).startswith("Captioned 210 of 210; scoring them (BLEU, METEOR")

@@ -181,6 +181,16 @@ def evaluate_form(dataset, expanded: bool) -> EvalRequest | None:
     )
 
 
+def _progress_text(done: int, total: int) -> str:
+    """The bar's text: captions as they come, then what the wait after the last caption is for."""
+    if done < total:
+        return f"Captioned {done} of {total}"
+    return (
+        f"Captioned {total} of {total}; scoring them (BLEU, METEOR, ROUGE-L, CIDEr, Geo-Sim: METEOR starts Java, "
+        "so the first scoring takes about 20 s)..."
+    )
+
+
 def run_evaluation(request: EvalRequest, dataset, root: str) -> Path | None:
     """Caption, score and write the run asked for, with a progress bar; its folder, or None after an error shown."""
     try:
@@ -200,7 +210,7 @@ def run_evaluation(request: EvalRequest, dataset, root: str) -> Path | None:
             dataset,
             request.split,
             config,
-            progress=lambda done, total: bar.progress(done / max(total, 1), text=f"Captioned {done} of {total}"),
+            progress=lambda done, total: bar.progress(done / max(total, 1), text=_progress_text(done, total)),
             root=root,
             subset=subset,
         )
