@@ -238,3 +238,23 @@ def test_a_cache_that_cannot_be_written_is_noted_and_the_result_still_comes(tmp_
     monkeypatch.setenv("RSIC_HOME", str(tmp_path))
     result = preprocess(CAPTIONS, SMALL)
     assert len(result.captions) == 4 and "could not write the preprocessing cache" in result.notes[0]
+
+
+def test_home_and_statistics_count_the_same_repeated_references(tmp_path):
+    """A reference repeated with other capitals or spacing counts on both pages alike (they said 470 and 469)."""
+    import json
+
+    from PIL import Image
+
+    from rsic_core.data.datasets import load_dataset
+    from rsic_core.data.validation import validate
+    from rsic_core.text.stats import duplicate_references
+
+    (tmp_path / "images").mkdir()
+    Image.new("RGB", (32, 32)).save(tmp_path / "images" / "a.jpg")
+    refs = ["a red  roof", "A red roof", "a red roof ", "two planes", "two planes"]
+    entry = {"filename": "a.jpg", "imgid": 0, "split": "train", "sentences": [{"raw": r} for r in refs]}
+    (tmp_path / "dataset_x.json").write_text(json.dumps({"images": [entry], "dataset": "x"}))
+    home = validate(load_dataset(tmp_path), check_images=False).duplicate_captions
+    statistics = int(duplicate_references(load_dataset(tmp_path))["duplicates"].sum())
+    assert home == statistics == 3

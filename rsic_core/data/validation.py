@@ -14,6 +14,7 @@ from pathlib import Path
 from rsic_core.data.datasets import CaptionDataset
 from rsic_core.data.images import load_image
 from rsic_core.data.records import ImageRecord, Problem
+from rsic_core.text.words import repeated_references
 
 
 @dataclass
@@ -117,10 +118,7 @@ def validate(
                 if progress and (done % 200 == 0 or done == len(present)):
                     progress(done, len(present))
 
-    duplicates = 0
-    for r in dataset.records:
-        counts = Counter(" ".join(c.lower().split()) for c in r.captions)
-        duplicates += sum(n - 1 for n in counts.values() if n > 1)
+    duplicates = sum(repeated_references(r.captions) for r in dataset.records)  # as the Statistics page counts
     empty = sum(1 for p in dataset.problems if "is empty" in p.message)
 
     return ValidationReport(

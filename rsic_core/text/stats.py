@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rsic_core.text import words
+from rsic_core.text.words import repeated_references
 
 STAGE_COLORS = {"before": "#8c8c8c", "after": "#1f77b4"}
 
@@ -157,9 +158,9 @@ def duplicate_references(dataset):
 
     rows = []
     for r in dataset.records:
-        distinct = len({c.strip().lower() for c in r.captions})
-        if distinct < len(r.captions):
-            rows.append((r.image_id, r.split, len(r.captions), distinct, len(r.captions) - distinct))
+        repeated = repeated_references(r.captions)  # the same count as Home's validation summary
+        if repeated:
+            rows.append((r.image_id, r.split, len(r.captions), len(r.captions) - repeated, repeated))
     return pd.DataFrame(rows, columns=["image_id", "split", "references", "distinct", "duplicates"])
 
 

@@ -86,6 +86,17 @@ def pieces(text: str) -> list[str]:
     return [p for p in text.lower().split() if _ALNUM.search(p)]
 
 
+def reference_key(caption: str) -> str:
+    """A caption as two references are compared for being the same: lower-cased, spaces collapsed."""
+    return " ".join(caption.lower().split())
+
+
+def repeated_references(captions: Iterable[str]) -> int:
+    """How many of an image's references repeat an earlier one (by :func:`reference_key`)."""
+    counts = Counter(reference_key(c) for c in captions)
+    return sum(n - 1 for n in counts.values())
+
+
 def count_words(caption: str) -> int:
     """Words in a caption as the length filter counts them: pieces, so a final ``.`` does not count."""
     return len(pieces(caption))
