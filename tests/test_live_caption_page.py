@@ -156,7 +156,16 @@ def test_a_real_dataset_is_captioned_by_the_real_photo_model_unless_the_demo_mod
     assert "its captions of ucm-sample's images mean little" in note
 
 
-def test_a_word_of_a_caption_shows_where_the_model_looked(demo_dir):
+def test_a_word_of_a_caption_shows_where_the_model_looked(demo_dir, monkeypatch):
+    from rsic_core.models import inference
+
+    captioned = []  # images each caption_images call was given (the page imports it anew on every run)
+    real = inference.caption_images
+    monkeypatch.setattr(
+        inference,
+        "caption_images",
+        lambda c, images, *a, **k: captioned.append(len(images)) or real(c, images, *a, **k),
+    )
     at = open_page()
     picker = keyed(at.multiselect, "live_picked")
     picker.set_value([o for o in picker.options if o.startswith("harbor")][:1]).run()
@@ -165,6 +174,8 @@ def test_a_word_of_a_caption_shows_where_the_model_looked(demo_dir):
     caption = next(m.value.lstrip("# ").strip() for m in at.markdown if m.value.startswith("### "))
     words = caption.split()
     assert "harbor" in words and len(at.get("image")) == 1  # nothing computed before a word is picked
+    assert captioned == [1]
     pills.set_value(words.index("harbor")).run()
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.get("image")) == 2  # the thumbnail and the overlay of "harbor"
+    assert captioned == [1]  # the click computed the heatmap only: the caption came from the session

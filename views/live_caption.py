@@ -2,6 +2,7 @@
 
 import zlib
 from dataclasses import asdict
+from pathlib import Path
 
 import streamlit as st
 
@@ -36,6 +37,32 @@ def _show(image, result, settings: str, bands: str, batch: int, key: str = "", c
             grounding_cache.word_picker(
                 right, key, source, big, result.caption, chosen, adapter.strip() or None, asdict(config)
             )
+
+
+def _image_key(image) -> tuple:
+    """What identifies an image's pixels: an upload by its file id, a file by its path, size and time."""
+    if hasattr(image, "file_id"):
+        return ("upload", image.file_id)
+    stat = Path(image).stat()
+    return ("file", str(image), stat.st_size, stat.st_mtime_ns)
+
+
+def _captions(captioner, chunk: list, config) -> list:
+    """Captions of ``chunk``, reused from this session when model, settings and image are the same.
+
+    Picking a heatmap word reruns the page: only the picked word's map is computed then, never the captions
+    again (with a 3B model on the CPU that is minutes). The session keeps the last 64 captions.
+    """
+    cache = st.session_state.setdefault("live_captions", {})
+    setting = (captioner.name, captioner.adapter, repr(config))
+    keys = [(setting, _image_key(image)) for image in chunk]
+    missing = [image for image, key in zip(chunk, keys) if key not in cache]
+    if missing:
+        for image, result in zip(missing, caption_images(captioner, missing, config)):
+            cache[(setting, _image_key(image))] = result
+        for stale in list(cache)[:-64]:
+            del cache[stale]
+    return [cache[key] for key in keys]
 
 
 st.title("Live caption")
@@ -135,7 +162,7 @@ rasters = False
 bar = st.progress(0.0, text=f"Captioning {len(images)} images...")
 for start in range(0, len(images) if config else 0, CHUNK):  # small batches: each caption shows when made
     chunk = images[start : start + CHUNK]
-    for n, (image, result) in enumerate(zip(chunk, caption_images(captioner, chunk, config)), start):
+    for n, (image, result) in enumerate(zip(chunk, _captions(captioner, chunk, config)), start):
         settings = f"beams {beams} · max {max_tokens} tokens"
         _show(
             image,
