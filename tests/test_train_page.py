@@ -263,3 +263,19 @@ def test_validation_scores_are_drawn_step_by_step_once_there_are_two(tmp_path, m
     [chart] = charts()
     assert "score (x100)" in chart.proto.spec and "BLEU-4" in str(chart.proto) and "CIDEr" in str(chart.proto)
     assert list(at.dataframe[0].value["BLEU-4"]) == pytest.approx([10.0, 15.0])  # the numbers stay in the table
+
+
+def test_a_completed_run_shows_its_final_scores_and_the_form_says_what_the_model_knows(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSIC_RUNS", str(tmp_path))
+    run_dir = tmp_path / "20260101-120000-lora"
+    run_dir.mkdir()
+    subset = {"n": 12, "of": 12, "seed": 0, "strata": 12, "by": "class", "image_ids": []}
+    config = {"kind": "training", "eval_split": "test", "subset": subset}
+    (run_dir / "config.json").write_text(json.dumps(config))
+    (run_dir / "metrics.json").write_text(json.dumps({"corpus": {"BLEU-4": 0.4321, "CIDEr": 1.05}}))
+    jobs.write_status(run_dir, "completed", "6 steps", step=6, max_steps=6)
+    at = _open_train_page()
+    assert not at.exception, at.exception
+    assert any(m.value.startswith("Final scores on the test split (x100") for m in at.markdown)
+    assert {m.label: m.value for m in at.metric} == {"BLEU-4": "43.21", "CIDEr": "105.00"}
+    assert any("The demo model knows the 12 synthetic scene classes" in c.value for c in at.caption)

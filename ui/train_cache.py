@@ -219,7 +219,21 @@ def run_view(run_dir: str | Path) -> dict:
         "log": log,
         "validation": validation,
         "val_images": describe_subset(subset) if isinstance(subset, dict) else "",
+        "final": _final_scores(run_dir) if state == "completed" else None,
     }
+
+
+def _final_scores(run_dir: Path) -> dict | None:
+    """The finished run's corpus scores x100 on its evaluation split, with the split and images; None without."""
+    try:
+        corpus = read_json_object(RunLayout(run_dir).metrics).get("corpus") or {}
+        config = read_json_object(RunLayout(run_dir).config_file)
+    except (OSError, ValueError):
+        return None
+    subset = config.get("subset")
+    images = describe_subset(subset) if isinstance(subset, dict) else ""
+    scores = {k: v for k, v in as_percent(corpus).items() if v is not None}
+    return {"scores": scores, "split": config.get("eval_split", ""), "images": images} if scores else None
 
 
 def runs_overview(run_dirs: list[Path]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from rsic_core.models.cards import model_card
 from rsic_core.scoring.scale import NUMBER_FORMAT, SCALE_NOTE, metric_columns
 from rsic_core.training import jobs
 from ui import state, train_cache
@@ -40,6 +41,8 @@ with st.form("train_form", enter_to_submit=False):  # Enter in a field must not 
     config |= {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")
 st.caption(train_cache.validation_images(dataset, config))  # as last submitted (a form's values wait for it)
+if note := model_card(config.get("model") or "demo").note([] if state.is_demo() else [f"{dataset.name}'s images"]):
+    st.caption(note)  # what the starting model knows (the demo model on a real dataset: that it knows little)
 if started:
     try:
         run = jobs.start(train_cache.launch_config(config, state.dataset_path()))
@@ -89,6 +92,11 @@ def live(run_dir: str) -> None:
         shown = {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics}
         shown["seconds"] = st.column_config.NumberColumn(format="%.1f")
         st.dataframe(view["validation"], hide_index=True, column_config=shown)
+    if view["final"]:  # the finished run's own evaluation, as the Runs page shows it
+        final = view["final"]
+        st.markdown(f"Final scores on the {final['split']} split ({SCALE_NOTE}; {final['images'] or 'all images'})")
+        for column, (name, value) in zip(st.columns(len(final["scores"])), final["scores"].items()):
+            column.metric(name, f"{value:.2f}")
     st.subheader("Training runs")  # inside the fragment: states follow status.json without a page reload
     st.dataframe(train_cache.runs_overview(jobs.training_runs()), hide_index=True)
 
