@@ -297,3 +297,12 @@ def test_every_run_is_shown_with_its_dataset_split_model_and_adapter(tmp_path, c
     assert " \u00b7 captions raw \u00b7 " in tables.run_label(runs.load_run(train))  # two runs named lora, told apart
     RunLayout(train).update_config(train_captions="/home/me/captions/ucm-w5-20")
     assert " \u00b7 captions ucm-w5-20 \u00b7 " in tables.run_label(runs.load_run(train))
+
+
+def test_every_run_names_its_data_by_a_name_never_a_path():
+    from rsic_core.runs.tables import dataset_label
+
+    assert dataset_label({"dataset_name": "ucm-captions-trainval", "data": "/data/ucm"}) == "ucm-captions-trainval"
+    assert dataset_label({"kind": "training", "data": "/home/me/data/ucm-captions/"}) == "ucm-captions"  # stopped early
+    assert dataset_label({"kind": "training", "data": ""}) == "demo"  # the demo dataset is an empty path
+    assert dataset_label({}) == "?"

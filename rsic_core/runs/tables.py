@@ -69,8 +69,16 @@ def captions_label(config: dict) -> str | None:
 
 
 def dataset_label(config: dict) -> str:
-    """The dataset a run used: its name (``ucm-sample``), else its annotation file, else ``?``."""
-    return str(config.get("dataset_name") or config.get("data") or "?")
+    """The dataset a run used: its name (``ucm-sample``), else its folder's or file's name, else ``?``.
+
+    A training run records its dataset's name when it starts; older runs that stopped early named only the path
+    (the demo dataset as an empty path), so every row says a name, never a path.
+    """
+    if config.get("dataset_name"):
+        return str(config["dataset_name"])
+    if config.get("data"):
+        return Path(str(config["data"])).name or str(config["data"])
+    return "demo" if config.get("kind") == "training" else "?"
 
 
 def run_label(run: Run) -> str:

@@ -146,8 +146,8 @@ class _TrainingSession:
         records = records[: config.train_limit] if config.train_limit else records
         self.pairs = caption_pairs(records, config.captions_per_image)
         self.scene_classes, self.pairs = scene_targets(records, self.pairs, config)  # [] and as they are when off
-        if self.scene_classes and _is_main_process():
-            self.layout.update_config(scene_classes=self.scene_classes)
+        if _is_main_process():  # the Runs page names the data of a run that stops early too
+            self.layout.update_config(dataset_name=self.dataset.name, scene_classes=self.scene_classes or None)
         if not self.pairs:
             raise ValueError(
                 f"{self.dataset.name}: no training pairs in split {config.train_split!r} "
