@@ -11,21 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.serving import free_port, wait_for_streamlit
+from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_for_streamlit
 from tests.support.shared import SHARED, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = SHARED / "data"  # real UCM-captions samples, where present
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
 

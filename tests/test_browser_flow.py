@@ -22,18 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.serving import free_port, wait_for_streamlit
+from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_for_streamlit
+from tests.support.shared import shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
-UCM = ROOT.parent / "shared" / "data" / "ucm-captions"  # the real train and val splits, where present
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 PER_CLASS = 2  # photos of each class in each split
 RUN_FORM = {  # the Train form as the user fills it: a few steps that visibly move a LoRA on the demo model
     "LoRA targets": "all-linear",
@@ -50,9 +42,9 @@ RUN_FORM = {  # the Train form as the user fills it: a few steps that visibly mo
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def small_ucm(folder: Path) -> Path:
-    """``PER_CLASS`` photos of every UCM class in each split with their Karpathy entries, in ``folder``."""
-    data = json.loads((UCM / "dataset_ucm.json").read_text())
+def small_ucm(ucm: Path, folder: Path) -> Path:
+    """``PER_CLASS`` photos of every class of UCM-captions ``ucm`` in each split, with their entries, in ``folder``."""
+    data = json.loads((ucm / "dataset_ucm.json").read_text())
     taken, kept = Counter(), []
     for entry in data["images"]:
         key = ((int(Path(entry["filename"]).stem) - 1) // 100, entry["split"])  # UCM's N.jpg: class (N-1)//100
@@ -61,7 +53,7 @@ def small_ucm(folder: Path) -> Path:
             kept.append(entry)
     (folder / "images").mkdir(parents=True)
     for entry in kept:
-        shutil.copy(UCM / "images" / entry["filename"], folder / "images" / entry["filename"])
+        shutil.copy(ucm / "images" / entry["filename"], folder / "images" / entry["filename"])
     (folder / "dataset_ucm.json").write_text(json.dumps({**data, "images": kept}))
     return folder
 
@@ -126,11 +118,10 @@ def train(page, name: str, caption_set: str | None, expect) -> list[dict]:
 
 
 @pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
-@pytest.mark.skipif(not UCM.is_dir() and os.environ.get("CI") != "true", reason=f"{UCM} is absent (real data)")
 def test_train_on_saved_captions_and_compare_with_raw_and_zero_shot(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    data = small_ucm(tmp_path / "data" / "ucm-small")
+    data = small_ucm(shared_path("data", "ucm-captions"), tmp_path / "data" / "ucm-small")
     home = tmp_path / "home"
     env = {**os.environ, "RSIC_HOME": str(home), "RSIC_DATA_ROOTS": str(data.parent), "OMP_NUM_THREADS": "1"}
     env.pop("RSIC_RUNS", None)

@@ -1,4 +1,4 @@
-"""Helpers of the tests that serve the app or the Gradio demo: a free port, waiting for the server."""
+"""Helpers of the tests that serve the app or the Gradio demo: a free port, waiting for the server, Chromium's flags."""
 
 from __future__ import annotations
 
@@ -8,6 +8,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, which the set-up installs
+CHROMIUM_FLAGS = [  # headless on a machine without network: no background connections to be refused
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def free_port() -> int:
