@@ -23,7 +23,6 @@ the model) the learning curve of its validation scores is printed as well.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,6 +35,7 @@ from rsic_core.models.registry import load_captioner  # noqa: E402
 from rsic_core.scoring.confusion import SceneNames  # noqa: E402
 from rsic_core.scoring.metrics import ScoreConfig, score  # noqa: E402
 from rsic_core.text.words import words  # noqa: E402
+from rsic_core.training.jobs import read_jsonl  # noqa: E402
 
 SHARED_UCM = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucm-captions"
 
@@ -77,7 +77,7 @@ def main() -> None:
         print(f"{model}: {records[0].image_id} -> {predictions[records[0].image_id]!r}", file=sys.stderr)
     if args.lora_steps:
         run = _lora_run(args)
-        predictions = {row["image_id"]: row["prediction"] for row in _jsonl(run / "predictions.jsonl")}
+        predictions = {row["image_id"]: row["prediction"] for row in read_jsonl(run / "predictions.jsonl")}
         rows.insert(
             1, row(f"`ucm` + LoRA ({args.lora_steps} steps on train, lr {args.lora_lr:g}), greedy", predictions)
         )
@@ -126,10 +126,6 @@ def _lora_run(args) -> Path:
     return train(config)
 
 
-def _jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def _human_row(records, names: SceneNames, labels: dict, drop_copies: bool = False) -> str:
     """Each reference against the other four, for each of the five positions; the mean of the five corpus scores.
 
@@ -162,8 +158,8 @@ def learning_curve(runs: list[Path], names: SceneNames) -> str:
     curves = []
     for run in runs:
         curve = {}
-        for entry in _jsonl(run / "val_metrics.jsonl"):
-            rows = _jsonl(run / "val" / f"step-{entry['step']}" / "predictions.jsonl")
+        for entry in read_jsonl(run / "val_metrics.jsonl"):
+            rows = read_jsonl(run / "val" / f"step-{entry['step']}" / "predictions.jsonl")
             named = sum(names.scene(words(r["prediction"])) == r["label"] for r in rows) / len(rows)
             curve[entry["step"]] = f"{100 * entry['BLEU-4']:.1f} / {100 * entry['CIDEr']:.1f} / {100 * named:.0f} %"
         curves.append(curve)

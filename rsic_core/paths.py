@@ -14,6 +14,13 @@ UCM_MODEL = Path(__file__).resolve().parents[1] / "assets" / "ucm_model"  # the 
 SHIPPED_MODELS = {"demo": DEMO_MODEL, "ucm": UCM_MODEL}  # model names that stand for the shipped folders
 
 
+def shipped_name(folder: str | Path | None) -> str | None:
+    """The name ("demo", "ucm") of a shipped model's folder; None for any other folder or id."""
+    if not folder:
+        return None
+    return next((name for name, path in SHIPPED_MODELS.items() if Path(folder).expanduser() == path), None)
+
+
 def shipped_model(name: str | Path | None) -> str:
     """The folder of a shipped model's name ("demo", "ucm"; None or "" mean "demo"), any other name as it is."""
     if name in (None, ""):

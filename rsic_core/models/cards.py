@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rsic_core.paths import DEMO_MODEL, shipped_model
+from rsic_core.paths import DEMO_MODEL, shipped_model, shipped_name
 
 CARD_FILE = "training.json"
 
@@ -53,7 +53,7 @@ def model_card(model) -> ModelCard:
     """The card of a captioner, a model folder or a shipped model's name ("demo", "ucm")."""
     source = getattr(model, "name", model)
     folder = Path(shipped_model(source)).expanduser()
-    name = next((n for n in ("demo", "ucm") if folder == Path(shipped_model(n))), folder.name or str(source))
+    name = shipped_name(folder) or folder.name or str(source)
     try:
         data = json.loads((folder / CARD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):  # no card (a hub id, a user's folder) or an unreadable one: say nothing

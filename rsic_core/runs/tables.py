@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from rsic_core.data.subsets import describe_subset
-from rsic_core.paths import SHIPPED_MODELS
+from rsic_core.paths import shipped_name
 from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import Run
 
@@ -40,8 +40,7 @@ def model_label(model: str | None) -> str:
     """A model as people name it: ``demo`` / ``ucm`` for the shipped models, a folder by its name, a hub id as it is."""
     if not model:
         return "?"
-    shipped = next((name for name, folder in SHIPPED_MODELS.items() if Path(model).expanduser() == folder), None)
-    if shipped:
+    if shipped := shipped_name(model):
         return shipped
     return Path(model).name if Path(model).expanduser().is_absolute() else model
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from rsic_core.runs.layout import RunLayout, RunStatus
+from rsic_core.training.jobs import read_jsonl
 
 _DEFAULTS_LEFT_OUT = ("output_dir", "resume", "overwrite", "logging_dir", "run_name")
 
@@ -43,7 +44,7 @@ def ship_run(run_dir: str | Path, out: str | Path, knows: str, dtype: str = "bf1
         raise ValueError(f"{run}: no whole model in {layout.model_dir.name}/ (ship a --train-mode full run)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"{out}: exists and is not an empty folder; nothing was written")
-    config = json.loads(layout.config_file.read_text())
+    config = layout.read_config()
     captioner = load_captioner(layout.model_dir, device="cpu", dtype="fp32")
     captioner.model.to(choose_dtype("cpu", dtype))
     captioner.save(out)
@@ -60,14 +61,10 @@ def ship_run(run_dir: str | Path, out: str | Path, knows: str, dtype: str = "bf1
         **(notes or {}),
         "training_options": {k: v for k, v in config.items() if k not in _DEFAULTS_LEFT_OUT},
         "steps": status.get("step"),
-        "validation_curve": _lines(layout.val_log),
+        "validation_curve": read_jsonl(layout.val_log),
         "final_scores": json.loads(layout.metrics.read_text()) if layout.metrics.is_file() else None,
         "shipped_from": str(run),
         "dtype": dtype,
     }
     (out / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return card
-
-
-def _lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
