@@ -174,6 +174,8 @@ def test_a_full_run_ships_as_a_bf16_model_folder_with_its_card(tiny_model_dir, t
         from rsic_core.training.ship import ship_run
 
         ship_run(run_dir, out, "again")
+    with pytest.raises(ValueError, match="no training run here \\(no config.json\\)"):
+        ship_run(tmp_path / "nowhere", tmp_path / "other", "the demo scenes")
 
 
 def test_the_scene_loss_adds_a_class_cross_entropy_and_leaves_no_head_in_the_saved_model(

@@ -37,6 +37,8 @@ def ship_run(run_dir: str | Path, out: str | Path, knows: str, dtype: str = "bf1
 
     run, out = Path(run_dir), Path(out)
     layout = RunLayout(run)
+    if not layout.config_file.is_file():
+        raise ValueError(f"{run}: no training run here (no {layout.config_file.name}); give a run folder of rsic train")
     status = layout.read_status()
     if layout.state() != RunStatus.COMPLETED:
         raise ValueError(f"{run}: the run has not completed (it is {layout.state()}); ship a finished run")
