@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from rsic_core.cli import main
-from rsic_core.scoring import costs
+from rsic_core.scoring import costs, fake_pass
 from tests.support.shared import shared_path
 
 # Runs the command in a fresh process and reports that process's own peak resident set.
@@ -107,10 +107,10 @@ def test_a_model_that_reads_its_inputs_gets_their_real_values():
 
     with torch.device("meta"):
         model = CountsImageTokens()
-    counts, _ = costs.count_macs(model, {"input_ids": torch.tensor([[1, 3, 3, 4, 5]])})
+    counts, _ = fake_pass.count_macs(model, {"input_ids": torch.tensor([[1, 3, 3, 4, 5]])})
     assert counts[""] == 5 * 8 * 4  # the head on 5 positions; the embedding look-up is not counted
     with pytest.raises(ValueError, match="found 1"):
-        costs._fake_forward(model, {"input_ids": torch.tensor([[1, 3, 4]])}, FlopCounterMode(display=False))
+        fake_pass._fake_forward(model, {"input_ids": torch.tensor([[1, 3, 4]])}, FlopCounterMode(display=False))
 
 
 def test_puret_counts_match_the_release():

@@ -29,6 +29,8 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+from rsic_core.scoring.fake_pass import count_macs, model_device
+
 CAPTION_TOKENS = 20  # caption length of a counted pass (the anchors' 20 new tokens)
 NOT_COUNTED = (
     "element-wise work (norms, softmax, activations, residual adds, biases of attention), embedding look-ups, FFTs"
@@ -177,21 +179,27 @@ def captioner_cost(
         macs_by_tower=macs_by_tower(captioner.family, by_module, macs),
         covers=_covers(image_size, caption_tokens, positions, logit_positions),
         seconds=time.perf_counter() - started,
-        **({} if _device(captioner.model).type == "meta" else {"source": f"the model as loaded ({captioner.device})"}),
+        **(
+            {}
+            if model_device(captioner.model).type == "meta"
+            else {"source": f"the model as loaded ({captioner.device})"}
+        ),
     )
 
 
 def trainable_parameters(model, family) -> tuple[int, int]:
-    """(total, trainable) parameters; trainable = requires grad and outside the family's frozen towers."""
-    seen, total, trainable = set(), 0, 0
+    """(total, trainable) parameters; trainable = requires grad and outside the family's frozen towers.
+
+    The total is :func:`~rsic_core.scoring.efficiency.count_parameters`' (tied parameters once); only the
+    family's freezing is counted here.
+    """
+    from rsic_core.scoring.efficiency import count_parameters
+
+    total, trainable = count_parameters(model)
     frozen = set(family.frozen_towers_of(model.config))
-    for name, p in model.named_parameters(remove_duplicate=False):
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        total += p.numel()
-        if p.requires_grad and family.tower_of(name) not in frozen:
-            trainable += p.numel()
+    if frozen:
+        named = dict(model.named_parameters())  # tied parameters once, as count_parameters counts them
+        trainable -= sum(p.numel() for name, p in named.items() if p.requires_grad and family.tower_of(name) in frozen)
     return total, trainable
 
 
@@ -212,139 +220,6 @@ def caption_batch(captioner, image_size: int, caption_tokens: int) -> dict:
             return dict(batch)
         words += caption_tokens - labelled
     raise ValueError(f"could not make a caption of {caption_tokens} tokens for {captioner.family.title}")
-
-
-def count_macs(model, batch: dict, keep_logits: int | None = None) -> tuple[dict[str, int], int | None]:
-    """MACs of ``model(**batch)`` on fake tensors, and how many positions got logits.
-
-    Args:
-        model: the model, possibly on the meta device (the inputs are moved there; nothing is computed).
-        batch: its inputs.
-        keep_logits (None): ask for logits at the last N positions only (transformers' ``logits_to_keep``,
-            as generation computes them), without labels; a model that refuses it is counted with the
-            labels of ``batch`` and logits wherever it computes them.
-
-    Returns:
-        ("" -> the total, module path -> its share), and the number of positions that got logits
-        (None when the output does not say).
-    """
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    was = {name: p.requires_grad for name, p in model.named_parameters()}
-    model.requires_grad_(False)  # the counter's module tracker needs no autograd graph
-    plain = {k: v for k, v in batch.items() if k != "labels"}
-    tries = ([{**plain, "logits_to_keep": keep_logits}] if keep_logits else []) + [batch]
-    try:
-        for i, inputs in enumerate(tries):
-            try:
-                counter = FlopCounterMode(display=False)
-                output = _fake_forward(model, inputs, counter)
-                break
-            except Exception:
-                if i == len(tries) - 1:
-                    raise
-    finally:
-        for name, p in model.named_parameters():
-            p.requires_grad_(was[name])
-    counts = {"": int(counter.get_total_flops()) // 2}
-    for module, ops in counter.get_flop_counts().items():
-        path = module.split(".", 1)[1] if "." in module else ""
-        if path:
-            counts[path] = int(sum(ops.values())) // 2
-    logits = getattr(output, "logits", None)
-    return counts, int(logits.shape[1]) if torch.is_tensor(logits) and logits.dim() == 3 else None
-
-
-def _fake_forward(model, inputs: dict, counter):
-    """``model(**inputs)`` under ``counter`` (a ``FlopCounterMode``), every tensor fake (shapes only, no data).
-
-    Checks that read data pass as when traced (transformers skips them on fake tensors), and the
-    small integer tensors that come from the inputs (ids, masks, positions) keep their real values
-    beside the fake ones (:class:`_RealIntegers`), so a model that counts its image tokens with
-    ``int(mask.sum())`` gets the real count.
-    """
-    import torch
-    from torch._subclasses.fake_tensor import FakeTensorMode
-    from torch.fx.experimental.symbolic_shapes import ShapeEnv
-    from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    device = _device(model)  # meta for a shape; a loaded model's weights become fake tensors too
-    mode = FakeTensorMode(allow_non_fake_inputs=True, shape_env=ShapeEnv(), static_shapes=True)
-    real = _RealIntegers()
-    with mode:
-        fake = {}
-        for key, value in inputs.items():
-            fake[key] = mode.from_tensor(value.to(device)) if torch.is_tensor(value) else value
-            if torch.is_tensor(value) and _small_integer(value):
-                real.values[id(fake[key])] = (fake[key], value)
-    math = sdpa_kernel(SDPBackend.MATH)  # on any device: the counter knows no formula for the CPU flash kernel
-    with torch.no_grad(), math, mode, real, counter:  # the counter sees each op first, the fake mode computes it
-        return model(**fake)
-
-
-def _device(model):
-    return next(model.parameters()).device
-
-
-def _small_integer(tensor) -> bool:
-    return not (tensor.is_floating_point() or tensor.is_complex()) and tensor.numel() <= 1_000_000
-
-
-def _written(func, args: tuple, kwargs: dict) -> list:
-    """The tensors an op writes to (its schema's mutable arguments)."""
-    written = []
-    for i, argument in enumerate(func._schema.arguments):
-        if argument.alias_info is not None and argument.alias_info.is_write:
-            value = args[i] if i < len(args) else kwargs.get(argument.name)
-            written += [value] if value is not None else []
-    return written
-
-
-def _dispatch_mode():
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    return TorchDispatchMode
-
-
-class _RealIntegers(_dispatch_mode()):
-    """Beside a fake forward, the real values of integer tensors computed only from other known integer tensors."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: dict[int, tuple] = {}  # id(fake) -> (fake, its real CPU value)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        import torch
-        from torch.utils._python_dispatch import _disable_current_modes
-        from torch.utils._pytree import tree_flatten, tree_map
-
-        kwargs = kwargs or {}
-        if func is torch.ops.aten._local_scalar_dense.default and id(args[0]) in self.values:
-            with _disable_current_modes():  # int(...), bool(...) of a known tensor: its real value
-                return self.values[id(args[0])][1].item()
-        out = func(*args, **kwargs)
-        tensors = [t for t in tree_flatten((args, kwargs))[0] if torch.is_tensor(t)]
-        outs = [t for t in tree_flatten(out)[0] if torch.is_tensor(t)]
-        known = all(id(t) in self.values for t in tensors)
-        for t in _written(func, args, kwargs) if not known else []:
-            self.values.pop(id(t), None)  # changed by an op of unknown values: no longer known
-        if not known or not outs or not all(_small_integer(t) for t in outs):
-            return out
-
-        def real(value):
-            if torch.is_tensor(value):
-                return self.values[id(value)][1]
-            return torch.device("cpu") if isinstance(value, torch.device) else value
-
-        real_args, real_kwargs = tree_map(real, args), tree_map(real, kwargs)
-        if "device" in real_kwargs:
-            real_kwargs["device"] = torch.device("cpu")
-        with _disable_current_modes():
-            result = func(*real_args, **real_kwargs)
-        for fake_t, real_t in zip(outs, [t for t in tree_flatten(result)[0] if torch.is_tensor(t)], strict=False):
-            self.values[id(fake_t)] = (fake_t, real_t)
-        return out
 
 
 def macs_by_tower(family, by_module: dict[str, int], total: int) -> dict[str, int]:

@@ -52,15 +52,15 @@ class EfficiencyReport:
 
 
 def count_parameters(model) -> tuple[int, int]:
-    """(total, trainable) parameter counts, shared tensors counted once."""
-    seen, total, trainable = set(), 0, 0
-    for p in model.parameters():
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        total += p.numel()
-        trainable += p.numel() if p.requires_grad else 0
-    return total, trainable
+    """(total, trainable) parameter counts, tied parameters once: peft's count for an adapter model,
+    transformers' ``num_parameters`` for any other pretrained model, ``parameters()`` for a plain module."""
+    if hasattr(model, "get_nb_trainable_parameters"):  # a peft model (its base model's count would miss LoRA)
+        trainable, total = model.get_nb_trainable_parameters()
+        return int(total), int(trainable)
+    if hasattr(model, "num_parameters"):
+        return model.num_parameters(), model.num_parameters(only_trainable=True)
+    params = list(model.parameters())  # deduplicated by torch
+    return sum(p.numel() for p in params), sum(p.numel() for p in params if p.requires_grad)
 
 
 def count_flops(fn: Callable[[], object]) -> int:

@@ -170,15 +170,6 @@ def wordnet_installed() -> bool:
     return (nltk_data_dir() / "corpora" / "wordnet" / "lexnames").is_file() or (DEBIAN_WORDNET / "data.noun").is_file()
 
 
-def wordnet_status() -> str | None:
-    """None when WordNet loads; otherwise why not, in one sentence."""
-    try:
-        load_wordnet()
-    except WordNetUnavailable as e:
-        return str(e)
-    return None
-
-
 def word_relation(wn, variant: str, canonical: str) -> str:
     """How ``variant`` relates to ``canonical`` according to WordNet; only the first three allow a merge.
 
@@ -187,7 +178,7 @@ def word_relation(wn, variant: str, canonical: str) -> str:
         one of its verb forms), ``"spelling"`` (a small edit apart, and either both spell the same
         WordNet entry, ``colours``/``colors``, or the variant is unknown to WordNet, ``industrail``,
         and is not a derived or compound word, ``scatteredly``, ``parkinglot``), ``"synonym"`` (their
-        dominant senses share a synset: ``plane``/``airplane``; see :func:`dominant_synsets`).
+        dominant senses share a synset: ``plane``/``airplane``; see :func:`_dominant`).
 
         Refused: ``"singular"`` (the variant is the singular of the canonical form: "a roads"),
         ``"inflection"`` (``parked``/``park``, ``larger``/``large``), ``"antonym"``, ``"colour"`` (two
@@ -262,7 +253,7 @@ class NumberForms:
         return target
 
 
-def dominant_synsets(wn, word: str) -> frozenset:
+def _dominant(wn, word: str) -> frozenset:
     """The synsets of ``word``'s dominant senses, in the parts of speech it has in captions.
 
     Captions are noun phrases, so a word's nouns and adjectives count (verbs and adverbs only for a
@@ -270,10 +261,6 @@ def dominant_synsets(wn, word: str) -> frozenset:
     (lemma counts, inflected forms counted for their base form: ``weeds`` -> weed.n.01), or the
     first sense in WordNet's order when none was tagged.
     """
-    return _profile(wn, word).dominant
-
-
-def _dominant(wn, word: str) -> frozenset:
     found = set()
     for group in (("n", "a"), ("v", "r")):
         for pos in group:
@@ -297,7 +284,7 @@ class _Profile:
     verb_bases: frozenset  # base forms as a verb
     synonyms: frozenset  # lemma names of all its synsets
     synsets: frozenset  # all its synsets
-    dominant: frozenset  # the synsets of its dominant senses (see dominant_synsets)
+    dominant: frozenset  # the synsets of its dominant senses (see _dominant)
     parents: frozenset  # direct hypernyms of the dominant synsets
     hypernyms: frozenset  # all hypernyms of the dominant synsets
     antonyms: frozenset  # lemma names of the antonyms of any of its senses
