@@ -9,6 +9,7 @@ OPT decoder (the BLIP-2 remote-sensing study).
 
 from __future__ import annotations
 
+from rsic_core.models.backbones import OPT_2_7B, OPT_VOCAB_SIZE
 from rsic_core.models.base import Family
 
 _VISION_TINY = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, patch_size=8)
@@ -49,18 +50,11 @@ class Blip2Opt(Family):
     shapes = {
         "blip2-opt-2.7b": dict(
             image_size=224,
-            vocab_size=50272,
+            vocab_size=OPT_VOCAB_SIZE,
             vision=dict(
                 hidden_size=1408, intermediate_size=6144, num_hidden_layers=39, num_attention_heads=16, patch_size=14
             ),
-            text=dict(
-                hidden_size=2560,
-                ffn_dim=10240,
-                num_hidden_layers=32,
-                num_attention_heads=32,
-                word_embed_proj_dim=2560,
-                max_position_embeddings=2048,
-            ),
+            text=OPT_2_7B,
             extra=dict(
                 num_query_tokens=32,
                 qformer=dict(

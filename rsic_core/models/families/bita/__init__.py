@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rsic_core.models.backbones import OPT_2_7B, OPT_VOCAB_SIZE
 from rsic_core.models.base import Family
 
 NEWLINE = "Ċ"  # the byte-level BPE token of "\n" (OPT id 50118): BITA's end of caption
@@ -84,18 +85,11 @@ class Bita(Family):
     shapes = {
         "bita-opt-2.7b": dict(
             image_size=224,
-            vocab_size=50272,
+            vocab_size=OPT_VOCAB_SIZE,
             vision=dict(
                 hidden_size=1024, intermediate_size=4096, num_hidden_layers=21, num_attention_heads=16, patch_size=14
             ),
-            text=dict(
-                hidden_size=2560,
-                ffn_dim=10240,
-                num_hidden_layers=32,
-                num_attention_heads=32,
-                word_embed_proj_dim=2560,
-                max_position_embeddings=2048,
-            ),
+            text=OPT_2_7B,
             extra=dict(
                 num_query_tokens=32,
                 ift=dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
