@@ -1,4 +1,4 @@
-"""Cached loaders for the app (the only place that uses Streamlit's caches for data)."""
+"""Cached loaders of datasets for the app: loading, validation, thumbnails, the generated demo dataset."""
 
 from __future__ import annotations
 
