@@ -1,28 +1,14 @@
-"""Whether the Hugging Face hub can be reached, asked once before a slow hub call fails.
+"""Deprecated alias of :mod:`rsic_core.offline` (renamed: ``rsic_core.data.hub`` reads hub datasets; this asked
+whether the hub answers). Kept for a while so that old imports work; it warns once."""
 
-Loading an id that is not in the local cache makes huggingface_hub retry for a minute or more
-when there is no network; models and sentence embedders ask :func:`hub_unreachable` first and fail
-at once with one sentence instead. It sits at the bottom layer beside ``paths`` so that
-``rsic_core.text`` (the embedder) and ``rsic_core.models`` share it.
-"""
+import warnings
 
-from __future__ import annotations
+from rsic_core.offline import hub_unreachable
 
-import os
-import socket
-from urllib.parse import urlparse
-
-
-def hub_unreachable(timeout: float = 3.0) -> bool:
-    """True when ``HF_HUB_OFFLINE`` / ``TRANSFORMERS_OFFLINE`` is set or the hub host does not answer in ``timeout`` s."""
-    for variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on"):
-            return True
-    from huggingface_hub import constants
-
-    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return False
-    except OSError:
-        return True
+warnings.warn(
+    "rsic_core.hub is renamed rsic_core.offline (whether the Hugging Face hub can be reached); "
+    "the old name will be removed",
+    DeprecationWarning,
+    stacklevel=2,
+)
+__all__ = ["hub_unreachable"]

@@ -34,3 +34,15 @@ def test_no_test_skips_a_package_that_requirements_txt_pins():
         if name.split(".")[0].lower() in pinned | {"pil"}
     }
     assert not skipped, f"pinned packages skipped instead of failing: {sorted(skipped)}"
+
+
+def test_the_old_module_name_of_the_hub_check_still_works_and_warns():
+    import importlib
+    import sys
+
+    sys.modules.pop("rsic_core.hub", None)
+    with pytest.warns(DeprecationWarning, match="rsic_core.offline"):
+        old = importlib.import_module("rsic_core.hub")
+    from rsic_core.offline import hub_unreachable
+
+    assert old.hub_unreachable is hub_unreachable

@@ -26,11 +26,11 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from rsic_core.hub import hub_unreachable
 from rsic_core.models import loading
 from rsic_core.models.base import Captioner, Family, choose_device, choose_dtype
 from rsic_core.models.families import bita, blip, blip2, paligemma, puret
 from rsic_core.models.tiny import DEFAULT_CORPUS
+from rsic_core.offline import hub_unreachable
 from rsic_core.paths import DEMO_MODEL, UCM_MODEL, shipped_model
 
 _LOADING = threading.Lock()  # one model load at a time in a process (app sessions, threads)

@@ -11,7 +11,7 @@ import os
 import re
 from functools import lru_cache
 
-from rsic_core.hub import hub_unreachable
+from rsic_core.offline import hub_unreachable
 
 OFFLINE_DEFAULT = "all-MiniLM-L6-v2 (packaged)"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # owner/name, or a bare sentence-transformers name
