@@ -378,7 +378,8 @@ def known_splits(dataset: CaptionDataset) -> list[KnownSplit]:
 
 def _said(k: KnownSplit) -> KnownSplit:
     kind = "original" if k.dataset == "RSICD" else "standard"
-    whose = f"{k.dataset}{"'" if k.dataset.endswith('s') else "'s"} {kind} {k.standard} split"
+    owner = k.dataset + ("'" if k.dataset.endswith("s") else "'s")
+    whose = f"{owner} {kind} {k.standard} split"
     if k.matched == k.split_images == k.standard_images:
         verb = f"is {whose}"
     elif k.matched == k.split_images:
