@@ -9,9 +9,8 @@ What is looked for (every finding as plain values, so the CLI, the Explorer's Au
 - images of two splits whose reference sets are the same (after case and punctuation folding);
 - the same reference sentence under two or more classes, where classes are known;
 - empty (dropped while reading) and one-word references, and images with fewer than five references;
-- which standard Karpathy split of RSICD, UCM-captions or Sydney-captions each split is, matched by file
-  stem against the lists shipped in ``rsic_core/data/splits/`` (e.g. "this 'test' split is RSICD's
-  original val split", which the widely copied "modified" RSICD annotation file does).
+- which standard Karpathy split of RSICD, UCM-captions or Sydney-captions each split is
+  (:mod:`rsic_core.data.standard_splits`: "this 'test' split is RSICD's original val split").
 
 Example::
 
@@ -27,19 +26,19 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path, PurePosixPath
+from itertools import islice
+from pathlib import Path
 
 import numpy as np
 
 from rsic_core.data.datasets import CaptionDataset
 from rsic_core.data.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, check_pixels, load_image
 from rsic_core.data.records import ImageRecord
+from rsic_core.data.standard_splits import KnownSplit, known_splits
 from rsic_core.text.words import count_words, tokens
 
 DEFAULT_THRESHOLD = 6  # phash bits; UCM's closest different scenes across splits differ by 10
 MIN_REFERENCES = 5
-STANDARD_NAMES = {"rsicd": "RSICD", "ucm": "UCM-captions", "sydney": "Sydney-captions"}
 _HASH_SIDE = 64  # JPEG draft size: phash looks at 32x32 grey pixels, so decoding more is wasted
 
 
@@ -86,17 +85,6 @@ class WeakReference:
     caption: str
 
 
-@dataclass(frozen=True)
-class KnownSplit:
-    split: str  # the dataset's name for it
-    dataset: str  # "RSICD", "UCM-captions", "Sydney-captions"
-    standard: str  # train / val / test
-    matched: int  # images of the split found in the standard list (by file stem)
-    split_images: int
-    standard_images: int
-    text: str  # one sentence
-
-
 @dataclass
 class AuditReport:
     """Everything :func:`audit` found; lists hold every finding, ``to_text`` shows examples."""
@@ -123,34 +111,49 @@ class AuditReport:
     def to_text(self, examples: int = 5) -> str:
         """Lines for a person: one per check, with up to ``examples`` examples each."""
         splits = ", ".join(f"{s} {n}" for s, n in self.splits.items())
+        known = [k.text for k in self.known_splits] or ["no split matches a standard split of RSICD, UCM or Sydney"]
         lines = [f"{self.name}: {self.images} images ({splits}); {self.hashed} hashed in {self.seconds:.1f} s"]
-        lines += [f"- {k.text}" for k in self.known_splits] or [
-            "- no split matches a standard split of RSICD, UCM or Sydney"
-        ]
-        lines.append(f"exact duplicate images across splits: {len(self.exact_duplicates)} pairs")
-        lines += [f"  {_pair(p)}" for p in self.exact_duplicates[:examples]]
-        lines.append(
-            f"near-duplicate images across splits (phash within {self.threshold} bits): {len(self.near_duplicates)} pairs"
-        )
-        lines += [f"  {_pair(p)}" for p in self.near_duplicates[:examples]]
-        lines.append(f"exact duplicate images within a split: {len(self.exact_within_splits)} pairs")
-        lines += [f"  {_pair(p)}" for p in self.exact_within_splits[:examples]]
-        shared = sum(len(g.images) for g in self.shared_reference_sets)
-        lines.append(f"identical reference sets across splits: {len(self.shared_reference_sets)} sets, {shared} images")
-        lines += [_shared(g) for g in self.shared_reference_sets[:examples]]
+        lines += [f"- {text}" for text in known]
+        copied = "not checked (the dataset names no classes)"
         if self.classes_known:
-            lines.append(f"references copied across classes: {len(self.copied_references)} sentences")
-            lines += [
-                f"  {c.sentence!r} under {len(c.labels)} classes ({', '.join(c.labels[:5])}), {c.images} images"
-                for c in self.copied_references[:examples]
-            ]
-        else:
-            lines.append("references copied across classes: not checked (the dataset names no classes)")
-        lines.append(f"empty references (dropped while reading): {self.empty_references}")
-        lines.append(f"one-word references: {len(self.one_word_references)}")
-        lines += [f"  {_ref(w.image)}: {w.caption!r}" for w in self.one_word_references[:examples]]
-        lines.append(f"images with fewer than {MIN_REFERENCES} references: {len(self.few_references)}")
-        lines += [f"  {_ref(r)}: {n}" for r, n in self.few_references[:examples]]
+            copied = f"{len(self.copied_references)} sentences"
+        sections = [
+            (
+                f"exact duplicate images across splits: {len(self.exact_duplicates)} pairs",
+                map(_pair, self.exact_duplicates),
+            ),
+            (
+                f"near-duplicate images across splits (phash within {self.threshold} bits): {len(self.near_duplicates)} pairs",
+                map(_pair, self.near_duplicates),
+            ),
+            (
+                f"exact duplicate images within a split: {len(self.exact_within_splits)} pairs",
+                map(_pair, self.exact_within_splits),
+            ),
+            (
+                f"identical reference sets across splits: {len(self.shared_reference_sets)} sets, "
+                f"{sum(len(g.images) for g in self.shared_reference_sets)} images",
+                map(_shared, self.shared_reference_sets),
+            ),
+            (
+                f"references copied across classes: {copied}",
+                (
+                    f"{c.sentence!r} under {len(c.labels)} classes ({', '.join(c.labels[:5])}), {c.images} images"
+                    for c in self.copied_references
+                ),
+            ),
+            (f"empty references (dropped while reading): {self.empty_references}", ()),
+            (
+                f"one-word references: {len(self.one_word_references)}",
+                (f"{_ref(w.image)}: {w.caption!r}" for w in self.one_word_references),
+            ),
+            (
+                f"images with fewer than {MIN_REFERENCES} references: {len(self.few_references)}",
+                (f"{_ref(r)}: {n}" for r, n in self.few_references),
+            ),
+        ]
+        for title, shown in sections:
+            lines += [title, *(f"  {line}" for line in islice(shown, examples))]
         if self.unreadable:
             lines.append(f"unreadable images (not hashed): {len(self.unreadable)}")
         return "\n".join(lines + self.notes)
@@ -163,7 +166,7 @@ def _ref(r: ImageRef) -> str:
 def _shared(g: SharedReferences) -> str:
     counts = " + ".join(f"{n} {split}" for split, n in g.splits().items())
     first = {r.split: r for r in reversed(g.images)}.values()  # one image of each split, as an example
-    return f"  {counts} images ({', '.join(_ref(r) for r in first)}, ...) share {g.references[0]!r} and {len(g.references) - 1} more"
+    return f"{counts} images ({', '.join(_ref(r) for r in first)}, ...) share {g.references[0]!r} and {len(g.references) - 1} more"
 
 
 def _pair(p: DuplicatePair) -> str:
@@ -175,6 +178,7 @@ def audit(
     threshold: int = DEFAULT_THRESHOLD,
     check_images: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    hashes: ImageHashes | None = None,
 ) -> AuditReport:
     """Audit ``dataset``'s splits (see the module docstring for what is looked for).
 
@@ -183,6 +187,7 @@ def audit(
         threshold (6): largest perceptual-hash distance (bits of 64) that counts as a near-duplicate.
         check_images (True): hash the images; False leaves the duplicate checks empty (text checks only).
         progress (None): ``callable(done, total)`` while hashing.
+        hashes (None): what :func:`hash_images` returned for ``dataset`` (computed here when None).
 
     Raises:
         ValueError: ``threshold`` is outside 0-64.
@@ -191,17 +196,18 @@ def audit(
         raise ValueError(f"threshold must be between 0 and 64 bits of the perceptual hash, got {threshold}")
     start = time.perf_counter()
     records = dataset.records
-    exact, near, within, hashed, unreadable = [], [], [], 0, {}
+    exact, near, within = [], [], []
     if check_images:
-        exact, near, within, hashed, unreadable = _duplicates(records, threshold, progress)
+        hashes = hash_images(dataset, progress) if hashes is None else hashes
+        exact, near, within = _duplicates(records, hashes, threshold)
     classes_known = any(r.label for r in records)
     return AuditReport(
         name=dataset.name,
         images=len(records),
         splits=dataset.split_counts(),
         threshold=threshold,
-        hashed=hashed,
-        unreadable=unreadable,
+        hashed=len(hashes.phash) if check_images else 0,
+        unreadable=hashes.unreadable if check_images else {},
         exact_duplicates=exact,
         near_duplicates=near,
         exact_within_splits=within,
@@ -262,33 +268,44 @@ def _file_bytes(path: Path, label: str) -> bytes:
     return path.read_bytes()
 
 
-def _duplicates(records: list[ImageRecord], threshold: int, progress) -> tuple[list, list, list, int, dict]:
-    present = [r for r in records if r.has_image]
-    kept, digests, phashes, unreadable = [], [], [], {}
+@dataclass
+class ImageHashes:
+    """The hashes of a dataset's readable images, computed once and reused for every threshold."""
+
+    sha256: dict[str, str]  # image id -> SHA-256 of the file
+    phash: dict[str, int]  # image id -> 64-bit perceptual hash
+    unreadable: dict[str, str]  # image id -> reason
+
+
+def hash_images(dataset: CaptionDataset, progress: Callable[[int, int], None] | None = None) -> ImageHashes:
+    """:func:`image_hashes` of every image that exists (unreadable ones listed, not raised)."""
+    present = [r for r in dataset.records if r.has_image]
+    hashes = ImageHashes({}, {}, {})
     for done, r in enumerate(present, 1):
         try:
-            digest, phash = image_hashes(r.path)
+            hashes.sha256[r.image_id], hashes.phash[r.image_id] = image_hashes(r.path)
         except ValueError as e:
-            unreadable[r.image_id] = str(e).removeprefix(f"{r.path}: ")
-        else:
-            kept.append(r)
-            digests.append(digest)
-            phashes.append(phash)
+            hashes.unreadable[r.image_id] = str(e).removeprefix(f"{r.path}: ")
         if progress and (done % 200 == 0 or done == len(present)):
             progress(done, len(present))
-    values = np.array(phashes, dtype=np.uint64)
+    return hashes
+
+
+def _duplicates(records: list[ImageRecord], hashes: ImageHashes, threshold: int) -> tuple[list, list, list]:
+    kept = [r for r in records if r.image_id in hashes.phash]
+    digests = [hashes.sha256[r.image_id] for r in kept]
+    values = np.array([hashes.phash[r.image_id] for r in kept], dtype=np.uint64)
     splits = np.array([r.split for r in kept])
     exact, near = [], []
     for i, j, distance in _close_pairs(values, splits, threshold):  # byte-identical files: distance 0
-        a, b = kept[i], kept[j]
         same = digests[i] == digests[j]
-        (exact if same else near).append(DuplicatePair(_image(a), _image(b), distance, same))
+        (exact if same else near).append(DuplicatePair(_image(kept[i]), _image(kept[j]), distance, same))
     near.sort(key=lambda p: (p.distance, p.a.image_id))
     same_file: dict[tuple[str, str], list[ImageRecord]] = defaultdict(list)
     for r, digest in zip(kept, digests):
         same_file[(r.split, digest)].append(r)
     within = [DuplicatePair(_image(g[0]), _image(r), 0, True) for g in same_file.values() for r in g[1:]]
-    return exact, near, within, len(kept), unreadable
+    return exact, near, within
 
 
 def _close_pairs(values: np.ndarray, splits: np.ndarray, threshold: int):
@@ -343,57 +360,3 @@ def _copied_references(records: list[ImageRecord]) -> list[CopiedReference]:
             first.setdefault(key, c)
     copied = [CopiedReference(first[k], sorted(v), len(images[k])) for k, v in labels.items() if len(v) > 1 and k]
     return sorted(copied, key=lambda c: (-len(c.labels), -c.images, c.sentence))
-
-
-# --- standard splits ----------------------------------------------------------------------------
-
-
-def standard_splits() -> dict[tuple[str, str], frozenset[str]]:
-    """The shipped file lists, ``(dataset, split) -> file stems``, e.g. ``("RSICD", "test")``."""
-    folder = resources.files("rsic_core.data") / "splits"
-    lists = {}
-    for entry in folder.iterdir():
-        if entry.name.endswith(".txt"):
-            key, _, split = entry.name.removesuffix(".txt").partition("_")
-            names = entry.read_text(encoding="utf-8").split()
-            lists[(STANDARD_NAMES.get(key, key), split)] = frozenset(PurePosixPath(n).stem for n in names)
-    return lists
-
-
-def known_splits(dataset: CaptionDataset) -> list[KnownSplit]:
-    """Each split of ``dataset`` that is (nearly all of, or nearly all in) a standard split, best match only."""
-    stems: dict[str, set[str]] = defaultdict(set)
-    for r in dataset.records:
-        stems[r.split].add(PurePosixPath(r.file).stem)
-    lists = standard_splits()
-    found = []
-    for split, mine in stems.items():
-        scored = [(len(mine & theirs) / len(mine | theirs), key, theirs) for key, theirs in lists.items()]
-        jaccard, (name, standard), theirs = max(scored, key=lambda s: s[0])
-        matched = len(mine & theirs)
-        if jaccard > 0 and max(matched / len(mine), matched / len(theirs)) >= 0.9:
-            found.append(KnownSplit(split, name, standard, matched, len(mine), len(theirs), ""))
-    return [_said(k) for k in sorted(found, key=lambda k: list(stems).index(k.split))]
-
-
-def _said(k: KnownSplit) -> KnownSplit:
-    kind = "original" if k.dataset == "RSICD" else "standard"
-    owner = k.dataset + ("'" if k.dataset.endswith("s") else "'s")
-    whose = f"{owner} {kind} {k.standard} split"
-    if k.matched == k.split_images == k.standard_images:
-        verb = f"is {whose}"
-    elif k.matched == k.split_images:
-        verb = f"is part of {whose}"
-    elif k.matched == k.standard_images:
-        verb = f"holds all of {whose} and {k.split_images - k.matched} other images"
-    else:
-        verb = f"is mostly {whose}"
-    count = f"({k.matched} of its {k.standard_images} images"
-    count += ")" if k.matched == k.split_images else f"; {k.split_images - k.matched} of this split's are not in it)"
-    if k.split == k.standard:
-        text = f"'{k.split}' {verb} {count}"
-    else:
-        text = f"this '{k.split}' split {verb}, not its {k.split} split {count}"
-        if k.dataset == "RSICD" and {k.split, k.standard} == {"val", "test"}:
-            text += ": the widely copied 'modified' RSICD annotation file swaps val and test"
-    return KnownSplit(k.split, k.dataset, k.standard, k.matched, k.split_images, k.standard_images, text)
