@@ -138,7 +138,7 @@ def _audit(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.path, image_dir=args.image_dir)
 
     def progress(done: int, total: int) -> None:
-        print(f"\rhashed {done}/{total} images", end="" if done < total else "\n", file=sys.stderr, flush=True)
+        print(f"\r{done}/{total} images", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
     report = audit(dataset, threshold=args.threshold, check_images=not args.no_images, progress=progress)
     print(json.dumps(asdict(report), indent=1) if args.json else report.to_text(examples=args.examples))

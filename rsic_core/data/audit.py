@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rsic_core.data.datasets import CaptionDataset
+from rsic_core.data.datasets import SPLITS, CaptionDataset
 from rsic_core.data.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, check_pixels, load_image
 from rsic_core.data.records import ImageRecord
 from rsic_core.data.standard_splits import KnownSplit, known_splits
@@ -69,7 +69,7 @@ class SharedReferences:
         counts: dict[str, int] = defaultdict(int)
         for r in self.images:
             counts[r.split] += 1
-        return dict(counts)
+        return dict(sorted(counts.items(), key=lambda kv: (SPLITS.index(kv[0]) if kv[0] in SPLITS else 3, kv[0])))
 
 
 @dataclass(frozen=True)
@@ -116,22 +116,22 @@ class AuditReport:
         lines += [f"- {text}" for text in known]
         copied = "not checked (the dataset names no classes)"
         if self.classes_known:
-            copied = f"{len(self.copied_references)} sentences"
+            copied = _n(len(self.copied_references), "sentence")
         sections = [
             (
-                f"exact duplicate images across splits: {len(self.exact_duplicates)} pairs",
+                f"exact duplicate images across splits: {_n(len(self.exact_duplicates), 'pair')}",
                 map(_pair, self.exact_duplicates),
             ),
             (
-                f"near-duplicate images across splits (phash within {self.threshold} bits): {len(self.near_duplicates)} pairs",
+                f"near-duplicate images across splits (phash within {self.threshold} bits): {_n(len(self.near_duplicates), 'pair')}",
                 map(_pair, self.near_duplicates),
             ),
             (
-                f"exact duplicate images within a split: {len(self.exact_within_splits)} pairs",
+                f"exact duplicate images within a split: {_n(len(self.exact_within_splits), 'pair')}",
                 map(_pair, self.exact_within_splits),
             ),
             (
-                f"identical reference sets across splits: {len(self.shared_reference_sets)} sets, "
+                f"identical reference sets across splits: {_n(len(self.shared_reference_sets), 'set')}, "
                 f"{sum(len(g.images) for g in self.shared_reference_sets)} images",
                 map(_shared, self.shared_reference_sets),
             ),
@@ -159,13 +159,18 @@ class AuditReport:
         return "\n".join(lines + self.notes)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _ref(r: ImageRef) -> str:
     return f"{r.image_id} ({r.split})"
 
 
 def _shared(g: SharedReferences) -> str:
     counts = " + ".join(f"{n} {split}" for split, n in g.splits().items())
-    first = {r.split: r for r in reversed(g.images)}.values()  # one image of each split, as an example
+    first = {r.split: r for r in reversed(g.images)}  # one image of each split, as an example
+    first = [first[split] for split in g.splits()]
     return f"{counts} images ({', '.join(_ref(r) for r in first)}, ...) share {g.references[0]!r} and {len(g.references) - 1} more"
 
 
@@ -314,7 +319,7 @@ def _close_pairs(values: np.ndarray, splits: np.ndarray, threshold: int):
     imagehash compares one pair at a time in Python (50 M pairs for 10k images); XOR and a popcount
     over blocks of NumPy rows do the same in about a second.
     """
-    names = sorted(set(splits.tolist()))
+    names = sorted(set(splits.tolist()), key=lambda s: (SPLITS.index(s) if s in SPLITS else 3, s))
     for k, first in enumerate(names):
         rows = np.flatnonzero(splits == first)
         cols = np.flatnonzero(np.isin(splits, names[k + 1 :]))
