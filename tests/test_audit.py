@@ -209,3 +209,25 @@ def test_the_explorer_audit_tab_names_a_relabelled_split(tmp_path):
     assert infos == [
         "this 'test' split is UCM-captions' standard val split, not its test split (210 of its 210 images)"
     ]
+
+
+def test_unreadable_and_sixteen_bit_images_are_handled(tmp_path):
+    import numpy as np
+    import rasterio
+
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "farm_1.jpg").write_bytes(b"not a jpeg at all")
+    pixels = (np.random.default_rng(0).random((4, 64, 64)) * 4000).astype("uint16")  # 12-bit data in 4 bands
+    where = {"crs": "EPSG:32633", "transform": rasterio.transform.from_origin(500000, 4000000, 1, 1)}
+    with rasterio.open(
+        images / "farm_2.tif", "w", driver="GTiff", width=64, height=64, count=4, dtype="uint16", **where
+    ) as f:
+        f.write(pixels)
+    karpathy(tmp_path, [("farm_1.jpg", "train", ["a field"]), ("farm_2.tif", "test", ["a field"])], name="t")
+
+    report = audit(load_dataset(tmp_path))
+
+    assert report.hashed == 1, "the 4-band 16-bit GeoTIFF is hashed through the raster reader"
+    assert list(report.unreadable) == ["farm_1.jpg"] and "not a readable image" in report.unreadable["farm_1.jpg"]
+    assert "unreadable images (not hashed): 1" in report.to_text()
