@@ -219,7 +219,7 @@ def test_unreadable_and_sixteen_bit_images_are_handled(tmp_path):
     images.mkdir()
     (images / "farm_1.jpg").write_bytes(b"not a jpeg at all")
     pixels = (np.random.default_rng(0).random((4, 64, 64)) * 4000).astype("uint16")  # 12-bit data in 4 bands
-    where = {"crs": "EPSG:32633", "transform": rasterio.transform.from_origin(500000, 4000000, 1, 1)}
+    where = {"crs": "EPSG:32633", "transform": rasterio.Affine(1, 0, 500000, 0, -1, 4000000)}
     with rasterio.open(
         images / "farm_2.tif", "w", driver="GTiff", width=64, height=64, count=4, dtype="uint16", **where
     ) as f:
