@@ -214,6 +214,7 @@ def test_the_explorer_audit_tab_names_a_relabelled_split(tmp_path):
 def test_unreadable_and_sixteen_bit_images_are_handled(tmp_path):
     import numpy as np
     import rasterio
+    from PIL import Image
 
     images = tmp_path / "images"
     images.mkdir()
@@ -224,10 +225,17 @@ def test_unreadable_and_sixteen_bit_images_are_handled(tmp_path):
         images / "farm_2.tif", "w", driver="GTiff", width=64, height=64, count=4, dtype="uint16", **where
     ) as f:
         f.write(pixels)
-    karpathy(tmp_path, [("farm_1.jpg", "train", ["a field"]), ("farm_2.tif", "test", ["a field"])], name="t")
+    for i in (3, 4):  # single-band 16-bit: clipped to 8 bits, both would be white and "the same image"
+        coarse = Image.fromarray((np.random.default_rng(i).random((4, 4)) * 3000 + 300).astype("float32"))
+        smooth = np.asarray(coarse.resize((64, 64), Image.BICUBIC)).clip(300, 3300)  # 12-bit values, none below 300
+        Image.fromarray(smooth.astype("uint16")).save(images / f"farm_{i}.tif")
+    entries = [("farm_1.jpg", "train", ["a field"]), ("farm_2.tif", "test", ["a field"])]
+    entries += [("farm_3.tif", "train", ["a field"]), ("farm_4.tif", "val", ["a field"])]
+    karpathy(tmp_path, entries, name="t")
 
     report = audit(load_dataset(tmp_path))
 
-    assert report.hashed == 1, "the 4-band 16-bit GeoTIFF is hashed through the raster reader"
+    assert report.hashed == 3, "16-bit TIFFs are hashed through the raster reader"
+    assert report.near_duplicates == [], "16-bit images are stretched, not clipped to white, before hashing"
     assert list(report.unreadable) == ["farm_1.jpg"] and "not a readable image" in report.unreadable["farm_1.jpg"]
     assert "unreadable images (not hashed): 1" in report.to_text()
