@@ -183,9 +183,9 @@ def test_the_explorer_audit_tab_shows_pairs_and_findings(planted_dir):
 
     assert not at.exception, [e.message for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Exact duplicates across splits"] == "1" and metrics["Near-duplicates across splits"] == "1"
-    assert metrics["References copied across classes"] == "1" and metrics["One-word references"] == "1"
-    assert metrics["Images with < 5 references"] == "2" and metrics["Shared reference sets"] == "1"
+    assert metrics["Exact duplicates"] == "1" and metrics["Near-duplicates"] == "1"
+    assert metrics["Copied across classes"] == "1" and metrics["One-word references"] == "1"
+    assert metrics["Under 5 references"] == "2" and metrics["Shared reference sets"] == "1"
     assert len(at.get("image")) == 4, "both pairs shown as thumbnails, no gallery"
     captions = " ".join(c.value for c in at.caption)
     assert "**farm_7.jpg** · test" in captions and "**harbor_7.jpg** · val" in captions
@@ -193,7 +193,7 @@ def test_the_explorer_audit_tab_shows_pairs_and_findings(planted_dir):
 
     at.slider(key="explorer_audit_threshold").set_value(0).run()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Near-duplicates across splits"] == "0" and metrics["Exact duplicates across splits"] == "1"
+    assert metrics["Near-duplicates"] == "0" and metrics["Exact duplicates"] == "1"
 
 
 def test_the_explorer_audit_tab_names_a_relabelled_split(tmp_path):

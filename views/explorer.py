@@ -116,17 +116,19 @@ def audit_tab(path: str) -> None:
     for known in report.known_splits:
         st.info(known.text)
     counts = {
-        "Exact duplicates across splits": len(report.exact_duplicates),
-        "Near-duplicates across splits": len(report.near_duplicates),
+        "Exact duplicates": len(report.exact_duplicates),
+        "Near-duplicates": len(report.near_duplicates),
         "Shared reference sets": len(report.shared_reference_sets),
-        "References copied across classes": len(report.copied_references),
+        "Copied across classes": len(report.copied_references),
         "One-word references": len(report.one_word_references),
-        f"Images with < {MIN_REFERENCES} references": len(report.few_references),
+        f"Under {MIN_REFERENCES} references": len(report.few_references),
     }
     for col, (label, value) in zip(st.columns(len(counts)), counts.items()):
         col.metric(label, value)
     st.caption(
-        f"{report.hashed} of {report.images} images hashed; {report.empty_references} empty references dropped while reading."
+        f"Duplicates (exact: same file; near: perceptual hashes within {report.threshold} bits) and shared reference "
+        f"sets are pairs and groups across splits. {report.hashed} of {report.images} images hashed; "
+        f"{report.empty_references} empty references dropped while reading."
     )
     for title, pairs in (
         ("Exact duplicates across splits", report.exact_duplicates),
