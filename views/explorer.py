@@ -128,7 +128,7 @@ def audit_tab(path: str) -> None:
     st.caption(
         f"Duplicates (exact: same file; near: perceptual hashes within {report.threshold} bits) and shared reference "
         f"sets are pairs and groups across splits. {report.hashed} of {report.images} images hashed; "
-        f"{report.empty_references} empty references dropped while reading."
+        f"empty references dropped while reading: {report.empty_references}."
     )
     for title, pairs in (
         ("Exact duplicates across splits", report.exact_duplicates),
