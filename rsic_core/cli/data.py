@@ -1,4 +1,4 @@
-"""``rsic data``: validate a dataset, generate the offline demo dataset and the demo scene, lay real photos out as a scene."""
+"""``rsic data``: validate or audit a dataset, generate the offline demo dataset and the demo scene, lay real photos out as a scene."""
 
 from __future__ import annotations
 
@@ -41,6 +41,22 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the choice and places of the photos (default 0)")
     p.add_argument("--image-dir", help="folder the image names are relative to (found from the layout)")
     p.set_defaults(func=_mosaic)
+
+    p = data.add_parser(
+        "audit", help="leaks between splits (duplicate images, shared references), weak references, standard splits"
+    )
+    p.add_argument("path", help="dataset folder or annotation file (format detected)")
+    p.add_argument("--image-dir", help="folder the image names are relative to (found from the layout)")
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=6,
+        help="perceptual-hash bits (of 64) within which two images are near-duplicates (default 6)",
+    )
+    p.add_argument("--no-images", action="store_true", help="do not hash images (reference and split checks only)")
+    p.add_argument("--examples", type=int, default=5, help="examples listed per finding (default 5)")
+    p.add_argument("--json", action="store_true", help="print every finding as JSON")
+    p.set_defaults(func=_audit)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -110,4 +126,20 @@ def _mosaic(args: argparse.Namespace) -> int:
         f"EPSG:{crs}, {pixel} m pixel) and {scene.with_name(TRUTH_NAME)}; caption it with "
         f"rsic scene caption {scene} --tile {tile} --out {scene.with_suffix('.geojson')}"
     )
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from rsic_core.data.audit import audit
+    from rsic_core.data.datasets import load_dataset
+
+    dataset = load_dataset(args.path, image_dir=args.image_dir)
+
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done}/{total} images", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = audit(dataset, threshold=args.threshold, check_images=not args.no_images, progress=progress)
+    print(json.dumps(asdict(report), indent=1) if args.json else report.to_text(examples=args.examples))
     return 0
