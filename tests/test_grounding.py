@@ -29,9 +29,14 @@ def demo_model():
 
 
 @pytest.fixture(scope="module")
-def demo_test(demo_dir):
-    """The demo dataset (its test split is what the pointing game scores)."""
-    return demo_dir
+def demo_test(tmp_path_factory):
+    """The demo model's own demo dataset (1,200 images, seed 0), its test split (scored) and train split (the layout
+    prior's boxes) only: the session's demo dataset is smaller, and the model was trained on this one."""
+    from rsic_core.data.demo.dataset import DEMO_IMAGES, DEMO_SEED, generate_demo_dataset
+
+    folder = tmp_path_factory.mktemp("demo-train-test")
+    generate_demo_dataset(folder, n_images=DEMO_IMAGES, seed=DEMO_SEED, splits=("train", "test"))
+    return folder
 
 
 def _bench_pointing():
