@@ -47,3 +47,11 @@ def test_caption_bench_alternates_and_times_every_batch_of_both_paths(capsys, on
     assert len(row["plain"]["ms_per_image"]) == len(row["project"]["ms_per_image"]) == 3
     assert row["images"] == 6 and row["same"] == 6  # on CPU the project path writes the plain captions
     assert "load average" in out and "| 1 | 2 |" in out
+
+
+def test_pointing_hit_rates_carry_their_wilson_interval():
+    bench = _bench("bench_pointing")
+    low, high = bench.wilson(0, 41)
+    assert low == 0 and high == pytest.approx(1.96**2 / (41 + 1.96**2))  # the closed form for no hit
+    low, high = bench.wilson(22, 41)
+    assert low < 22 / 41 < high and high - low == pytest.approx(0.29, abs=0.01)  # about +-0.15 on 41 words
