@@ -98,7 +98,9 @@ class Blip2Opt(Family):
             flow = grounding.rollout(out.language_model_outputs.attentions)[[p - 1 for p in positions]][:, queries]
             maps = flow @ grounding.head_mean(self._query_attention(model, inputs["pixel_values"]))[:, 1:]
         else:
-            maps = grounding.grad_x_act(features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions))
+            maps = grounding.grad_x_act(
+                features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions)
+            )
             maps = maps[:, 1:]
         return grounding.square_grid(maps)
 
