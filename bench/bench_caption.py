@@ -19,7 +19,7 @@ and the spread (interquartile range) of each path, and says "same speed" unless 
 Peak memory: CUDA ``max_memory_allocated`` per path; on CPU the process's resident high-water mark (one
 figure: it only grows). The header names the device, the library versions, the date and the load average
 (printed again at the end); one JSON line (``BENCH_CAPTION {...}``) and markdown rows for the README close it.
-Full run (defaults, CPU demo model, 1 thread): about 1.5 minutes on an idle core.
+Full run (defaults, CPU demo model, ``--threads 1``): about 1 minute on an idle core.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ batch captioned before the clock starts), over the same images and batches; star
 
 Efficiency per worker = warm images/s with N workers / (N x warm images/s with 1 worker). The load average is
 printed at start and end (on shared cores the numbers move with it); one JSON line (``BENCH_RAY {...}``) and the
-markdown rows for the README close the output. Full run (defaults): about 3-4 minutes on 2 idle cores.
+markdown rows for the README close the output. Run it without ``OMP_NUM_THREADS`` set, so that the all-threads row
+uses every core. Full run (defaults): about 3-4 minutes on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def _local(refs, model: str, config) -> dict:
         results = caption_images(captioner, sources, config)
         seconds = time.perf_counter() - began
         out[label] = {"threads": count, "seconds": seconds, "images_per_s": len(results) / seconds}
-        print(f"one process, {count} threads: {len(results) / seconds:.1f} images/s ({seconds:.1f} s)", flush=True)
+        print(
+            f"one process, {count} thread(s), warm: {len(results) / seconds:.1f} images/s ({seconds:.1f} s)", flush=True
+        )
     torch.set_num_threads(threads)
     return out
 

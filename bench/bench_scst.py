@@ -19,7 +19,7 @@ was tuned on, and SCST is set against a compute-matched control:
    difference per seed. "within noise" is printed when |mean difference| < the larger min-max range of the arms.
 
 Prints the load average at start and end, one JSON line (``BENCH_SCST {...}``) and the markdown rows for the
-README. Full run (defaults, 3 seeds; 40 steps as in the earlier claim): about 8-10 minutes on 2 idle cores
+README. Full run (defaults, 3 seeds; 40 steps as in the earlier claim): about 6-10 minutes on 2 idle cores
 (1 XE start + 3 x (SCST + XE continued); a smoke run measured about 2.8 s per SCST step and 0.3 s per XE step at
 batch 16 on one busy thread, plus about 5 s per test evaluation). ``--steps 30`` if it must be shorter.
 """
