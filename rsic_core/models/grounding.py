@@ -31,8 +31,9 @@ Methods (a family lists those it supports, its default first):
   the final norm and the output embedding, read at the word's token. It says which patches *read as*
   the word to the model, whatever the decoder attended to when writing it. On the tiny demo model
   the decoder's attention and gradients point at the top rows of the grid (attention sinks) and its
-  captions follow a template per class, so they land on objects no more often than chance; the lens
-  lands on them several times more often (``bench/bench_pointing.py``), so it is PaliGemma's default.
+  captions follow a template per class, so they land on objects no more often than chance; the lens lands on
+  them 2.7x as often as chance (a layout prior of the training boxes: 1.85x; ``bench/bench_pointing.py``), so it
+  is PaliGemma's default.
 
 Example::
 
