@@ -8,10 +8,16 @@ point drawn uniformly over the image would score: the share of the image those b
 naming an object the image does not hold (a hallucination) has no box and is left out; it is counted
 apart (``unboxed``).
 
+Baselines beside chance, scored on the same words: the image centre (:func:`centre_point`) and a layout prior
+(:func:`layout_prior`: per object, the mean of its training boxes; its peak is the guess).
+
 Example::
 
-    score = pointing_game(explanations, scenes)   # scenes: the demo JSON's ``scene`` of each image
-    score.hit_rate, score.chance, score.ratio      # e.g. 0.48, 0.14, 3.5
+    scored, unboxed = point_words(explanation, scene)   # scene: the demo JSON's ``scene`` of the image
+    score = score_points(scored, unboxed)
+    score.hit_rate, score.chance, score.ratio           # e.g. 0.48, 0.14, 3.5
+
+The demo benchmark (the demo model on the demo test split) is ``bench/bench_pointing.py``.
 """
 
 from __future__ import annotations
@@ -114,17 +120,6 @@ def point_words(explanation: Explanation, scene: dict) -> tuple[list[Pointing], 
     return scored, unboxed
 
 
-def pointing_game(explanations: list[Explanation], scenes: list[dict]) -> PointingScore:
-    """The pointing game over explained captions and their scenes (in the same order); failed images are skipped."""
-    scored, unboxed = [], 0
-    for explanation, scene in zip(explanations, scenes):
-        if explanation.ok:
-            found, missing = point_words(explanation, scene)
-            scored += found
-            unboxed += missing
-    return score_points(scored, unboxed)
-
-
 def score_points(scored: list[Pointing], unboxed: int = 0) -> PointingScore:
     """Hit rate, chance and their ratio of scored words (NaN when there is none)."""
     n = len(scored)
@@ -135,44 +130,66 @@ def score_points(scored: list[Pointing], unboxed: int = 0) -> PointingScore:
     return PointingScore(n, hits, hit_rate, chance, ratio, unboxed)
 
 
-def demo_test_split(folder) -> tuple[list, list[dict]]:
-    """The demo test split of the offline demo dataset (1,200 images, seed 0: the demo model's own), written to
-    ``folder`` when not there yet: the image paths and scenes of its images with counted objects."""
-    import json
-    from pathlib import Path
-
-    from rsic_core.data.demo.dataset import ANNOTATION_NAME, DEMO_IMAGES, DEMO_SEED, generate_demo_dataset
-
-    folder = Path(folder)
-    annotation = folder / ANNOTATION_NAME
-    if not annotation.is_file():
-        generate_demo_dataset(folder, n_images=DEMO_IMAGES, seed=DEMO_SEED, splits=("test",))
-    images = [im for im in json.loads(annotation.read_text())["images"] if im["scene"].get("objects")]
-    return [folder / "images" / im["filename"] for im in images], [im["scene"] for im in images]
+# Baselines: where a point lands without looking at the model. Each is scored on the same words (image, object) as the
+# model, so a reader can set the model's hit rate beside what a fixed guess or the dataset's layout already gives.
 
 
-def demo_pointing(captioner, folder, method: str | None = None, config=None, limit: int | None = None):
-    """The pointing game of ``captioner`` on the demo test split (see :func:`demo_test_split`).
+def centre_point(size: tuple[int, int]) -> tuple[int, int]:
+    """The pixel at the centre of an image of ``size`` ``(width, height)``."""
+    width, height = size
+    return width // 2, height // 2
+
+
+def layout_prior(scenes: list[dict], size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Per object (count key), the mean over ``scenes`` that hold it of the mask of its boxes: where it tends to be.
 
     Args:
-        captioner: a loaded model.
-        folder: where the demo test split is (or is written).
-        method (None): grounding method (default: the family's).
-        config (None): a :class:`~rsic_core.models.inference.CaptionConfig` (default: greedy, the family's prompt;
-            the demo model names objects with ``gen_prompt="describe en"``).
-        limit (None): the first ``limit`` images only.
+        scenes: scenes of the *training* split (the demo JSON's ``scene``; ``objects`` boxes in pixels of ``size``).
+        size: ``(width, height)`` of those images.
 
     Returns:
-        The :class:`PointingScore` and the scored :class:`Pointing` words.
+        ``{count key: heatmap (height x width), 0..1 = share of the scenes with the object that cover the pixel}``.
     """
-    from rsic_core.models.grounding import explain_images
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    for scene in scenes:
+        boxes: dict[str, list] = {}
+        for obj in scene.get("objects", ()):
+            boxes.setdefault(obj["name"], []).append(obj["box"])
+        for key, found in boxes.items():
+            sums[key] = sums.get(key, 0) + box_mask(found, size)
+            counts[key] = counts.get(key, 0) + 1
+    return {key: sums[key] / counts[key] for key in sums}
 
-    paths, scenes = demo_test_split(folder)
-    paths, scenes = paths[:limit], scenes[:limit]
-    explanations = explain_images(captioner, [str(p) for p in paths], config, method)
-    scored, unboxed = [], 0
-    for explanation, scene in zip(explanations, scenes):
-        if explanation.ok:
-            found, missing = point_words(explanation, scene)
-            scored, unboxed = scored + found, unboxed + missing
-    return score_points(scored, unboxed), scored
+
+def prior_points(prior: dict[str, np.ndarray]) -> dict[str, tuple[int, int]]:
+    """The ``(x, y)`` peak of each object's layout prior (the first pixel of the highest value)."""
+    points = {}
+    for key, heat in prior.items():
+        y, x = np.unravel_index(int(np.argmax(heat)), heat.shape)
+        points[key] = (int(x), int(y))
+    return points
+
+
+def score_baseline(
+    scored: list[Pointing], scenes: dict[str, dict], point_of, size: tuple[int, int], unboxed: int = 0
+) -> PointingScore:
+    """The pointing game of a fixed guess on the words the model was scored on.
+
+    Args:
+        scored: the model's scored words (:func:`point_words`): which object of which image each names.
+        scenes: ``{image name: scene}`` for those images (boxes in the pixels of the image the point is in).
+        point_of: ``callable(pointing) -> (x, y)``: the guess for that word (the centre, the object's prior...).
+        size: ``(width, height)`` of the images (the demo's: 224 x 224).
+        unboxed (0): passed through to the score.
+
+    Returns:
+        The :class:`PointingScore` of the guess (same words, same chance as the model's).
+    """
+    out = []
+    for p in scored:
+        boxes = [obj["box"] for obj in scenes[p.image]["objects"] if obj["name"] == p.object]
+        x, y = point_of(p)
+        hit = bool(box_mask(boxes, size)[y, x]) if 0 <= x < size[0] and 0 <= y < size[1] else False
+        out.append(Pointing(p.image, p.word, p.object, (x, y), hit, p.chance))
+    return score_points(out, unboxed)

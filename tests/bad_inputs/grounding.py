@@ -65,7 +65,7 @@ CASES = [
         "rsic explain --method a method the family lacks",
         _images,
         _explain("good", "{tmp}/explained", "--method", "saliency"),
-        r"unknown grounding method 'saliency' for PaliGemma; use lens, attention, gradcam",
+        r"unknown grounding method 'saliency' for PaliGemma; use lens, attention, grad_x_act",
         exit_code=2,
     ),
     BadInput(

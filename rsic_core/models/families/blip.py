@@ -32,7 +32,7 @@ class Blip(Family):
         return super().decode(processor, sequences, prompt_length)
 
     def grounding_methods(self):
-        return ("attention", "gradcam")
+        return ("attention", "grad_x_act")
 
     def grounding_maps(self, captioner, inputs, sequences, positions, method):
         """The text decoder's cross-attention over the ViT patches (its CLS token left out)."""
@@ -53,7 +53,9 @@ class Blip(Family):
         if method == "attention":  # the position before a token is the one that generated it
             maps = grounding.head_mean(out.cross_attentions)[[p - 1 for p in positions]][:, 1:]
         else:
-            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions))
+            maps = grounding.grad_x_act(
+                features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions)
+            )
             maps = maps[:, 1:]
         return grounding.square_grid(maps)
 

@@ -69,7 +69,7 @@ class Blip2Opt(Family):
     }
 
     def grounding_methods(self):
-        return ("attention", "gradcam")
+        return ("attention", "grad_x_act")
 
     def grounding_maps(self, captioner, inputs, sequences, positions, method):
         """OPT's attention rollout over the query tokens, times the Q-Former's cross-attention from each query to
@@ -92,7 +92,9 @@ class Blip2Opt(Family):
             flow = grounding.rollout(out.language_model_outputs.attentions)[[p - 1 for p in positions]][:, queries]
             maps = flow @ grounding.head_mean(self._query_attention(model, inputs["pixel_values"]))[:, 1:]
         else:
-            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions))
+            maps = grounding.grad_x_act(
+                features[0], grounding.token_scores(out.logits, sequences[0].tolist(), positions)
+            )
             maps = maps[:, 1:]
         return grounding.square_grid(maps)
 

@@ -51,7 +51,7 @@ class PaliGemma(Family):
         return processor(images=images, text=text, return_tensors="pt", padding="longest", **kwargs)
 
     def grounding_methods(self):
-        return ("lens", "attention", "gradcam")  # lens first: see rsic_core.models.grounding (pointing game)
+        return ("lens", "attention", "grad_x_act")  # lens first: see rsic_core.models.grounding (pointing game)
 
     def grounding_maps(self, captioner, inputs, sequences, positions, method):
         """Decoder-only: the image tokens sit in the sequence (``image_token_index``), one per patch, row by row."""
@@ -72,8 +72,8 @@ class PaliGemma(Family):
             )
         if method == "attention":  # the position before a token is the one that generated it
             maps = grounding.rollout(out.attentions)[[p - 1 for p in positions]][:, image]
-        elif method == "gradcam":
-            maps = grounding.gradcam(features[0], grounding.token_scores(out.logits, ids, positions))
+        elif method == "grad_x_act":
+            maps = grounding.grad_x_act(features[0], grounding.token_scores(out.logits, ids, positions))
         else:  # lens: the image embeddings the decoder receives, through its final norm and output embedding
             embedded = model.model.language_model.norm(out.hidden_states[0][0, image])
             maps = model.lm_head.weight[[ids[p] for p in positions]] @ embedded.T
