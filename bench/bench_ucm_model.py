@@ -64,9 +64,7 @@ def main() -> None:
     labels = {r.image_id: r.label for r in records}
 
     def row(title: str, predictions: dict) -> str:
-        corpus = score(predictions, references, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
-        named = sum(names.scene(words(predictions[i])) == labels[i] for i in predictions) / len(predictions)
-        return f"| {title} | {100 * corpus['BLEU-4']:.1f} | {100 * corpus['CIDEr']:.1f} | {100 * named:.0f} % |"
+        return score_row(title, predictions, references, names, labels)
 
     rows = []
     for model in args.models.split(","):
@@ -98,6 +96,13 @@ def main() -> None:
         print(learning_curve([Path(r) for r in args.run.split(",")], names))
     if args.out:
         Path(args.out).write_text(table + "\n")
+
+
+def score_row(title: str, predictions: dict, references: dict, names: SceneNames, labels: dict) -> str:
+    """A markdown row: corpus BLEU-4 and CIDEr (x100) and the share of captions naming the image's class."""
+    corpus = score(predictions, references, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
+    named = sum(names.scene(words(predictions[i])) == labels[i] for i in predictions) / len(predictions)
+    return f"| {title} | {100 * corpus['BLEU-4']:.1f} | {100 * corpus['CIDEr']:.1f} | {100 * named:.0f} % |"
 
 
 def _lora_run(args) -> Path:
