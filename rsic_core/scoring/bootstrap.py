@@ -78,6 +78,16 @@ class SystemStats:
             out[name] = counts @ values / counts.shape[1]
         return {m: out[m] for m in ALL_METRICS if m in out}
 
+    def reordered(self, ids: Sequence[str]) -> SystemStats:
+        """The same images in the order of ``ids`` (the same set), every statistic kept."""
+        where = {i: k for k, i in enumerate(self.ids)}
+        rows = [where[i] for i in ids]
+        per_image = {m: v[rows] for m, v in self.per_image.items()}
+        refs, preds = [self.references[k] for k in rows], [self.predictions[k] for k in rows]
+        out = _stats(list(ids), refs, preds, per_image, self.bleu is not None, self.cider is not None)
+        out.corpus = dict(self.corpus)  # the same set: the same corpus scores (METEOR's from the jar)
+        return out
+
     def subset(self, rows: Sequence[int]) -> SystemStats:
         """The same system on some of its images (e.g. one class): corpus BLEU recomputed on them; CIDEr-D as
         the mean of their per-image CIDEr-D with the whole set's document frequencies (within one class most
@@ -176,10 +186,15 @@ def paired_bootstrap(
     """A - B in every metric both have, with its ``level`` percentile interval and A's share of wins.
 
     Raises:
-        ValueError: A and B are not on the same images, in the same order.
+        ValueError: A and B are not on the same images, or an image has other references in B.
     """
     if a.ids != b.ids:
-        raise ValueError("the two systems are not on the same images in the same order")
+        if sorted(a.ids) != sorted(b.ids):
+            raise ValueError(f"the two systems are not on the same images ({len(a.ids)} and {len(b.ids)} images)")
+        b = b.reordered(a.ids)
+    for i, refs_a, refs_b in zip(a.ids, a.references, b.references):
+        if sorted(refs_a) != sorted(refs_b):
+            raise ValueError(f"image {i!r} has other references in B than in A: they were scored on other references")
     counts = resample_counts(len(a.ids), resamples, seed)
     on_a, on_b = a.resampled(counts), b.resampled(counts)
     tail = 100 * (1 - level) / 2
