@@ -79,7 +79,11 @@ def test_compare_says_whether_a_is_better_than_b(runs_root):
     assert not at.exception, [e.message for e in at.exception]
     table = frame_of(at, "A wins (%)").set_index("metric")
     assert list(table.index) == ["BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-L", "CIDEr"]
-    assert (table["low"] > 0).all() and (table["A wins (%)"] == 100).all() and table.loc["BLEU-4", "A"] == pytest.approx(100)
+    assert (
+        (table["low"] > 0).all()
+        and (table["A wins (%)"] == 100).all()
+        and table.loc["BLEU-4", "A"] == pytest.approx(100)
+    )
     assert any("60 images, 1000 paired resamples" in c.value for c in at.caption)
     assert [p for p in at.markdown if p.value.startswith("**Prediction:**")]  # the page's own features stay
 

@@ -119,4 +119,3 @@ def leaderboard(
         table = table.sort_values(metric, ascending=False, na_position="last", ignore_index=True)
     table.attrs["notes"] = notes
     return table
-

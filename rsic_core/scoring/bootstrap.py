@@ -122,8 +122,7 @@ class Comparison:
 
 def resample_counts(n_images: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
     """How often each image is drawn in each resample (n_images draws with replacement), shape (R, n_images)."""
-    if resamples < 1:
-        raise ValueError(f"resamples must be at least 1, not {resamples}")
+    _check_resamples(resamples)
     rng = np.random.default_rng(seed)
     return rng.multinomial(n_images, np.full(n_images, 1.0 / n_images), size=resamples).astype(float)
 
@@ -132,11 +131,13 @@ def tokenize_systems(
     references: Sequence[Sequence[str]], *predictions: Sequence[str]
 ) -> tuple[list[list[str]], list[list[str]]]:
     """PTB-tokenized references and each system's predictions, in one JVM call."""
-    gts = {str(k): [_one_line(r) for r in refs] for k, refs in enumerate(references)}
+    gts = {str(k): [_one_line(r) for r in refs if str(r).strip()] for k, refs in enumerate(references)}  # as score()
     res = {f"{s}:{k}": _one_line(p) for s, preds in enumerate(predictions) for k, p in enumerate(preds)}
     tok_gts, tok_res = coco.ptb_tokenize(gts, res)
     n = len(references)
-    return [tok_gts[str(k)] for k in range(n)], [[tok_res[f"{s}:{k}"][0] for k in range(n)] for s in range(len(predictions))]
+    return [tok_gts[str(k)] for k in range(n)], [
+        [tok_res[f"{s}:{k}"][0] for k in range(n)] for s in range(len(predictions))
+    ]
 
 
 def system_stats(
@@ -228,6 +229,7 @@ def compare_systems(
         config (all metrics but SPICE): which metric groups.
         resamples (1000), seed (0): the bootstrap.
     """
+    _check_resamples(resamples)  # before minutes of scoring
     refs_tok, (a_tok, b_tok) = tokenize_systems(references, predictions_a, predictions_b)
     a = system_stats(ids, predictions_a, references, config, (refs_tok, a_tok))
     b = system_stats(ids, predictions_b, references, config, (refs_tok, b_tok))
@@ -260,6 +262,11 @@ def _stats(ids, refs_tok, preds_tok, per_image: Mapping[str, np.ndarray], bleu: 
     whole = stats.resampled(np.ones((1, len(ids))))
     stats.corpus = {m: float(v[0]) for m, v in whole.items()}
     return stats
+
+
+def _check_resamples(resamples: int) -> None:
+    if resamples < 1:
+        raise ValueError(f"resamples must be at least 1, not {resamples}")
 
 
 def _one_line(text) -> str:

@@ -35,6 +35,12 @@ def write_run(root: Path, name: str, records, system: str, split: str = "val") -
     """A run folder (config.json and predictions.jsonl) of ``system``, as an evaluation run of UCM ``split``."""
     folder = root / name
     write_side(folder / "predictions.jsonl", records, system)
-    config = {"name": name, "kind": "evaluation", "data": "ucm-captions", "dataset_name": "ucm-captions", "split": split}
+    config = {
+        "name": name,
+        "kind": "evaluation",
+        "data": "ucm-captions",
+        "dataset_name": "ucm-captions",
+        "split": split,
+    }
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return folder
