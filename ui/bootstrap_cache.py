@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from rsic_core.runs.layout import RunLayout
-from rsic_core.runs.leaderboard import leaderboard
+from rsic_core.runs.leaderboard import Board, leaderboard, score_board
 from rsic_core.runs.sides import compare_paths
 from rsic_core.scoring.bootstrap import LEVEL, RESAMPLES, Comparison
 from rsic_core.scoring.metrics import ScoreConfig
@@ -47,16 +47,21 @@ def comparison(a: str, b: str, groups: tuple[str, ...], resamples: int = RESAMPL
 
 
 @st.cache_data(show_spinner="Scoring every run with one evaluator...", max_entries=4)
-def _board(paths: tuple, stamps: tuple, baseline: str | None, metric: str, groups: tuple):
+def _scored(paths: tuple, stamps: tuple, groups: tuple) -> Board:
     from rsic_core.runs.layout import load_run
 
-    runs = [load_run(p, with_predictions=False) for p in paths]
-    return leaderboard(runs, baseline, metric, ScoreConfig(score_metrics=groups))
+    return score_board([load_run(p, with_predictions=False) for p in paths], ScoreConfig(score_metrics=groups))
+
+
+@st.cache_data(show_spinner="Bootstrapping each run against the baseline...", max_entries=8)
+def _board(paths: tuple, stamps: tuple, groups: tuple, baseline: str | None, metric: str):
+    return leaderboard(_scored(paths, stamps, groups), baseline, metric)
 
 
 def board(paths: list[str], baseline: str | None, metric: str, groups: tuple[str, ...]):
-    """:func:`rsic_core.runs.leaderboard.leaderboard` of these run folders, cached on their predictions files."""
-    return _board(tuple(paths), tuple(_stamp(p) for p in paths), baseline, metric, groups)
+    """:func:`rsic_core.runs.leaderboard.leaderboard` of these run folders, each scored once (cached on their
+    predictions files) whatever the baseline."""
+    return _board(tuple(paths), tuple(_stamp(p) for p in paths), groups, baseline, metric)
 
 
 def difference_table(result: Comparison) -> None:

@@ -1,7 +1,8 @@
 """The field side by side: every run of one dataset split, scored again with one evaluator, against a baseline.
 
     boards = board_runs(list_runs())                    # "ucm-captions / val" -> its runs with predictions
-    table = leaderboard(boards["ucm-captions / val"], baseline=run_path, metric="CIDEr")
+    board = score_board(boards["ucm-captions / val"])   # each run scored once, n-gram statistics kept
+    table = leaderboard(board, baseline=run_path, metric="CIDEr")
 
 Each run's predictions are read with :func:`rsic_core.runs.sides.load_side` and scored here with the
 same metrics and settings, whatever its ``metrics.json`` says: evaluation runs, scored files and
@@ -14,14 +15,15 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsic_core.runs.layout import RunLayout
 from rsic_core.runs.records import Run
 from rsic_core.runs.sides import load_side
 from rsic_core.runs.tables import adapter_label, dataset_label, model_label
-from rsic_core.scoring.bootstrap import RESAMPLES, SEED, paired_bootstrap, system_stats
-from rsic_core.scoring.metrics import ALL_METRICS, ScoreConfig
+from rsic_core.scoring.bootstrap import RESAMPLES, SEED, SystemStats, paired_bootstrap, system_stats
+from rsic_core.scoring.metrics import ScoreConfig
 
 IMPORTED = "imported"  # config.json "kind" of a prediction file imported as a run
 PROTOCOL = "coco-caption corpus scores, PTB tokenizer"
@@ -49,73 +51,89 @@ def protocol(references: Sequence[Sequence[str]]) -> str:
     return f"{PROTOCOL}, {len(counts)} images, references per image {spread} (min/median/max)"
 
 
-def leaderboard(
-    runs: Sequence[Run],
-    baseline: str | Path | None = None,
-    metric: str = "CIDEr",
-    config: ScoreConfig | None = None,
-    resamples: int = RESAMPLES,
-    seed: int = SEED,
-):
-    """One row per run, scored with one evaluator, best ``metric`` first, with A - baseline in ``metric``.
+@dataclass
+class Board:
+    """Every run of one board scored with one evaluator: one row each, and the statistics its resamples need."""
+
+    rows: list[dict]  # run, kind, model, adapter, source, protocol, images, corpus scores (0-1), path
+    stats: dict[str, SystemStats]  # run folder -> its cached statistics
+    notes: list[str] = field(default_factory=list)  # runs left out, each in a sentence
+
+
+def score_board(runs: Sequence[Run], config: ScoreConfig | None = None) -> Board:
+    """Score every run's predictions (read with :func:`load_side`) with the same metrics and settings.
 
     Args:
         runs: run folders of one dataset split (see :func:`board_runs`).
-        baseline (none): the run the others are compared with (one of ``runs``).
+        config (all metrics but SPICE): the metric groups and Geo-Sim settings.
+    """
+    board = Board(rows=[], stats={})
+    for run in runs:
+        try:
+            ids, predictions, references, _ = load_side(run.path)
+            stats = system_stats(ids, predictions, references, config)
+        except (ValueError, OSError) as e:
+            board.notes.append(f"{run.path.name} was left out: {e}")
+            continue
+        c, imported = run.config, run.config.get("kind") == IMPORTED
+        board.stats[str(run.path)] = stats
+        board.rows.append(
+            {
+                "run": run.name,
+                "kind": c.get("kind") or "?",
+                "model": "(imported)" if imported else model_label(c.get("model")),
+                "adapter": None if imported else adapter_label(c),
+                "source": c.get("source"),
+                "protocol": protocol(references),
+                "images": len(ids),
+                **stats.corpus,
+                "path": str(run.path),
+            }
+        )
+    return board
+
+
+def leaderboard(
+    board: Board,
+    baseline: str | Path | None = None,
+    metric: str = "CIDEr",
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+):
+    """One row per run of ``board``, best ``metric`` first, with A - baseline in ``metric`` and its interval.
+
+    Args:
+        board: the runs scored by :func:`score_board`.
+        baseline (none): the run folder the others are compared with (one of the board's).
         metric ("CIDEr"): the metric the rows are sorted by and compared in.
-        config (all metrics but SPICE): the metric groups and Geo-Sim settings, the same for every run.
         resamples (1000), seed (0): the paired bootstrap against the baseline.
 
     Returns:
         A DataFrame (scores 0-1): run, kind, model, adapter, source, protocol, images, the metrics, then
         ``vs baseline``, ``low``, ``high``, ``A wins``; and its ``attrs["notes"]``: runs that could not be
-        scored and runs on other images than the baseline, each in a sentence.
+        scored and runs with no interval against the baseline (other images), each in a sentence.
     """
     import pandas as pd
 
-    rows, stats, notes = [], {}, []
-    for run in runs:
-        try:
-            ids, predictions, references, _ = load_side(run.path)
-            stats[str(run.path)] = system_stats(ids, predictions, references, config)
-        except (ValueError, OSError) as e:
-            notes.append(f"{run.path.name} was left out: {e}")
-            continue
-        c = run.config
-        rows.append(
-            {
-                "run": run.name,
-                "kind": c.get("kind") or "?",
-                "model": model_label(c.get("model")) if c.get("kind") != IMPORTED else "(imported)",
-                "adapter": adapter_label(c) if c.get("kind") != IMPORTED else None,
-                "source": c.get("source"),
-                "protocol": protocol(references),
-                "images": len(ids),
-                **stats[str(run.path)].corpus,
-                "path": str(run.path),
-            }
-        )
-    table = pd.DataFrame(rows)
+    table, notes = pd.DataFrame(board.rows), list(board.notes)
     table.attrs["notes"] = notes
     if table.empty:
         return table
-    base = stats.get(str(Path(baseline))) if baseline is not None else None
     for column in ("vs baseline", "low", "high", "A wins"):
         table[column] = float("nan")
+    base = board.stats.get(str(Path(baseline))) if baseline is not None else None
     if base is not None and metric in base.corpus:
         for k, path in enumerate(table["path"]):
-            run_stats = stats[path]
             if path == str(Path(baseline)):
                 continue
             try:
-                d = paired_bootstrap(run_stats, base, resamples, seed).get(metric)
+                d = paired_bootstrap(board.stats[path], base, resamples, seed).get(metric)
             except ValueError as e:
                 notes.append(f"{table.at[k, 'run']}: no interval against the baseline ({e})")
                 continue
             if d is not None:
                 table.loc[k, ["vs baseline", "low", "high", "A wins"]] = [d.delta, d.low, d.high, d.a_wins]
-    metrics = [m for m in ALL_METRICS if m in table.columns]
-    if metric in metrics:
+    if metric in table.columns:
         table = table.sort_values(metric, ascending=False, na_position="last", ignore_index=True)
     table.attrs["notes"] = notes
     return table
