@@ -23,7 +23,7 @@ from rsic_core.runs.records import Run
 from rsic_core.runs.sides import load_side
 from rsic_core.runs.tables import adapter_label, dataset_label, model_label
 from rsic_core.scoring.bootstrap import RESAMPLES, SEED, SystemStats, paired_bootstrap, system_stats
-from rsic_core.scoring.metrics import ScoreConfig
+from rsic_core.scoring.metrics import METEOR, ScoreConfig
 
 IMPORTED = "imported"  # config.json "kind" of a prediction file imported as a run
 PROTOCOL = "coco-caption corpus scores, PTB tokenizer"
@@ -87,6 +87,7 @@ def score_board(runs: Sequence[Run], config: ScoreConfig | None = None) -> Board
                 "protocol": protocol(references),
                 "images": len(ids),
                 **stats.corpus,
+                **({METEOR: stats.meteor_jar} if stats.meteor_jar is not None else {}),  # as `rsic score`
                 "path": str(run.path),
             }
         )

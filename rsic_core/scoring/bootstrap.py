@@ -14,9 +14,10 @@ and recomputes every corpus metric of A and of B on it:
   scores;
 - ROUGE-L, Geo-Sim and SPICE as the mean of per-image scores, which is how their corpus score is
   defined;
-- METEOR as the mean of per-image scores: the METEOR jar aggregates its statistics over the corpus
-  instead, so its corpus score differs a little from this mean (:data:`METEOR_NOTE`; the ``delta``
-  reported is the jar's corpus A - B, the interval is of the mean).
+- METEOR as the mean of per-image scores, its whole-set value and ``delta`` too (so that the
+  interval is about the number reported): the METEOR jar aggregates its statistics over the corpus
+  instead, so the corpus METEOR of ``rsic score`` differs from this mean; the comparison's notes
+  give both (:data:`METEOR_NOTE`).
 
 The interval is the percentile interval of the resampled differences; ``a_wins`` is the share of
 resamples where A scores higher (ties count for neither).
@@ -36,8 +37,8 @@ from rsic_core.scoring.metrics import ALL_METRICS, BLEU, CIDER, METEOR, ScoreCon
 
 RESAMPLES, SEED, LEVEL = 1000, 0, 0.95
 METEOR_NOTE = (
-    "METEOR is resampled as the mean of per-image METEOR scores (the METEOR jar aggregates its statistics "
-    "over the corpus, so its corpus score differs a little from that mean)"
+    "METEOR here is the mean of per-image METEOR scores (A {a:.2f}, B {b:.2f} x100), resampled as such; the METEOR "
+    "jar aggregates its statistics over the corpus instead, giving A {jar_a:.2f}, B {jar_b:.2f} (as `rsic score`)"
 )
 _SPACES = re.compile(r"\s+")  # line breaks would shift the line-based Java tokenizer; spaces change no token
 
@@ -66,6 +67,7 @@ class SystemStats:
     per_image: dict[str, np.ndarray] = field(default_factory=dict)  # mean-aggregated metrics, per image
     bleu: np.ndarray | None = None
     cider: CiderStats | None = None
+    meteor_jar: float | None = None  # the METEOR jar's corpus score (``corpus`` holds the per-image mean)
 
     def resampled(self, counts: np.ndarray) -> dict[str, np.ndarray]:
         """Every metric on each resample (row of ``counts``), shape (R,) each."""
@@ -85,7 +87,7 @@ class SystemStats:
         per_image = {m: v[rows] for m, v in self.per_image.items()}
         refs, preds = [self.references[k] for k in rows], [self.predictions[k] for k in rows]
         out = _stats(list(ids), refs, preds, per_image, self.bleu is not None, self.cider is not None)
-        out.corpus = dict(self.corpus)  # the same set: the same corpus scores (METEOR's from the jar)
+        out.meteor_jar = self.meteor_jar
         return out
 
     def subset(self, rows: Sequence[int]) -> SystemStats:
@@ -177,7 +179,7 @@ def system_stats(
         refs_tok, preds_tok = tokenized
     stats = _stats(list(ids), refs_tok, list(preds_tok), per_image, "bleu" in groups, "cider" in groups)
     if METEOR in per_image:
-        stats.corpus[METEOR] = float(scored.corpus[METEOR])  # the jar's own corpus METEOR, as `rsic score` prints
+        stats.meteor_jar = float(scored.corpus[METEOR])
     return stats
 
 
@@ -251,7 +253,8 @@ def compare_systems(
             result.per_class[label] = paired_bootstrap(a.subset(rows), b.subset(rows), resamples, seed)
             result.class_sizes[label] = len(rows)
     if METEOR in result.differences:
-        result.notes.append(METEOR_NOTE)
+        scaled = {"a": a.corpus[METEOR], "b": b.corpus[METEOR], "jar_a": a.meteor_jar, "jar_b": b.meteor_jar}
+        result.notes.append(METEOR_NOTE.format(**{k: 100 * v for k, v in scaled.items()}))
     return result
 
 
