@@ -17,7 +17,8 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 @pytest.fixture(scope="module")
 def runs_root(tmp_path_factory, ucm_val_sides) -> Path:
-    """Three runs of UCM val (60 images): the first reference, a constant caption, and an imported file of it."""
+    """Runs of UCM val (60 images): the first reference, a constant caption, an imported file of it, the first
+    reference on 20 of the images; and one of 5 train images."""
     root = tmp_path_factory.mktemp("board")
     records = ucm_val_sides["records"][:60]
     write_run(root, "first-ref", records, "first")
@@ -34,6 +35,7 @@ def runs_root(tmp_path_factory, ucm_val_sides) -> Path:
     }
     (imported / "config.json").write_text(json.dumps(config))
     write_run(root, "other-split", records[:5], "first", split="train")  # another board
+    write_run(root, "fewer", records[:20], "first")  # the val split, but not the baseline's images
     return root
 
 
@@ -51,9 +53,14 @@ def test_the_leaderboard_ranks_every_run_of_a_split_against_a_baseline(runs_root
     assert sorted(board.options) == ["ucm-captions / train", "ucm-captions / val"]
     board.set_value("ucm-captions / val").run()
     table = frame_of(at, "protocol")
-    assert list(table["run"])[0] == "first-ref" and set(table["run"]) == {"first-ref", "constant", "imported-constant"}
+    assert set(table["run"][-2:]) == {"constant", "imported-constant"} and set(table["run"]) == {
+        "first-ref",
+        "constant",
+        "imported-constant",
+        "fewer",
+    }
     assert set(table["kind"]) == {"evaluation", "imported"}
-    assert table["CIDEr"].is_monotonic_decreasing and "60 images" in table["protocol"].iloc[0]
+    assert table["CIDEr"].is_monotonic_decreasing and "60 images" in table["protocol"].iloc[-1]
     assert "/papers/constant.json" in set(table["source"].dropna())
     imported = table[table["run"] == "imported-constant"].iloc[0]
     constant = table[table["run"] == "constant"].iloc[0]
@@ -65,6 +72,10 @@ def test_the_leaderboard_ranks_every_run_of_a_split_against_a_baseline(runs_root
     table = frame_of(at, "vs baseline").set_index("run")
     assert table.loc["first-ref", "low"] > 0 and table.loc["first-ref", "A wins"] > 99  # x100, and %
     assert table.loc["imported-constant", "vs baseline"] == 0 and table.loc["imported-constant", "A wins"] == 0
+    assert table["low"].isna().sum() == 2  # the baseline itself, and the run on 20 of its 60 images:
+    assert any(
+        w.value.startswith("fewer: no interval against the baseline (") and "(20 and 60" in w.value for w in at.warning
+    )
 
 
 def test_compare_says_whether_a_is_better_than_b(runs_root):
