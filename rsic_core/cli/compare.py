@@ -20,8 +20,8 @@ def register(subparsers) -> None:
         description=(
             "Paired bootstrap over images: each resample draws the images with replacement (the same draw for A and "
             "B) and recomputes corpus BLEU and CIDEr-D from cached n-gram statistics; ROUGE-L, Geo-Sim and METEOR are "
-            "resampled as means of per-image scores (METEOR's jar aggregates over the corpus, so its resampled value "
-            "is the per-image mean)."
+            "means of per-image scores (METEOR's jar aggregates over the corpus: here METEOR is the per-image mean, "
+            "the jar's corpus value is given in a note)."
         ),
     )
     p.add_argument("a", help="run folder or predictions.jsonl of system A")
@@ -43,7 +43,10 @@ def register(subparsers) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from rsic_core.runs.sides import compare_paths
+    from rsic_core.scoring.metrics import ALL_METRICS
 
+    if args.class_metric not in ALL_METRICS:
+        raise ValueError(f"--class-metric must be one of {', '.join(ALL_METRICS)}, not {args.class_metric!r}")
     comparison = compare_paths(args.a, args.b, _score_config(args), args.resamples, args.seed)
     if args.json:
         print(json.dumps(comparison.to_json(), indent=1))
@@ -57,6 +60,8 @@ def _compare(args: argparse.Namespace) -> int:
     for name, d in comparison.differences.items():
         print(f"{name:<16}{100 * comparison.a[name]:8.2f}{100 * comparison.b[name]:8.2f}{_row(d)}")
     metric = args.class_metric
+    if comparison.per_class and metric not in comparison.differences:
+        print(f"\nno per-class table: {metric} was not computed (see --metrics)")
     if comparison.per_class and metric in comparison.differences:
         how = "mean of per-image CIDEr-D, document frequencies of all images" if metric == "CIDEr" else "corpus"
         print(f"\nper class, {metric} on the class's images ({how}; x100):")

@@ -57,4 +57,11 @@ CASES = [
         expected=r"resamples must be at least 1, not 0",
         exit_code=2,
     ),
+    BadInput(
+        "rsic compare --class-metric cider (a metric group, not a metric name)",
+        build=lambda tmp: _two(tmp, [("1.jpg", "a roof", REFS), ("2.jpg", "a road", REFS)]),
+        run=_compare("--class-metric", "cider"),
+        expected=r"--class-metric must be one of BLEU-1, .*CIDEr.*, not 'cider'",
+        exit_code=2,
+    ),
 ]
