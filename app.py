@@ -27,6 +27,7 @@ PAGES = {
     "Evaluation": [
         st.Page("views/compare.py", title="Compare", icon=":material/compare:"),
         st.Page("views/runs.py", title="Runs", icon=":material/table_chart:"),
+        st.Page("views/leaderboard.py", title="Leaderboard", icon=":material/leaderboard:"),
         st.Page("views/efficiency.py", title="Efficiency", icon=":material/speed:"),
     ],
     "Captioning": [

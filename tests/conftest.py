@@ -133,3 +133,16 @@ def demo_scene_geojson(demo_captioner) -> Path:
         return demo_scene_geojson(captioner=demo_captioner)
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def ucm_val_sides(tmp_path_factory) -> dict:
+    """Two systems' predictions.jsonl on the real UCM-captions val references: "first" (each image's first
+    reference) and "constant" (one caption for all), with the records they were written from."""
+    from tests.support.comparing import ucm_val_records, write_side
+    from tests.support.shared import shared_path
+
+    records = ucm_val_records(shared_path("data", "ucm-captions"))
+    folder = tmp_path_factory.mktemp("ucm-sides")
+    sides = {name: write_side(folder / f"{name}.jsonl", records, name) for name in ("first", "constant")}
+    return {**sides, "records": records}

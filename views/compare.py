@@ -11,12 +11,13 @@ from rsic_core.runs.tables import dataset_label, run_label
 from rsic_core.scoring import error_analysis as ea
 from rsic_core.scoring.confusion import NONE, confusion_figure, scene_confusion
 from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, format_score
-from ui import grounding_cache, resources, runs_cache, state
+from ui import bootstrap_cache, grounding_cache, resources, runs_cache, state
 
 MARKS = {"match": ":green[{}]", "missing": ":orange[**{}**]", "flagged": ":red[~~{}~~]"}
 PAGE_SIZE = 10
 PAGE_KEY = "compare_page"
 RUN_KEY = "compare_run"
+B_KEY = "compare_b"  # the run A is compared with in "Is A better than B?"
 LENGTH = "prediction length"  # whose length the length breakdown counts: the prediction's words
 
 
@@ -79,6 +80,38 @@ def score_table(frame, metrics):
     )
 
 
+def better_panel(run_path: str, labels: dict[str, str]) -> None:
+    """Is A (the run shown) better than B (another run of the same images)? The paired bootstrap table."""
+    others = {p: label for p, label in labels.items() if p != run_path}
+    with st.expander("Is A better than B?", expanded=bool(st.session_state.get(B_KEY))):
+        if not others:
+            st.caption("Only one run: evaluate another model on the same images to compare the two.")
+            return
+        pick, groups_box = st.columns([3, 2])
+        other = pick.selectbox(
+            "B: the run to compare with (A is the run above)",
+            list(others),
+            index=None,
+            format_func=others.get,
+            key=B_KEY,
+            placeholder="choose a run on the same images",
+        )
+        with groups_box:
+            groups = bootstrap_cache.groups_input("compare_b_metrics")
+        if not other or not groups:
+            return
+        try:
+            result = bootstrap_cache.comparison(run_path, other, groups)
+        except (ValueError, OSError) as e:
+            st.error(f"A and B cannot be compared: {e}")
+            return
+        bootstrap_cache.difference_table(result)
+        if result.per_class:
+            metric = st.selectbox("A - B by class in", list(result.differences), index=None, key="compare_b_class")
+            if metric:
+                bootstrap_cache.class_table(result, metric)
+
+
 st.title("Compare predictions and references")
 root = runs_cache.runs_root_input()
 found = runs_cache.list_runs(root)
@@ -129,6 +162,7 @@ for start in range(0, len(items), 5):  # rows of five stay readable in a narrow 
 st.caption(f"Scores {SCALE_NOTE}, as papers print them, with {DECIMALS} decimals.")
 if isinstance(run.config.get("subset"), dict):  # which images of the split the run scored
     st.caption(f"Images: {describe_subset(run.config['subset'])} of the {run.config.get('split')} split.")
+better_panel(run_path, labels)
 
 f1, f2, f3, f4, f5, f6 = st.columns(6)
 sort_by = f1.selectbox("Sort by", choices.sort_by, key="compare_sort_by", on_change=new_sort)

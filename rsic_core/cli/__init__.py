@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "rsic_core.cli.preprocess",
     "rsic_core.cli.train",
     "rsic_core.cli.evaluate",
+    "rsic_core.cli.compare",
     "rsic_core.cli.caption",
     "rsic_core.cli.convert",
     "rsic_core.cli.efficiency",

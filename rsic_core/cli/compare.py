@@ -1,0 +1,78 @@
+"""``rsic compare``: is system A better than B? A paired bootstrap over images of every metric's difference.
+
+rsic compare A B [--json] [--resamples 1000] [--seed 0] [--metrics bleu,cider,...] [--class-metric CIDEr]
+
+A and B are run folders or ``predictions.jsonl`` files of the same images (with the same references).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rsic_core.cli.evaluate import _score_config, _scoring_arguments
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "compare",
+        help="A - B in every metric with a paired bootstrap interval over images, overall and per class",
+        description=(
+            "Paired bootstrap over images: each resample draws the images with replacement (the same draw for A and "
+            "B) and recomputes corpus BLEU and CIDEr-D from cached n-gram statistics; ROUGE-L, Geo-Sim and METEOR are "
+            "means of per-image scores (METEOR's jar aggregates over the corpus: here METEOR is the per-image mean, "
+            "the jar's corpus value is given in a note)."
+        ),
+    )
+    p.add_argument("a", help="run folder or predictions.jsonl of system A")
+    p.add_argument("b", help="run folder or predictions.jsonl of system B (the same images)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"BLEU-4": {"delta", "low", "high", "a_wins"}, ...} on the 0-1 scale (as `rsic score --json`); '
+        "a_wins is the share of resamples where A scores higher",
+    )
+    p.add_argument(
+        "--class-metric", "--class_metric", default="CIDEr", help="metric of the per-class table (default CIDEr)"
+    )
+    _scoring_arguments(p)
+    p.set_defaults(func=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from rsic_core.runs.sides import compare_paths
+    from rsic_core.scoring.metrics import ALL_METRICS
+
+    if args.class_metric not in ALL_METRICS:
+        raise ValueError(f"--class-metric must be one of {', '.join(ALL_METRICS)}, not {args.class_metric!r}")
+    comparison = compare_paths(args.a, args.b, _score_config(args), args.resamples, args.seed)
+    if args.json:
+        print(json.dumps(comparison.to_json(), indent=1))
+        return 0
+    print(f"A: {args.a}\nB: {args.b}")
+    print(
+        f"{comparison.n_images} images, {comparison.resamples} paired resamples (seed {comparison.seed}), "
+        f"{100 * comparison.level:.0f} % interval of A - B; scores x100"
+    )
+    print(f"{'metric':<16}{'A':>8}{'B':>8}{'A - B':>8}  {'interval':<18}{'A wins':>7}")
+    for name, d in comparison.differences.items():
+        print(f"{name:<16}{100 * comparison.a[name]:8.2f}{100 * comparison.b[name]:8.2f}{_row(d)}")
+    metric = args.class_metric
+    if comparison.per_class and metric not in comparison.differences:
+        print(f"\nno per-class table: {metric} was not computed (see --metrics)")
+    if comparison.per_class and metric in comparison.differences:
+        how = "mean of per-image CIDEr-D, document frequencies of all images" if metric == "CIDEr" else "corpus"
+        print(f"\nper class, {metric} on the class's images ({how}; x100):")
+        print(f"{'class':<24}{'images':>7}{'A - B':>8}  {'interval':<18}{'A wins':>7}")
+        for label, diffs in comparison.per_class.items():
+            print(f"{label[:23]:<24}{comparison.class_sizes[label]:>7}{_row(diffs[metric])}")
+    for note in comparison.notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _row(d) -> str:
+    interval = f"[{100 * d.low:.2f}, {100 * d.high:.2f}]"
+    return f"{100 * d.delta:8.2f}  {interval:<18}{100 * d.a_wins:6.1f}%"
