@@ -188,3 +188,10 @@ def test_the_studys_mpnet_is_used_when_it_is_in_the_local_cache(tmp_path):
         ScoreConfig(score_metrics=("geo_sim",), geo_sim_embedder=found),
     )
     assert s.embedder.startswith("sentence-transformers/all-mpnet-base-v2") and s.corpus[GEO_SIM_MEAN] > 0.5
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_caption_against_itself_has_geo_sim_one_in_every_precision(dtype):
+    sentences = ["many buildings and green trees are around a parking lot", "there is a piece of farmland"]
+    means, maxes = metrics.geo_sim(sentences, [[s] for s in sentences], dtype=dtype)
+    assert means == pytest.approx([1.0, 1.0], abs=1e-6) and max(maxes) <= 1.0 + 1e-6

@@ -271,6 +271,8 @@ def _embed(embedder: str | None, dtype: str, sentences: list[str], batch_size: i
     References repeat across evaluations (every epoch of a training run, every run in the app),
     so after the first scoring only the predictions are embedded.
     """
+    import numpy as np
+
     cache = _VECTORS.setdefault((embedder, dtype), {})
     found = {s: cache[s] for s in sentences if s in cache}
     todo = [s for s in sentences if s not in found]
@@ -278,6 +280,9 @@ def _embed(embedder: str | None, dtype: str, sentences: list[str], batch_size: i
         model = _embedder(embedder, dtype)
         vectors = model.encode(todo, batch_size=batch_size, normalize_embeddings=True, convert_to_tensor=True)
         vectors = vectors.float().cpu().numpy()
+        # normalised in the embedder's precision (bfloat16: norms off by ~1e-3, so a sentence against itself
+        # scored 1.002); normalised again in float32 so that cosines stay within [-1, 1]
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         found.update(zip(todo, vectors))
         if len(cache) + len(todo) > _VECTORS_MAX:
             cache.clear()
