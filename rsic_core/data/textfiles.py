@@ -14,6 +14,7 @@ import csv
 import errno
 import io
 import json
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rsic_core.data.records import Problem
 
 GUESSED_ENCODINGS = ("cp1252", "latin-1")  # tried in this order when a file is not UTF-8
 ENCODING_NAMES = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
+LINE_LIMIT = 256 * 2**20  # characters of one JSONL line read to tell a file's format (a 40 MB line is fine)
 
 
 def short(path: str | Path, limit: int = 120) -> str:
@@ -36,12 +38,29 @@ def os_error_sentence(path: str | Path, error: OSError) -> str:
     return f"{short(path)}: cannot be read ({error.strerror or error})"
 
 
+def check_regular(path: Path) -> None:
+    """Refuse ``path`` if it exists but is neither a regular file nor a folder (a named pipe, socket or device).
+
+    Opening a named pipe blocks until someone writes into it, so such a path is refused before it is opened.
+
+    Raises:
+        ValueError: the path is a pipe, socket or device (one sentence naming it).
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the caller's own open says so
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(f"{short(path)}: not a regular file (a named pipe, socket or device); not read")
+
+
 def read_text(file: Path, problems: list[Problem] | None = None) -> str:
     """The text of ``file``: UTF-8 (with or without BOM), else a guessed 8-bit encoding, said in ``problems``.
 
     Raises:
         ValueError: the file cannot be read (the message names it).
     """
+    check_regular(file)
     try:
         data = file.read_bytes()
     except OSError as e:
@@ -86,6 +105,35 @@ def parse_json(text: str, file: Path):
         raise ValueError(f"{file}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
     except RecursionError:
         raise ValueError(f"{file}: JSON nested too deeply (over about 1000 levels) to be a dataset") from None
+
+
+def first_lines(file: Path, count: int, limit: int = LINE_LIMIT) -> list[str]:
+    """The first ``count`` non-blank lines of ``file``, each read whole, within the first ``limit`` characters.
+
+    Raises:
+        ValueError: the file cannot be read, or a line runs past ``limit`` (the message says which limit).
+    """
+    check_regular(file)
+    lines: list[str] = []
+    left, number = limit, 0
+    try:
+        with open(file, encoding="utf-8-sig", errors="replace") as f:
+            while len(lines) < count:
+                line = f.readline(left + 1)
+                number += 1
+                if not line:
+                    break
+                if len(line) > left:
+                    raise ValueError(
+                        f"{short(file)}: line {number} runs past the first {limit // 2**20} MiB, the most read to "
+                        "tell the format; split the file into shorter lines"
+                    )
+                left -= len(line)
+                if line.strip():
+                    lines.append(line)
+    except OSError as e:
+        raise ValueError(os_error_sentence(file, e)) from None
+    return lines
 
 
 def json_line(text: str):
