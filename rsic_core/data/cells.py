@@ -15,7 +15,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-from rsic_core.data import textfiles
+from rsic_core.paths import check_regular
 
 ROW = "#row="  # data file + ROW + row number: one image inside a parquet or arrow file
 _REFERENCE = re.compile(r"(?P<file>.+\.(?:parquet|arrow))#row=(?P<row>\d+)")
@@ -44,7 +44,7 @@ def schema(file: Path):
     import pyarrow.parquet as pq
 
     kind = "arrow" if file.suffix == ".arrow" else "parquet"
-    textfiles.check_regular(file)
+    check_regular(file)
     try:
         if kind == "arrow":
             return _arrow_table(str(file), _stamp(file)).schema

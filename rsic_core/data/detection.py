@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rsic_core.data import formats, hub, textfiles
 from rsic_core.data.formats import NOT_A_DATASET, NotADataset
+from rsic_core.paths import check_regular
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def find(path: str | Path, keep: bool = True) -> Found:
         raise FileNotFoundError(textfiles.os_error_sentence(path, e)) from None
     if not exists:
         raise FileNotFoundError(f"{path}: no such file or folder")
-    textfiles.check_regular(path)
+    check_regular(path)
     if is_file:
         return _of_file(path, keep)
     candidates = sorted(path.glob("dataset_*.json")) + sorted(path.glob("*.json"))
@@ -88,7 +89,7 @@ def find(path: str | Path, keep: bool = True) -> Found:
 
 def _of_file(file: Path, keep: bool) -> Found:
     """The format of ``file`` from its fields; ``NotADataset`` (quoting nothing of it) if it is none."""
-    textfiles.check_regular(file)
+    check_regular(file)
     suffix = file.suffix.lower()
     if suffix == ".parquet":
         hub.check(file)

@@ -14,11 +14,11 @@ import csv
 import errno
 import io
 import json
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from rsic_core.data.records import Problem
+from rsic_core.paths import check_regular
 
 GUESSED_ENCODINGS = ("cp1252", "latin-1")  # tried in this order when a file is not UTF-8
 ENCODING_NAMES = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
@@ -36,22 +36,6 @@ def os_error_sentence(path: str | Path, error: OSError) -> str:
     if error.errno == errno.ENAMETOOLONG:
         return f"{short(path)}: the file name is too long (a name may have at most 255 bytes)"
     return f"{short(path)}: cannot be read ({error.strerror or error})"
-
-
-def check_regular(path: Path) -> None:
-    """Refuse ``path`` if it exists but is neither a regular file nor a folder (a named pipe, socket or device).
-
-    Opening a named pipe blocks until someone writes into it, so such a path is refused before it is opened.
-
-    Raises:
-        ValueError: the path is a pipe, socket or device (one sentence naming it).
-    """
-    try:
-        mode = Path(path).stat().st_mode
-    except OSError:
-        return  # missing or unreadable: the caller's own open says so
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise ValueError(f"{short(path)}: not a regular file (a named pipe, socket or device); not read")
 
 
 def read_text(file: Path, problems: list[Problem] | None = None) -> str:
