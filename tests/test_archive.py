@@ -267,7 +267,12 @@ def test_a_pool_the_cluster_cannot_place_is_refused_at_once(ray_local, demo_dir,
     command = ["caption", image, "--engine", "ray", "--out", str(tmp_path / "a")]
     cases = {
         ("--cpus-per-worker", "64"): r"--cpus-per-worker 64: the Ray cluster has 2 CPUs in all and 2 on its largest",
-        ("--num-workers", "1", "--gpus-per-worker", "1"): r"--gpus-per-worker 1: the Ray cluster has 0 GPUs in all",
+        (
+            "--num-workers",
+            "1",
+            "--gpus-per-worker",
+            "1",
+        ): r"--gpus-per-worker 1: the Ray cluster has no GPU, so no worker could ever be placed",
         ("--num-workers", "3"): r"--num-workers 3 with --cpus-per-worker 1: the Ray cluster \(2 CPUs\) has room for 2",
     }
     for options, expected in cases.items():

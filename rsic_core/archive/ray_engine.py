@@ -257,7 +257,8 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun):
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if engine.ray_address:
             ray.init(address=engine.ray_address, **quiet)
-        else:
+        else:  # a cluster of this process alone: Ray's advice on its token authentication is not the user's to act on
+            logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
         if watcher is not None:
@@ -312,10 +313,12 @@ def check_resources(engine: EngineConfig, workers: int) -> None:
         option = f"--{kind.lower()}s-per-worker {per:g}"
         largest = max(n.get(kind, 0) for n in nodes)
         if per > largest:
-            raise ValueError(
-                f"{option}: the Ray cluster has {total.get(kind, 0):g} {kind}s in all and {largest:g} on its largest "
-                "node, so no worker could ever be placed; ask for fewer"
+            has = (
+                f"{total.get(kind, 0):g} {kind}s in all and {largest:g} on its largest node"
+                if largest
+                else f"no {kind}"
             )
+            raise ValueError(f"{option}: the Ray cluster has {has}, so no worker could ever be placed; ask for fewer")
         room = sum(int(n.get(kind, 0) // per) for n in nodes)
         if workers > room:
             raise ValueError(
