@@ -275,26 +275,43 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun):
 def check_address(address: str, seconds: float = CONNECT_SECONDS) -> None:
     """Refuse a Ray address where nothing answers within ``seconds`` (``ray.init`` would retry for minutes).
 
-    ``auto`` is left to Ray (it says at once when no cluster was started on this machine).
+    ``auto`` is probed at the address Ray would take (``RAY_ADDRESS``, else the last ``ray start`` on this
+    machine, whose record stays when that cluster was killed); with none, Ray says so at once itself.
 
     Raises:
         ValueError: the address is malformed, or nothing listens there (one sentence).
     """
-    if address in ("auto", "local"):
+    if address == "local":
         return
+    shown = address
+    if address == "auto":
+        found = _auto_address()
+        if found is None:
+            return
+        address, shown = found, f"auto (the cluster at {found})"
     where = address.removeprefix("ray://")
     host, _, port = where.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"--address {address}: expected auto, HOST:PORT or ray://HOST:PORT")
+        raise ValueError(f"--address {shown}: expected auto, HOST:PORT or ray://HOST:PORT")
     try:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
             pass
     except OSError as e:
         why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
         raise ValueError(
-            f"--address {address}: nothing answers there within {seconds:g} s ({why}); start the cluster with "
+            f"--address {shown}: nothing answers there within {seconds:g} s ({why}); start the cluster with "
             "`ray start --head` and check the host and port, or leave --address out for a local Ray"
         ) from None
+
+
+def _auto_address() -> str | None:
+    """The HOST:PORT that ``ray.init(address="auto")`` would join, or None when Ray finds none (or cannot tell)."""
+    try:  # Ray's own lookup (a private function: any failure leaves the question to ray.init)
+        from ray._private.services import canonicalize_bootstrap_address
+
+        return canonicalize_bootstrap_address("auto")
+    except Exception:
+        return None
 
 
 def check_resources(engine: EngineConfig, workers: int) -> None:

@@ -6,6 +6,7 @@ The cases where Ray runs but cannot place a worker are in ``tests/test_archive.p
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -35,6 +36,19 @@ def _no_cluster(image: Path) -> Outcome:
     return _ray("--address", f"127.0.0.1:{_closed_port()}")(image)
 
 
+def _auto_of_a_dead_cluster(image: Path) -> Outcome:
+    """``--address auto`` where Ray's record of the cluster (here RAY_ADDRESS) names one that is gone."""
+    before = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = f"127.0.0.1:{_closed_port()}"
+    try:
+        return _ray("--address", "auto")(image)
+    finally:
+        if before is None:
+            os.environ.pop("RAY_ADDRESS", None)
+        else:
+            os.environ["RAY_ADDRESS"] = before
+
+
 CASES = [
     BadInput(
         "rsic caption --engine ray: --cpus-per-worker inf",
@@ -55,6 +69,13 @@ CASES = [
         _image,
         _no_cluster,
         r"--address 127\.0\.0\.1:\d+: nothing answers there within 10 s \(Connection refused\); start the cluster",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic caption --engine ray: --address auto where the cluster Ray knows of is gone",
+        _image,
+        _auto_of_a_dead_cluster,
+        r"--address auto \(the cluster at [\d.]+:\d+\): nothing answers there within 10 s",
         exit_code=2,
     ),
     BadInput(
