@@ -7,6 +7,7 @@ checkout works and tests can point it at a temporary folder.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 DEMO_MODEL = Path(__file__).resolve().parents[1] / "assets" / "demo_model"  # the offline demo model (shipped)
@@ -56,3 +57,19 @@ def data_roots() -> list[Path]:
     """
     configured = [Path(p).expanduser() for p in os.environ.get("RSIC_DATA_ROOTS", "").split(os.pathsep) if p.strip()]
     return list(dict.fromkeys([*(configured or [Path.home()]), rsic_home()]))
+
+
+def check_regular(path: Path) -> None:
+    """Refuse ``path`` if it exists but is neither a regular file nor a folder (a named pipe, socket or device).
+
+    Opening a named pipe blocks until someone writes into it, so such a path is refused before it is opened.
+
+    Raises:
+        ValueError: the path is a pipe, socket or device (one sentence naming it).
+    """
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return  # missing or unreadable: the caller's own open says so
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(f"{str(path)[:120]}: not a regular file (a named pipe, socket or device); not read")

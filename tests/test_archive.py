@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -151,7 +154,7 @@ def _local_captions(images: list[str], out: Path) -> dict:
 
 
 def test_ray_equals_one_process_records_errors_and_resumes_only_what_is_missing(
-    ray_local, demo_dir, tmp_path, capsys, one_thread
+    ray_local, demo_dir, tmp_path, capsys, one_thread, monkeypatch
 ):
     import numpy as np
     from PIL import Image
@@ -200,6 +203,14 @@ def test_ray_equals_one_process_records_errors_and_resumes_only_what_is_missing(
     err = capsys.readouterr().err
     assert "8 already in" in err and "1 of the 8 images have an error" in err
 
+    monkeypatch.chdir(demo_dir)  # the same images spelled relative to here, and through ..: the same keys
+    spelled = [f"images/../images/{Path(i).name}" for i in images[:3]] + [
+        str(Path(i).relative_to(demo_dir)) for i in images[3:]
+    ]
+    assert main(["caption", *spelled, str(broken), str(table), *ray_args[len(images) + 3 :]]) == 1
+    assert "8 already in" in capsys.readouterr().err
+    assert len(read_archive(out)) == len(first) + 1  # the scene tile joined; no image twice
+
 
 def test_rsic_evaluate_on_ray_writes_the_usual_scored_run(ray_local, demo_dir, tmp_path, capsys, one_thread):
     run = tmp_path / "run"
@@ -233,3 +244,69 @@ def test_rsic_scene_caption_on_ray_gives_the_local_captions_and_resumes(ray_loca
     assert main(command) == 0
     assert "0 tiles captioned, 9 taken from" in capsys.readouterr().err  # the rerun captions nothing again
     assert json.loads(ray.read_text())["features"]
+
+
+def test_sources_are_keyed_by_resolved_path_however_spelled(tmp_path, monkeypatch):
+    from rsic_core.archive.sources import canonical_key
+
+    image = tmp_path / "tiles" / "a.png"
+    image.parent.mkdir()
+    image.write_bytes(_png())
+    (tmp_path / "link").symlink_to(image.parent, target_is_directory=True)
+    table = _image_parquet(tmp_path / "cells.parquet", [_png()])
+    monkeypatch.chdir(tmp_path)
+    spellings = ["tiles/a.png", "./tiles/../tiles/a.png", str(image), "link/a.png", "tiles"]
+    assert [r.key for r in collect_sources(spellings)] == [str(image.resolve())]  # one image, once
+    assert [r.key for r in collect_sources(["./cells.parquet"])] == [f"{table.resolve()}#row=0"]
+    assert canonical_key("scene.tif#tile=0,0") == str(tmp_path.resolve() / "scene.tif#tile=0,0")
+
+
+def test_a_pool_the_cluster_cannot_place_is_refused_at_once(ray_local, demo_dir, tmp_path, capsys):
+    """Ray would wait forever for a worker no node can hold: the resources are checked before the pool starts."""
+    image = str(next((demo_dir / "images").glob("*.jpg")))
+    command = ["caption", image, "--engine", "ray", "--out", str(tmp_path / "a")]
+    cases = {
+        ("--cpus-per-worker", "64"): r"--cpus-per-worker 64: the Ray cluster has 2 CPUs in all and 2 on its largest",
+        (
+            "--num-workers",
+            "1",
+            "--gpus-per-worker",
+            "1",
+        ): r"--gpus-per-worker 1: the Ray cluster has no GPU, so no worker could ever be placed",
+        ("--num-workers", "3"): r"--num-workers 3 with --cpus-per-worker 1: the Ray cluster \(2 CPUs\) has room for 2",
+    }
+    for options, expected in cases.items():
+        assert main([*command, *options]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 2 and err[0].startswith("1 images;"), err
+        assert re.search(expected, err[1]), err[1]
+    assert ray_local.is_initialized() and not shard_files(tmp_path / "a")
+
+
+def test_a_killed_driver_leaves_no_ray_process_behind(demo_dir, tmp_path):
+    """``rsic caption --engine ray`` starts a local Ray; killed with SIGKILL mid-run, none of its processes stay."""
+    import psutil
+
+    images = [str(p) for p in sorted((demo_dir / "images").glob("*.jpg"))[:40]]
+    command = [sys.executable, "-m", "rsic_core.cli", "caption", *images, "--engine", "ray", "--num-workers", "1"]
+    command += ["--shard-size", "2", "--batch-size", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    driver = subprocess.Popen([*command, "--out", str(tmp_path / "a")], cwd=ROOT, env=env, stderr=subprocess.PIPE)
+    seen: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and not list((tmp_path / "a").glob("shard-*.parquet")):
+            for child in psutil.Process(driver.pid).children(recursive=True):
+                seen.setdefault(child.pid, child)
+            time.sleep(0.3)
+        names = " ".join(p.name() for p in seen.values() if p.is_running())
+        assert "raylet" in names and "gcs_server" in names, names  # a local Ray ran under the driver
+    finally:
+        driver.kill()
+        driver.wait()
+    for _ in range(60):  # the agents of a killed raylet used to stay for good
+        left = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        if not left:
+            break
+        time.sleep(1)
+    assert not left, [(p.pid, " ".join(p.cmdline())[:80]) for p in left]

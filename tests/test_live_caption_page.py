@@ -120,7 +120,9 @@ def _notes(at, text: str) -> list[str]:
     return [i.value for i in at.info if text in i.value]
 
 
-def test_auto_gives_uploads_to_the_real_photo_model_and_each_model_says_what_it_knows(demo_dir, taught_model_dir):
+def test_auto_gives_uploads_to_the_real_photo_model_and_each_model_says_what_it_knows(
+    demo_dir, taught_model_dir, monkeypatch
+):
     at = open_page()
     picker = keyed(at.multiselect, "live_picked")
     picker.set_value(picker.options[:1]).run()  # a demo image: the demo model, nothing to say
@@ -137,6 +139,7 @@ def test_auto_gives_uploads_to_the_real_photo_model_and_each_model_says_what_it_
     [note] = _notes(at, DEMO_ONLY)
     assert "so its captions of uploaded images mean little: choose the ucm model" in note
 
+    monkeypatch.setenv("RSIC_DATA_ROOTS", str(taught_model_dir.parent))  # the box opens folders under the roots only
     at.text_input(key="live_model").set_value(str(taught_model_dir)).run()  # a model with no card: nothing said
     assert not at.exception and not _notes(at, DEMO_ONLY) and not _notes(at, UCM_KNOWS)
     assert len([m for m in at.markdown if m.value.startswith("### ")]) == 2

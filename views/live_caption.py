@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from rsic_core.data.images import IMAGE_EXTENSIONS, load_image
+from rsic_core.data.roots import model_under_roots
 from rsic_core.models.cards import auto_model, model_card
 from rsic_core.models.inference import DEFAULT_MAX_NEW_TOKENS, CaptionConfig, caption_images
 from rsic_core.runs.compare import time_label
@@ -134,8 +135,10 @@ if len(images) > MAX_IMAGES:
 chosen = model.strip() or "auto"
 if chosen == "auto":  # uploads are real photos; only the demo dataset's own images go to the demo model
     chosen = "ucm" if uploads else auto_model(picked)
-try:
-    captioner = models_cache.captioner(chosen, adapter.strip() or None)
+try:  # only folders under the roots are opened: the box must not tell whether a path exists on the server
+    captioner = models_cache.captioner(
+        model_under_roots(chosen), model_under_roots(adapter) if adapter.strip() else None
+    )
 except (FileNotFoundError, ValueError, OSError) as e:
     st.error(str(e))
     st.stop()

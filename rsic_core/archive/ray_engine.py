@@ -34,6 +34,8 @@ from rsic_core.archive.shards import COLUMNS, ArchiveFolder, archive_settings
 from rsic_core.archive.sources import ImageRef, decode_source
 from rsic_core.models.inference import CaptionConfig
 
+CONNECT_SECONDS = 10.0  # how long --address may take to answer
+
 
 @dataclass
 class EngineConfig:
@@ -52,8 +54,12 @@ class EngineConfig:
     def __post_init__(self):
         if self.ray_num_workers is not None and self.ray_num_workers < 1:
             raise ValueError(f"ray_num_workers must be at least 1 (got {self.ray_num_workers})")
-        if self.ray_gpus_per_worker < 0 or self.ray_cpus_per_worker <= 0:
-            raise ValueError("ray_gpus_per_worker must be 0 or more and ray_cpus_per_worker more than 0")
+        for name, least in (("ray_gpus_per_worker", "0 or more"), ("ray_cpus_per_worker", "more than 0")):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0 or (value == 0 and name == "ray_cpus_per_worker"):
+                raise ValueError(
+                    f"{name} (--{name[4:].replace('_', '-')}) must be a finite number {least} (got {value})"
+                )
         if self.ray_shard_size < 1:
             raise ValueError(f"ray_shard_size must be at least 1 (got {self.ray_shard_size})")
 
@@ -163,6 +169,8 @@ def caption_archive(
     keys = [r.key for r in refs]
     if len(set(keys)) != len(keys):
         raise ValueError("image references must have unique keys (an image given twice?)")
+    if engine.ray_address:
+        check_address(engine.ray_address)  # before any folder is made: a cluster that does not answer
     with ArchiveFolder.open(out, archive_settings(model, adapter, config)) as archive:
         todo = [r for r in refs if r.key not in archive.done]
         run = ArchiveRun(archive.folder, len(refs), len(refs) - len(todo), cleaned=archive.cleaned)
@@ -191,9 +199,10 @@ def _run(todo, archive: ArchiveFolder, run: ArchiveRun, actor: dict, config, eng
     import pyarrow as pa
     import ray
 
-    started = _start_ray(engine, run)
+    started, watcher = _start_ray(engine, run)
     try:
         run.workers = engine.ray_num_workers or _default_workers(engine)
+        check_resources(engine, run.workers)
         columns = {"image": pa.array([r.key for r in todo], pa.string())}
         if any(r.data is not None for r in todo):
             columns["data"] = pa.array([r.data for r in todo], pa.binary())
@@ -225,29 +234,114 @@ def _run(todo, archive: ArchiveFolder, run: ArchiveRun, actor: dict, config, eng
     finally:
         if started:
             ray.shutdown()
+        if watcher is not None:
+            watcher.done()
 
 
-def _start_ray(engine: EngineConfig, run: ArchiveRun) -> bool:
-    """Start or join Ray unless this process already did; whether it was started here (to shut it down)."""
+def _start_ray(engine: EngineConfig, run: ArchiveRun):
+    """Start or join Ray unless this process already did.
+
+    Returns:
+        (whether Ray was started or joined here, to shut it down; for a local Ray started here the
+        :class:`~rsic_core.archive.reaper.Reaper` that ends its processes should this process die, else None)
+    """
     import ray
 
+    from rsic_core.archive import reaper
+
     if ray.is_initialized():
-        return False
+        return False, None
     began = time.perf_counter()
+    watcher = None if engine.ray_address else reaper.watch()
     try:
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
         if engine.ray_address:
             ray.init(address=engine.ray_address, **quiet)
-        else:
+        else:  # a cluster of this process alone: Ray's advice on its token authentication is not the user's to act on
+            logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as e:
+        if watcher is not None:
+            watcher.done()
         where = engine.ray_address or "this machine"
         raise ValueError(
             f"could not start or reach Ray at {where} ({_last_line(e)}); start a cluster with `ray start --head` "
             "and give --address auto (or ray://HOST:10001), or leave --address out for a local Ray"
         ) from None
     run.startup_seconds = time.perf_counter() - began
-    return True
+    return True, watcher
+
+
+def check_address(address: str, seconds: float = CONNECT_SECONDS) -> None:
+    """Refuse a Ray address where nothing answers within ``seconds`` (``ray.init`` would retry for minutes).
+
+    ``auto`` is probed at the address Ray would take (``RAY_ADDRESS``, else the last ``ray start`` on this
+    machine, whose record stays when that cluster was killed); with none, Ray says so at once itself.
+
+    Raises:
+        ValueError: the address is malformed, or nothing listens there (one sentence).
+    """
+    if address == "local":
+        return
+    shown = address
+    if address == "auto":
+        found = _auto_address()
+        if found is None:
+            return
+        address, shown = found, f"auto (the cluster at {found})"
+    where = address.removeprefix("ray://")
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--address {shown}: expected auto, HOST:PORT or ray://HOST:PORT")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=seconds):
+            pass
+    except OSError as e:
+        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__)
+        raise ValueError(
+            f"--address {shown}: nothing answers there within {seconds:g} s ({why}); start the cluster with "
+            "`ray start --head` and check the host and port, or leave --address out for a local Ray"
+        ) from None
+
+
+def _auto_address() -> str | None:
+    """The HOST:PORT that ``ray.init(address="auto")`` would join, or None when Ray finds none (or cannot tell)."""
+    try:  # Ray's own lookup (a private function: any failure leaves the question to ray.init)
+        from ray._private.services import canonicalize_bootstrap_address
+
+        return canonicalize_bootstrap_address("auto")
+    except Exception:
+        return None
+
+
+def check_resources(engine: EngineConfig, workers: int) -> None:
+    """Refuse a pool the cluster can never place (Ray would wait for it forever), from ``ray.cluster_resources()``.
+
+    Raises:
+        ValueError: no node has the CPUs or GPUs one worker asks for, or the cluster has room for fewer workers.
+    """
+    import ray
+
+    total = ray.cluster_resources()
+    nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive")] or [total]
+    for kind, per in (("CPU", engine.ray_cpus_per_worker), ("GPU", engine.ray_gpus_per_worker)):
+        if per <= 0:
+            continue
+        option = f"--{kind.lower()}s-per-worker {per:g}"
+        largest = max(n.get(kind, 0) for n in nodes)
+        if per > largest:
+            has = (
+                f"{total.get(kind, 0):g} {kind}s in all and {largest:g} on its largest node"
+                if largest
+                else f"no {kind}"
+            )
+            raise ValueError(f"{option}: the Ray cluster has {has}, so no worker could ever be placed; ask for fewer")
+        room = sum(int(n.get(kind, 0) // per) for n in nodes)
+        if workers > room:
+            raise ValueError(
+                f"--num-workers {workers} with {option}: the Ray cluster ({total.get(kind, 0):g} {kind}s) has room "
+                f"for {room}; give --num-workers {room} or fewer"
+            )
 
 
 def _blocks(images: int, workers: int, config: CaptionConfig, engine: EngineConfig) -> int:

@@ -8,7 +8,7 @@ under it, else the dataset it holds (a ``save_to_disk`` folder, a Karpathy folde
 Example::
 
     refs = collect_sources(["scenes/", "extra.parquet"])
-    refs[0].key          # "scenes/a.jpg", or "extra.parquet#row=0" for a parquet cell
+    refs[0].key          # "/data/scenes/a.jpg", or "/data/extra.parquet#row=0" for a parquet cell (resolved paths)
 
 Scene tiles or images already in memory are ``ImageRef(key, data)`` with ``data`` the encoded
 image (PNG/JPEG/TIFF bytes) or a NumPy array (see :func:`encode_array`); ``key`` names the image
@@ -66,7 +66,10 @@ def decode_source(data: bytes | None, key: str):
 
 
 def collect_sources(paths: list[str]) -> list[ImageRef]:
-    """The images the ``SOURCE...`` arguments name, in order, each image once.
+    """The images the ``SOURCE...`` arguments name, in order, each image once, keyed by resolved path.
+
+    However a path is spelled (relative, with ``..``, through a link), the same file gets the same key,
+    so an archive resumed with another spelling captions nothing twice.
 
     Raises:
         FileNotFoundError: a source does not exist, or nothing at all was found.
@@ -75,10 +78,21 @@ def collect_sources(paths: list[str]) -> list[ImageRef]:
     refs: dict[str, ImageRef] = {}
     for name in paths:
         for ref in _expand(Path(name).expanduser()):
+            ref = ImageRef(canonical_key(ref.key)) if ref.data is None else ref
             refs.setdefault(ref.key, ref)
     if not refs:
         raise FileNotFoundError(f"no image found in {', '.join(paths)}")
     return list(refs.values())
+
+
+def canonical_key(key: str) -> str:
+    """The key of an image on disk by its resolved path (links followed), so that ``imgs/a.jpg``, ``./imgs/a.jpg``
+    and ``/data/imgs/a.jpg`` are one image in the archive; a ``file.parquet#row=N`` cell by its file's."""
+    file, mark, row = key.partition(cells.ROW)
+    try:
+        return str(Path(file).expanduser().resolve()) + mark + row
+    except (OSError, RuntimeError):  # a link loop, a name too long: the image's error row names it as typed
+        return key
 
 
 def refs_of_records(records) -> list[ImageRef]:

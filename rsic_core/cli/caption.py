@@ -111,7 +111,7 @@ def add_engine_arguments(p) -> None:
 
 def engine_config(args: argparse.Namespace):
     """The ``EngineConfig`` of the options given; Ray options without ``--engine ray`` are refused."""
-    from rsic_core.archive.ray_engine import EngineConfig
+    from rsic_core.archive.ray_engine import EngineConfig, check_address
 
     given = {name: getattr(args, name) for name in ENGINE_OPTIONS.values() if getattr(args, name, None) is not None}
     if args.engine != "ray":
@@ -119,7 +119,10 @@ def engine_config(args: argparse.Namespace):
             option = next(o for o, n in ENGINE_OPTIONS.items() if n in given)
             raise ValueError(f"{option} is an option of --engine ray; add --engine ray or leave it out")
         return None
-    return EngineConfig(**given)
+    engine = EngineConfig(**given)
+    if engine.ray_address:
+        check_address(engine.ray_address)  # before any work: an address where nothing answers
+    return engine
 
 
 def progress_printer(unit: str = "", stream=None):

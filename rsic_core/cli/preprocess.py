@@ -17,6 +17,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog
 
@@ -43,12 +44,14 @@ def register(subparsers) -> None:
 
 def preprocess_config(args: argparse.Namespace):
     """The PreprocessConfig of the options, laid over the --config file."""
+    from rsic_core.data.textfiles import read_json
     from rsic_core.text.preprocess import PreprocessConfig, config_fields
 
     values = {}
     if args.config:
-        with open(args.config, encoding="utf-8") as f:
-            values = json.load(f)
+        values = read_json(Path(args.config))  # a pipe or device refused, bad JSON named by line
+        if not isinstance(values, dict):
+            raise ValueError(f"{args.config}: not a JSON object of preprocessing fields")
         known = {f.name for f in config_fields()}
         unknown = sorted(set(values) - known)
         if unknown:

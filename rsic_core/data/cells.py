@@ -15,6 +15,8 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
+from rsic_core.paths import check_regular
+
 ROW = "#row="  # data file + ROW + row number: one image inside a parquet or arrow file
 _REFERENCE = re.compile(r"(?P<file>.+\.(?:parquet|arrow))#row=(?P<row>\d+)")
 _LOCK = threading.Lock()  # one reader at a time: the threads of a validation share the row-group cache
@@ -42,6 +44,7 @@ def schema(file: Path):
     import pyarrow.parquet as pq
 
     kind = "arrow" if file.suffix == ".arrow" else "parquet"
+    check_regular(file)
     try:
         if kind == "arrow":
             return _arrow_table(str(file), _stamp(file)).schema

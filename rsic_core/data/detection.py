@@ -20,6 +20,7 @@ from pathlib import Path
 
 from rsic_core.data import formats, hub, textfiles
 from rsic_core.data.formats import NOT_A_DATASET, NotADataset
+from rsic_core.paths import check_regular
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ def find(path: str | Path, keep: bool = True) -> Found:
         raise FileNotFoundError(textfiles.os_error_sentence(path, e)) from None
     if not exists:
         raise FileNotFoundError(f"{path}: no such file or folder")
+    check_regular(path)
     if is_file:
         return _of_file(path, keep)
     candidates = sorted(path.glob("dataset_*.json")) + sorted(path.glob("*.json"))
@@ -87,6 +89,7 @@ def find(path: str | Path, keep: bool = True) -> Found:
 
 def _of_file(file: Path, keep: bool) -> Found:
     """The format of ``file`` from its fields; ``NotADataset`` (quoting nothing of it) if it is none."""
+    check_regular(file)
     suffix = file.suffix.lower()
     if suffix == ".parquet":
         hub.check(file)
@@ -98,16 +101,18 @@ def _of_file(file: Path, keep: bool) -> Found:
         return Found(_json_verdict(file), file)
     if suffix not in (".jsonl", ".csv"):
         raise NotADataset(f"{file}: unknown annotation file type {suffix!r} (expected .json, .jsonl, .csv or .parquet)")
+    if suffix == ".jsonl":
+        return Found(_jsonl_format(file, textfiles.first_lines(file, 20)), file)
     try:
         with open(file, encoding="utf-8-sig", errors="replace") as f:
             head = f.read(65536)
     except OSError as e:
         raise ValueError(textfiles.os_error_sentence(file, e)) from None
-    return Found(_jsonl_format(file, head) if suffix == ".jsonl" else _csv_format(file, head), file)
+    return Found(_csv_format(file, head), file)
 
 
-def _jsonl_format(file: Path, head: str) -> str:
-    row = _first_object([line for line in head.split("\n") if line.strip()][:20])
+def _jsonl_format(file: Path, lines: list[str]) -> str:
+    row = _first_object(lines)
     if row is not None and formats.find_column(list(row), formats.IMAGE_COLUMNS):
         if any(formats.is_caption_column(k) for k in row):
             return "generic"

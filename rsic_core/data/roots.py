@@ -4,22 +4,31 @@ Whoever reaches the app can type a path in its sidebar; without a limit that wou
 keys of any file on the server as "problems". :func:`dataset_under_roots` is the one check: the
 path (and the annotation file found in it) must resolve under one of
 :func:`rsic_core.paths.data_roots` (the home folder and ``RSIC_HOME`` unless ``RSIC_DATA_ROOTS``
-says otherwise). Nothing outside them is opened, or even looked up.
+says otherwise). Nothing outside them is opened, or even looked up. Hidden folders and files inside a
+root (``~/.ssh``, ``~/.aws``: a name starting with a dot) are left out; a folder named as a root itself
+(``RSIC_HOME`` is ``~/.cache/rsic-studio``) is not hidden.
+
+:func:`model_under_roots` is the same check for the model and adapter folders the app opens: the data
+roots, the runs folder, the Hugging Face cache and the project's ``assets/``.
 
 Example::
 
     path = dataset_under_roots("~/data/RSICD")     # the resolved folder, or ValueError
+    model = model_under_roots("~/runs/r1/model")   # the resolved folder, a shipped name or a hub id, or ValueError
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from rsic_core.data.datasets import detect_format
 from rsic_core.data.textfiles import short
-from rsic_core.paths import data_roots
+from rsic_core.paths import DEMO_MODEL, SHIPPED_MODELS, data_roots, runs_dir
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")  # owner/name (as rsic_core.models.registry tells a hub id)
 
 
 def dataset_under_roots(path: str | Path, roots: Sequence[str | Path] | None = None) -> Path:
@@ -48,6 +57,42 @@ def dataset_under_roots(path: str | Path, roots: Sequence[str | Path] | None = N
     return resolved
 
 
+def model_roots() -> list[Path]:
+    """Folders the app may open models and adapters from: the data roots, the runs folder, the HF cache, assets/."""
+    from huggingface_hub import constants
+
+    return list(dict.fromkeys([*data_roots(), runs_dir(), Path(constants.HF_HUB_CACHE), DEMO_MODEL.parent]))
+
+
+def model_under_roots(name: str, roots: Sequence[str | Path] | None = None) -> str:
+    """``name`` as the app may open it: a shipped name or hub id as is, a folder resolved under ``roots``.
+
+    The check comes before anything is looked up, so a path outside the roots gets the same sentence
+    whether it exists or not (the page tells nothing about the server's files).
+
+    Args:
+        name: what was typed in a model or adapter box (``~`` allowed).
+        roots (model_roots()): the folders models may be opened from.
+
+    Raises:
+        ValueError: a path outside every root, or in a hidden folder of one (the sentence names the roots).
+    """
+    typed = str(name).strip()
+    if typed in ("", "auto", *SHIPPED_MODELS):
+        return typed
+    allowed = [_resolved(Path(r).expanduser()) for r in (model_roots() if roots is None else roots)]
+    resolved = _resolved(Path(typed).expanduser())
+    if resolved is not None and _under(resolved, allowed):
+        return str(resolved)
+    if HUB_ID.match(typed) and not typed.startswith("."):  # owner/name: looked up in the Hugging Face cache
+        return typed
+    folders = ", ".join(str(r) for r in allowed if r is not None)
+    raise ValueError(
+        f"{short(typed)} is outside the folders models are read from ({folders}); give a model folder there, "
+        "a shipped name (demo, ucm) or a Hugging Face id (owner/name)"
+    )
+
+
 def _resolved(path: Path) -> Path | None:
     try:
         return path.resolve()
@@ -56,7 +101,14 @@ def _resolved(path: Path) -> Path | None:
 
 
 def _under(path: Path | None, roots: list[Path | None]) -> bool:
-    return path is not None and any(root is not None and path.is_relative_to(root) for root in roots)
+    """Whether ``path`` lies under one of ``roots``, through no hidden folder or file (a name starting with '.')."""
+    return path is not None and any(
+        root is not None and path.is_relative_to(root) and not _hidden(path.relative_to(root)) for root in roots
+    )
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
 
 
 def _refusal(typed: str, roots: list[Path | None]) -> str:
@@ -64,5 +116,5 @@ def _refusal(typed: str, roots: list[Path | None]) -> str:
     return (
         f"{short(typed)} is outside the folders datasets are read from ({folders}); to add a folder, "
         f"start the app with RSIC_DATA_ROOTS set to the folders to allow, separated by '{os.pathsep}' "
-        "(it replaces the home folder; RSIC_HOME stays allowed)"
+        "(it replaces the home folder; RSIC_HOME stays allowed); hidden folders (.ssh...) inside them are left out"
     )

@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rsic_core.data.records import Problem
+from rsic_core.paths import check_regular
 
 GUESSED_ENCODINGS = ("cp1252", "latin-1")  # tried in this order when a file is not UTF-8
 ENCODING_NAMES = {"cp1252": "Windows-1252", "latin-1": "Latin-1"}
+LINE_LIMIT = 256 * 2**20  # characters of one JSONL line read to tell a file's format (a 40 MB line is fine)
 
 
 def short(path: str | Path, limit: int = 120) -> str:
@@ -42,6 +44,7 @@ def read_text(file: Path, problems: list[Problem] | None = None) -> str:
     Raises:
         ValueError: the file cannot be read (the message names it).
     """
+    check_regular(file)
     try:
         data = file.read_bytes()
     except OSError as e:
@@ -86,6 +89,35 @@ def parse_json(text: str, file: Path):
         raise ValueError(f"{file}: not valid JSON (line {e.lineno}, column {e.colno}): {e.msg}") from None
     except RecursionError:
         raise ValueError(f"{file}: JSON nested too deeply (over about 1000 levels) to be a dataset") from None
+
+
+def first_lines(file: Path, count: int, limit: int = LINE_LIMIT) -> list[str]:
+    """The first ``count`` non-blank lines of ``file``, each read whole, within the first ``limit`` characters.
+
+    Raises:
+        ValueError: the file cannot be read, or a line runs past ``limit`` (the message says which limit).
+    """
+    check_regular(file)
+    lines: list[str] = []
+    left, number = limit, 0
+    try:
+        with open(file, encoding="utf-8-sig", errors="replace") as f:
+            while len(lines) < count:
+                line = f.readline(left + 1)
+                number += 1
+                if not line:
+                    break
+                if len(line) > left:
+                    raise ValueError(
+                        f"{short(file)}: line {number} runs past the first {limit // 2**20} MiB, the most read to "
+                        "tell the format; split the file into shorter lines"
+                    )
+                left -= len(line)
+                if line.strip():
+                    lines.append(line)
+    except OSError as e:
+        raise ValueError(os_error_sentence(file, e)) from None
+    return lines
 
 
 def json_line(text: str):

@@ -63,7 +63,42 @@ def _relative_runs_folder(built: dict) -> Outcome:
     return page_outcome(at)
 
 
+def _live_caption(model: str, adapter: str = ""):
+    """Pick an image on the Live caption page and name ``model`` and ``adapter`` (``{tmp}`` is the case's folder)."""
+
+    def run(built: dict) -> Outcome:
+        at = _page(built, "views/live_caption.py")
+        at.text_input(key="live_model").set_value(model.format(tmp=built["tmp"]))
+        at.text_input(key="live_adapter").set_value(adapter.format(tmp=built["tmp"]))
+        picker = next(m for m in at.multiselect if str(m.key).startswith("live_picked"))
+        picker.set_value(picker.options[:1]).run()
+        assert not [m for m in at.markdown if m.value.startswith("### ")], "a caption was made"
+        return page_outcome(at)
+
+    return run
+
+
+OUTSIDE_MODELS = r" is outside the folders models are read from \(.*\); give a model folder there"
+
 CASES = [
+    BadInput(
+        "Live caption: a model folder outside the roots (/etc)",
+        build=_dataset,
+        run=_live_caption("/etc"),
+        expected=r"^/etc" + OUTSIDE_MODELS,
+    ),
+    BadInput(
+        "Live caption: a model path outside the roots that does not exist gets the same sentence",
+        build=_dataset,
+        run=_live_caption("/nonexistent-rsic/model"),
+        expected=r"^/nonexistent-rsic/model" + OUTSIDE_MODELS,
+    ),
+    BadInput(
+        "Live caption: an adapter folder outside the roots",
+        build=_dataset,
+        run=_live_caption("demo", "{tmp}/data"),
+        expected=r"/data" + OUTSIDE_MODELS,
+    ),
     BadInput(
         "Runs page: a relative runs folder (relative to where the app was started)",
         build=_dataset,

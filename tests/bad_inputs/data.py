@@ -157,6 +157,31 @@ def _deep_jsonl(tmp: Path) -> Path:
     return file
 
 
+def fifo(path: Path) -> Path:
+    """A named pipe at ``path``: opening it for reading waits for a writer that never comes."""
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+def _fifo_in_folder(tmp: Path) -> Path:
+    folder = tmp / "ds"
+    png_file(folder / "images" / "a.png")
+    fifo(folder / "dataset_t.json")
+    return folder
+
+
+def _long_first_line(tmp: Path) -> Path:
+    """A JSONL whose first row carries a 40 MB field beside its image and caption."""
+    png_file(tmp / "big" / "a.png")
+    file = tmp / "big" / "rows.jsonl"
+    row = {"image": "a.png", "caption": CAPTION, "split": "train", "meta": "x" * 40_000_000}
+    file.write_text(json.dumps(row) + "\n")
+    return file
+
+
 # --- ways to give them to the project --------------------------------------------------------------------------
 
 
@@ -343,4 +368,45 @@ TEXT_CASES = [
     ),
 ]
 
-CASES = PATH_CASES + TEXT_CASES
+PIPE = r"not a regular file \(a named pipe, socket or device\); not read$"
+
+SPECIAL_CASES = [
+    BadInput(
+        "rsic data validate: a dataset folder whose annotation file is a named pipe (FIFO)",
+        _fifo_in_folder,
+        lambda folder: cli(["data", "validate", folder]),
+        r"ds/dataset_t\.json: " + PIPE,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic data validate: a named pipe (FIFO) given as the annotation file",
+        lambda tmp: fifo(tmp / "captions.jsonl"),
+        lambda file: cli(["data", "validate", file]),
+        r"captions\.jsonl: " + PIPE,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic preprocess: a dataset folder whose annotation file is a named pipe (FIFO)",
+        _fifo_in_folder,
+        lambda folder: cli(["preprocess", folder, "--out", folder.parent / "out"]),
+        r"ds/dataset_t\.json: " + PIPE,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic preprocess: a --config file that is a named pipe (FIFO)",
+        lambda tmp: {"data": karpathy_dataset(tmp / "ds", ["a.png"]), "config": fifo(tmp / "pre.json")},
+        lambda b: cli(["preprocess", b["data"], "--config", b["config"], "--out", b["data"].parent / "out"]),
+        r"pre\.json: " + PIPE,
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic data validate: a JSONL whose first line is 40 MB (it has the image and caption fields)",
+        _long_first_line,
+        _summary,
+        r"^big \(generic\): 1 images, 1 captions$",
+        exit_code=0,
+        good=A,
+    ),
+]
+
+CASES = PATH_CASES + TEXT_CASES + SPECIAL_CASES

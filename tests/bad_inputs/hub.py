@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 
 from tests.bad_inputs import BadInput, Outcome, cli
-from tests.bad_inputs.data import problems
+from tests.bad_inputs.data import fifo, problems
 
 SECRET = "s3cr3t-token-1234"
 
@@ -93,6 +93,20 @@ def _no_secret(outcome: Outcome) -> Outcome:
 
 
 CASES = [
+    BadInput(
+        "rsic data validate: a hub folder whose parquet file is a named pipe (FIFO)",
+        lambda tmp: fifo(tmp / "ds" / "data" / "train-00000-of-00001.parquet"),
+        lambda file: cli(["data", "validate", file.parents[1]]),
+        r"train-00000-of-00001\.parquet: not a regular file \(a named pipe, socket or device\); not read$",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic preprocess: a parquet file that is a named pipe (FIFO)",
+        lambda tmp: fifo(tmp / "train.parquet"),
+        lambda file: cli(["preprocess", file, "--out", file.parent / "out"]),
+        r"train\.parquet: not a regular file \(a named pipe, socket or device\); not read$",
+        exit_code=2,
+    ),
     BadInput(
         "rsic data validate: a parquet file without an image column",
         _no_image_column,

@@ -29,17 +29,33 @@ def _data_roots(folder: Path):
             os.environ["RSIC_DATA_ROOTS"] = before
 
 
+@contextlib.contextmanager
+def _home(folder: Path):
+    """``folder`` as the home folder, with no RSIC_DATA_ROOTS: the default data roots of a user (or root)."""
+    saved = {name: os.environ.get(name) for name in ("HOME", "RSIC_DATA_ROOTS")}
+    os.environ["HOME"] = str(folder)
+    os.environ.pop("RSIC_DATA_ROOTS", None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _sidebar_script():
     from ui.state import dataset_sidebar
 
     dataset_sidebar()
 
 
-def _sidebar(path, root: Path) -> Outcome:
+def _sidebar(path, root: Path | None) -> Outcome:
     """Type ``path`` in the sidebar and press Load, with ``root`` the only data root: the sidebar's errors."""
     from streamlit.testing.v1 import AppTest
 
-    with _data_roots(root):
+    with _data_roots(root) if root is not None else contextlib.nullcontext():
         at = AppTest.from_function(_sidebar_script, default_timeout=60).run()
         at.sidebar.text_input(key="dataset_path_input").set_value(str(path))
         at.sidebar.button(key="dataset_load").click().run()
@@ -56,7 +72,25 @@ def _under_root(tmp: Path) -> dict:
     return {"root": root, "outside": outside, "settings": settings_json(root), "deep": deep_json(root)}
 
 
+def _hidden_in_home(tmp: Path) -> dict:
+    """A home folder whose ~/.ssh holds a file laid out as a dataset (what root's home would be)."""
+    home = tmp / "home"
+    karpathy_dataset(home / ".ssh", ["id_ed25519.png"])
+    return {"home": home, "file": home / ".ssh" / "dataset_t.json"}
+
+
+def _in_home(built: dict) -> Outcome:
+    with _home(built["home"]):
+        return _sidebar(built["file"], None)
+
+
 CASES = [
+    BadInput(
+        "sidebar: a dataset in ~/.ssh with the default data roots (the home folder)",
+        _hidden_in_home,
+        _in_home,
+        r"home/\.ssh/dataset_t\.json is outside the folders datasets are read from \(.*/home, .*\).*hidden folders",
+    ),
     BadInput(
         "sidebar: a dataset folder outside the data roots",
         _under_root,
