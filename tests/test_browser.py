@@ -325,8 +325,8 @@ OVERFLOW_JS = """() => {
   const out = [], cut = e => e.scrollWidth > e.clientWidth + 1;
   document.querySelectorAll('[data-tag] span[title]').forEach(t => cut(t) && out.push('chip ' + t.title));
   document.querySelectorAll('[data-testid=stMultiSelectTagsContainer]').forEach(c => cut(c) && out.push('chip row'));
-  document.querySelectorAll('[data-testid=stWidgetLabel] p, [data-testid=stCheckbox] p')
-    .forEach(p => cut(p) && out.push('label ' + p.textContent));
+  document.querySelectorAll('[data-testid=stWidgetLabel] :is(div, p), label :is(div, p)')
+    .forEach(e => e.textContent.trim() && cut(e) && out.push('label ' + e.textContent));
   document.querySelectorAll('[data-testid=stButtonGroup]').forEach(g => {
     const right = (g.closest('[data-testid=stColumn]') || g.parentElement).getBoundingClientRect().right;
     g.querySelectorAll('button').forEach(b => b.getBoundingClientRect().right > right + 1 && out.push('pill ' + b.textContent));
