@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_for_streamlit
+from tests.support.scoring import write_labelled_run
+from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, OVERFLOW_JS, free_port, wait_for_streamlit
 from tests.support.shared import SHARED, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -307,76 +308,12 @@ def test_the_scene_map_draws_the_scene_and_its_tiles(served_app, demo_scene_geoj
     assert {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))} == {"127.0.0.1"}, requests
 
 
-# Predictions of UC Merced-like classes: a long caption (many heatmap pills), and one naming part of three classes
-# ("a residential area": the confusion column "denseresidential / mediumresidential / sparseresidential").
-LABELLED = {
-    "airplane_1": (
-        "airplane",
-        "many white airplanes are parked beside the long grey runway near the large terminal "
-        "building with green trees several cars small trucks and straight roads",
-    ),
-    "denseresidential_2": ("denseresidential", "a residential area with many houses and trees"),
-    "mediumresidential_3": ("mediumresidential", "many houses with gardens are arranged along the roads"),
-    "sparseresidential_4": ("sparseresidential", "a few houses with green lawns beside a road"),
-    "mobilehomepark_5": ("mobilehomepark", "many mobile homes are arranged neatly in a mobile home park"),
-}
-# Whatever overflows at 1440 px: a chip or label cut short, pills past their column, heatmap labels out of the figure.
-OVERFLOW_JS = """() => {
-  const out = [], cut = e => e.scrollWidth > e.clientWidth + 1;
-  document.querySelectorAll('[data-tag] span[title]').forEach(t => cut(t) && out.push('chip ' + t.title));
-  document.querySelectorAll('[data-testid=stMultiSelectTagsContainer]').forEach(c => cut(c) && out.push('chip row'));
-  document.querySelectorAll('[data-testid=stWidgetLabel] :is(div, p), label :is(div, p)')
-    .forEach(e => e.textContent.trim() && cut(e) && out.push('label ' + e.textContent));
-  document.querySelectorAll('[data-testid=stButtonGroup]').forEach(g => {
-    const right = (g.closest('[data-testid=stColumn]') || g.parentElement).getBoundingClientRect().right;
-    g.querySelectorAll('button').forEach(b => b.getBoundingClientRect().right > right + 1 && out.push('pill ' + b.textContent));
-  });
-  document.querySelectorAll('.js-plotly-plot').forEach(p => {
-    const r = p.getBoundingClientRect();
-    p.querySelectorAll('.xtick text, .ytick text').forEach(t => { const q = t.getBoundingClientRect();
-      (q.left < r.left - 1 || q.right > r.right + 1 || q.top < r.top - 1 || q.bottom > r.bottom + 1)
-        && out.push('tick ' + t.textContent); });
-  });
-  return out;
-}"""
-
-
-def _labelled_run(root: Path) -> Path:
-    from rsic_core.runs import layout as runs
-    from rsic_core.runs.layout import RunKind, RunLayout
-    from rsic_core.scoring.metrics import ScoreConfig, score
-    from tests.support.datasets import jpg
-
-    references = {
-        i: [f"there are many {label} things here", f"an area of {label}"] for i, (label, _) in LABELLED.items()
-    }
-    scores = score({i: p for i, (_, p) in LABELLED.items()}, references, ScoreConfig(score_metrics=("bleu",)))
-    rows = [
-        runs.PredictionRow(
-            image_id=i,
-            prediction=p,
-            references=references[i],
-            split="test",
-            label=label,
-            path=str(jpg(root / "images" / f"{i}.jpg")),
-            seconds=0.01,
-        )
-        for i, (label, p) in LABELLED.items()
-    ]
-    folder = runs.new_run_dir("ucm-like", root / "runs")
-    RunLayout(folder).write_config(
-        {"name": "ucm-like", "kind": RunKind.EVALUATION, "model": "demo", "split": "test", "dataset_name": "ucm-like"}
-    )
-    runs.write_scores(folder, rows, scores)
-    return root / "runs"
-
-
 def test_labels_read_whole_at_1440_px(served_app, tmp_path):
     """Issue 21's cut-off labels, each seen in Chromium at 1440 px: Compare's class chips, heatmap word pills, the
     confusion heatmap's labels, the synonym toggle's label, and the Model comparison's n/a note under its table."""
     from playwright.sync_api import expect, sync_playwright
 
-    runs = _labelled_run(tmp_path)
+    runs = write_labelled_run(tmp_path)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})

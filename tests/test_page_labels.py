@@ -31,7 +31,8 @@ def test_pills_leave_out_frame_words_in_any_number_and_keep_flagged_objects_firs
     from ui.grounding_cache import ordered_words
 
     words = "An aerial photo of two storage tanks in the middle of dense residential areas .".split()
-    assert [words[i] for i in ordered_words(words, flagged=["tanks"])] == ["tanks", "two", "storage", "dense", "residential"]
+    offered = [words[i] for i in ordered_words(words, flagged=["tanks"])]
+    assert offered == ["tanks", "two", "storage", "dense", "residential"]
 
 
 def test_model_comparison_shows_n_a_with_its_reason_under_the_table_and_the_note_beside_the_model():
