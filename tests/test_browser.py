@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, free_port, wait_for_streamlit
+from tests.support.scoring import write_labelled_run
+from tests.support.serving import CHROMIUM, CHROMIUM_FLAGS, OVERFLOW_JS, free_port, wait_for_streamlit
 from tests.support.shared import SHARED, shared_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -305,3 +306,46 @@ def test_the_scene_map_draws_the_scene_and_its_tiles(served_app, demo_scene_geoj
     yellow = (highlighted[..., 0] > 200) & (highlighted[..., 1] > 200) & (highlighted[..., 2] < 80)
     assert yellow.sum() > 500, "the top tiles of the search are outlined"
     assert {urlparse(u).hostname for u in requests if not u.startswith(("data:", "blob:"))} == {"127.0.0.1"}, requests
+
+
+def test_labels_read_whole_at_1440_px(served_app, tmp_path):
+    """Issue 21's cut-off labels, each seen in Chromium at 1440 px: Compare's class chips, heatmap word pills, the
+    confusion heatmap's labels, the synonym toggle's label, and the Model comparison's n/a note under its table."""
+    from playwright.sync_api import expect, sync_playwright
+
+    runs = write_labelled_run(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(f"{served_app}/compare", wait_until="domcontentloaded")
+        folder = page.get_by_role("textbox", name="Runs folder")
+        expect(folder).to_be_visible(timeout=90_000)
+        folder.fill(str(runs))
+        folder.press("Enter")
+        expect(page.get_by_text("5 of 5 images")).to_be_visible(timeout=60_000)
+        expect(page.get_by_role("radio", name="white", exact=True)).to_have_count(1, timeout=30_000)
+        assert page.evaluate(OVERFLOW_JS) == []  # the long caption's pills wrap inside its column
+        classes = page.get_by_role("combobox", name="Class")
+        for name in ("mediumresidential", "sparseresidential", "denseresidential"):
+            classes.click()
+            page.get_by_role("option", name=name, exact=True).click()
+            page.keyboard.press("Escape")
+        expect(page.get_by_text("3 of 5 images")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Scene confusion").click()
+        expect(page.locator(".js-plotly-plot .xtick text").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(1000)  # plotly's automargin redraw
+        assert page.evaluate(OVERFLOW_JS) == []  # three whole chips; the three-class column's label in the figure
+
+        page.get_by_role("link", name="Synonym clusters").click()
+        expect(page.get_by_text("Keep plural and singular apart")).to_be_visible(timeout=90_000)
+        assert page.evaluate(OVERFLOW_JS) == []
+
+        page.get_by_role("link", name="Efficiency").click()
+        page.get_by_role("tab", name="Model comparison").click()
+        note = page.get_by_text("n/a in a study column", exact=False)
+        expect(note).to_be_in_viewport(timeout=60_000)
+        table = page.locator("[data-testid='stDataFrame']").last.bounding_box()
+        box = note.bounding_box()
+        assert table["y"] + table["height"] <= box["y"] < table["y"] + table["height"] + 60  # right under the table
+        assert box["x"] + box["width"] <= 1440
+        browser.close()

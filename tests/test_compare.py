@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -119,6 +120,10 @@ def test_compare_shows_where_the_run_model_looked_for_a_word(tmp_path, demo_dir)
     pills = [b for b in at.button_group if str(b.key).startswith("compare_look_")]
     assert len(pills) == len([m for m in at.markdown if m.value.startswith("**Prediction:**")]) > 0
     shown = len(at.get("image"))
-    pills[0].set_value(1).run()  # "aerial" of the demo model's "an aerial image of ..."
+    look = pills[0]  # the demo model's "an aerial image of ...": its scene's words, not "aerial" or "image"
+    assert look.options and not {"aerial", "image"} & set(look.options), look.options
+    shown_first = next(m.value for m in at.markdown if m.value.startswith("**Prediction:**")).split("** ", 1)[1]
+    words = re.sub(r":\w+\[(?:\*\*|~~)?(.*?)(?:\*\*|~~)?\]", r"\1", shown_first).split()  # its marks taken off
+    look.set_value(words.index(look.options[0].removeprefix("⚠ "))).run()  # the first word offered
     assert not at.exception, [e.message for e in at.exception]
     assert len(at.get("image")) == shown + 1  # the overlay of the word picked, under its prediction

@@ -17,6 +17,8 @@ from rsic_core.models.grounding import Explanation, WordHeatmap, explain_images,
 from rsic_core.models.inference import CaptionConfig
 from ui import models_cache
 
+TEMPLATE_WORDS = frozenset({"aerial", "remote", "sensing"})  # "an aerial image of", "a remote sensing image of"
+
 
 @st.cache_data(show_spinner="Finding where the model looked...", max_entries=256)
 def explanation(
@@ -46,11 +48,21 @@ def from_dict(data: dict) -> Explanation:
 
 
 def ordered_words(words: list[str], flagged=()) -> list[int]:
-    """Indices of the content words of a caption, the flagged ones (hallucinated objects) first."""
+    """Indices of the words worth a heatmap, the flagged ones (hallucinated objects) first.
+
+    Those are the caption's content words less the words of its frame: "aerial" and the nouns that frame a
+    scene or a place in it ("image", "area", "middle": the object lexicon's ``FRAME_WORDS``), which every
+    "an aerial image of ..." caption has and whose heatmap says nothing about the scene.
+    """
+    from rsic_core.scoring.objects import FRAME_WORDS
     from rsic_core.text.words import is_content_word
 
+    frame = FRAME_WORDS | TEMPLATE_WORDS
     flagged = {f.lower() for f in flagged or ()}
-    content = [i for i, w in enumerate(words) if is_content_word(w.lower().strip(".,;:!?"))]
+    bare = [w.lower().strip(".,;:!?") for w in words]
+    content = [
+        i for i, w in enumerate(bare) if is_content_word(w) and w not in frame and w.removesuffix("s") not in frame
+    ]
     return [i for i in content if words[i].lower() in flagged] + [i for i in content if words[i].lower() not in flagged]
 
 
@@ -79,6 +91,7 @@ def word_picker(container, key: str, image, shown, text: str, model: str, adapte
         format_func=lambda i: f"⚠ {words[i]}" if words[i].lower() in flags else words[i],
         key=key,
         help="Pick a word to see where the model looked for it (flagged words first).",
+        wrap=True,  # in a column Streamlit keeps pills on one row that ran off the card
     )
     if picked is None:
         return

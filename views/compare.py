@@ -164,7 +164,7 @@ if isinstance(run.config.get("subset"), dict):  # which images of the split the 
     st.caption(f"Images: {describe_subset(run.config['subset'])} of the {run.config.get('split')} split.")
 better_panel(run_path, labels)
 
-f1, f2, f3, f4, f5, f6 = st.columns(6)
+f1, f2, f3 = st.columns(3)  # two rows of three: in six columns a chosen class showed as "airpl..."
 sort_by = f1.selectbox("Sort by", choices.sort_by, key="compare_sort_by", on_change=new_sort)
 worst_first = f2.toggle("Worst first", value=True, key="compare_worst_first", on_change=to_first_page)
 at_most = f3.number_input(
@@ -176,9 +176,11 @@ at_most = f3.number_input(
     on_change=to_first_page,
     help=f"Compared with the score as shown ({DECIMALS} decimals): 0 keeps every image shown as 0.00.",
 )
-labels_chosen = f4.multiselect("Class", choices.labels, key="compare_labels", on_change=to_first_page)
-splits = f5.multiselect("Split", choices.splits, key="compare_splits", on_change=to_first_page)
-kinds = f6.multiselect("Error kind", choices.error_kinds, key="compare_error_kinds", on_change=to_first_page)
+f4, f5, f6 = st.columns(3)
+chips = {"on_change": to_first_page, "wrap": True}  # chosen values wrap onto new rows: every chip reads whole
+labels_chosen = f4.multiselect("Class", choices.labels, key="compare_labels", **chips)
+splits = f5.multiselect("Split", choices.splits, key="compare_splits", **chips)
+kinds = f6.multiselect("Error kind", choices.error_kinds, key="compare_error_kinds", **chips)
 view = filter_predictions(
     table,
     CompareFilter(

@@ -12,6 +12,29 @@ LATENCY_HELP = (
     "Median time of one generate() call on the timed batch, divided by its images: a batch average per image, "
     "not one image captioned alone (unless the timed batch is 1)."
 )
+MISSING = "n/a"  # what an empty cell shows (Streamlit's default is "None")
+COMPARISON_ORDER = (
+    "model",
+    "shape",
+    "note",
+    *(c for c in costs.comparison_rows([])[0] if c not in ("model", "shape", "note")),
+)
+
+
+def missing_note(rows: list[dict]) -> str:
+    """What the n/a cells of the model comparison mean, said under the table (the reason beside the gap)."""
+    unpublished = [r["model"] for r in rows if any(v is None for k, v in r.items() if k.startswith("study:"))]
+    uncounted = [r["model"] for r in rows if r["measured: total"] is None]
+    parts = []
+    if unpublished:
+        parts.append(f"{MISSING} in a study column: the study published no such figure ({', '.join(unpublished)})")
+    if uncounted:
+        parts.append(
+            f"{MISSING} in a measured column: not counted ({', '.join(uncounted)}); pick the models above and press "
+            "**Count parameters and MACs**"
+        )
+    return "; ".join(parts) + "." if parts else ""
+
 
 st.title("Efficiency")
 runs_tab, models_tab = st.tabs(["Runs", "Model comparison"])
@@ -28,14 +51,17 @@ with models_tab:
     counted, errors = costs_cache.measured(chosen) if st.session_state.get("efficiency_counted") else ([], [])
     for error in errors:
         st.error(error)
+    rows = costs.comparison_rows(counted)
     st.dataframe(
-        costs.comparison_rows(counted),
+        rows,
         hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(format="localized") for c in ("measured: total", "measured: trainable")
-        }
+        placeholder=MISSING,
+        column_order=COMPARISON_ORDER,  # the note beside the model: as the last of 11 columns it sat off-screen
+        column_config={"model": st.column_config.TextColumn(pinned=True)}
+        | {c: st.column_config.NumberColumn(format="localized") for c in ("measured: total", "measured: trainable")}
         | {c: st.column_config.NumberColumn(format="%.2f") for c in ("measured: GMACs", "measured: GFLOPs (2/MAC)")},
     )
+    st.caption(missing_note(rows))
     st.caption(
         "Trainable: what full training trains after the family's default freezing (PureT: all but the Swin-L "
         "backbone; BITA: all but the CLIP and OPT towers; BLIP-2 and PaliGemma freeze no tower, so every "
@@ -54,11 +80,15 @@ with runs_tab:
     st.dataframe(
         shown[["run", "folder", "data", "split", "model", "adapter", *COSTS, tables.LATENCY_BATCH, "images", *metrics]],
         hide_index=True,
+        placeholder=MISSING,
         column_config={c: st.column_config.NumberColumn(format="%.3f") for c in COSTS}
         | {"latency (ms/image)": st.column_config.NumberColumn(format="%.1f", help=LATENCY_HELP)}
         | {m: st.column_config.NumberColumn(format=NUMBER_FORMAT) for m in metrics},
     )
-    st.caption(f"latency (ms/image): {LATENCY_HELP} Scores {SCALE_NOTE}.")
+    st.caption(
+        f"latency (ms/image): {LATENCY_HELP} Scores {SCALE_NOTE}. {MISSING}: no adapter (a zero-shot run), or not in "
+        "the run's efficiency report."
+    )
     if warning := tables.image_set_warning(found):
         st.warning(warning, icon=":material/warning:")
     c1, c2 = st.columns(2)

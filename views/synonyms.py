@@ -19,6 +19,7 @@ keep_number = c3.toggle(
     "Keep plural and singular apart",
     value=config.syn_keep_number,
     key="synonyms_keep_number",
+    wrap=True,  # in a column Streamlit cuts a long label short ("Keep plural and si...")
     help="On: 'many buildings' stays as it is. Off: plurals become singular, as in the RISC study ('many building').",
 )
 try:

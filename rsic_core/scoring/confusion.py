@@ -28,6 +28,7 @@ from rsic_core.text.words import letter_words, words
 NONE = "(none)"  # the column of predictions that name no class
 KEYWORD_SHARE = 0.5  # an object ties to a class when the references of at least this share of its images name it
 KEYWORD_MARGIN = 2.0  # ... and of this many times more of its images than of any other class's
+LABEL_CHAR_PX, LABEL_LINE_PX = 7, 16  # room a tick label takes per character and per line (plotly's 12 px font)
 
 
 def class_words(label: str, lexicon: ObjectLexicon | None = None) -> tuple[str, ...]:
@@ -206,10 +207,11 @@ def confusion_figure(confusion):
 
     if confusion.empty:
         raise ValueError("No image of this run has a class, so there is no per-class confusion to draw.")
+    columns = [str(c) for c in confusion.columns]
     figure = go.Figure(
         go.Heatmap(
             z=confusion.values,
-            x=[str(c) for c in confusion.columns],
+            x=columns,
             y=[str(i) for i in confusion.index],
             text=confusion.values,
             texttemplate="%{text}",
@@ -217,7 +219,23 @@ def confusion_figure(confusion):
             hovertemplate="class %{y}<br>prediction names %{x}<br>%{z} images<extra></extra>",
         )
     )
-    figure.update_xaxes(title="what the prediction names", tickangle=-45, side="bottom")
-    figure.update_yaxes(title="class", autorange="reversed")
-    figure.update_layout(height=160 + 26 * len(confusion.index), margin={"l": 60, "r": 20, "t": 30, "b": 60})
+    # A column of several classes named in part ("denseresidential / mediumresidential / sparseresidential") gets
+    # one class per line, and the figure grows by what its slanted labels need: automargin alone takes that room
+    # from the plot, and at a fixed height of one or two rows the labels ran out of the figure.
+    lines = [c.split(" / ") for c in columns]
+    longest, deepest = max(len(part) for parts in lines for part in parts), max(len(parts) for parts in lines)
+    labels_height = int(LABEL_CHAR_PX * longest * 0.71 + LABEL_LINE_PX * deepest)  # 0.71 = sin 45°: tickangle -45
+    figure.update_xaxes(
+        title="what the prediction names",
+        tickangle=-45,
+        side="bottom",
+        automargin=True,
+        tickvals=columns,
+        ticktext=["<br>".join(parts) for parts in lines],
+    )
+    figure.update_yaxes(title="class", autorange="reversed", automargin=True)
+    bottom = labels_height + 50  # and the axis title under them
+    figure.update_layout(
+        height=80 + 26 * len(confusion.index) + bottom, margin={"l": 60, "r": 20, "t": 30, "b": bottom}
+    )
     return figure

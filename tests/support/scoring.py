@@ -7,6 +7,8 @@ once per test session because METEOR's JVM takes about 10-15 s to start.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 REFERENCES = {
     "airport_1.jpg": [
         "many planes are parked next to a long runway",
@@ -134,3 +136,49 @@ def write_run(root, name: str, scores, adapter: str | None = None, efficiency: d
     if efficiency is not None:
         runs.write_json(folder, RunLayout.EFFICIENCY, efficiency)
     return folder
+
+
+# Predictions of UC Merced-like classes: a long caption (many heatmap pills), and one naming part of three classes
+# ("a residential area": the confusion column "denseresidential / mediumresidential / sparseresidential").
+LABELLED = {
+    "airplane_1": (
+        "airplane",
+        "many white airplanes are parked beside the long grey runway near the large terminal "
+        "building with green trees several cars small trucks and straight roads",
+    ),
+    "denseresidential_2": ("denseresidential", "a residential area with many houses and trees"),
+    "mediumresidential_3": ("mediumresidential", "many houses with gardens are arranged along the roads"),
+    "sparseresidential_4": ("sparseresidential", "a few houses with green lawns beside a road"),
+    "mobilehomepark_5": ("mobilehomepark", "many mobile homes are arranged neatly in a mobile home park"),
+}
+
+
+def write_labelled_run(root) -> Path:
+    """A run of :data:`LABELLED` in ``root``/runs (BLEU only: no JVM to start), images in ``root``; ``root``/runs."""
+    from rsic_core.runs import layout as runs
+    from rsic_core.runs.layout import RunKind, RunLayout
+    from rsic_core.scoring.metrics import ScoreConfig, score
+    from tests.support.datasets import jpg
+
+    references = {
+        i: [f"there are many {label} things here", f"an area of {label}"] for i, (label, _) in LABELLED.items()
+    }
+    scores = score({i: p for i, (_, p) in LABELLED.items()}, references, ScoreConfig(score_metrics=("bleu",)))
+    rows = [
+        runs.PredictionRow(
+            image_id=i,
+            prediction=p,
+            references=references[i],
+            split="test",
+            label=label,
+            path=str(jpg(Path(root) / "images" / f"{i}.jpg")),
+            seconds=0.01,
+        )
+        for i, (label, p) in LABELLED.items()
+    ]
+    folder = runs.new_run_dir("ucm-like", Path(root) / "runs")
+    RunLayout(folder).write_config(
+        {"name": "ucm-like", "kind": RunKind.EVALUATION, "model": "demo", "split": "test", "dataset_name": "ucm-like"}
+    )
+    runs.write_scores(folder, rows, scores)
+    return Path(root) / "runs"

@@ -1,4 +1,5 @@
-"""Helpers of the tests that serve the app or the Gradio demo: a free port, waiting for the server, Chromium's flags."""
+"""Helpers of the tests that serve the app or the Gradio demo: a free port, waiting for the server, Chromium's flags,
+what overflows its box on a page."""
 
 from __future__ import annotations
 
@@ -19,6 +20,26 @@ CHROMIUM_FLAGS = [  # headless on a machine without network: no background conne
     "--disable-component-update",
     "--disable-sync",
 ]
+
+# Whatever overflows at 1440 px: a chip or label cut short, pills past their column, heatmap labels out of the figure.
+OVERFLOW_JS = """() => {
+  const out = [], cut = e => e.scrollWidth > e.clientWidth + 1;
+  document.querySelectorAll('[data-tag] span[title]').forEach(t => cut(t) && out.push('chip ' + t.title));
+  document.querySelectorAll('[data-testid=stMultiSelectTagsContainer]').forEach(c => cut(c) && out.push('chip row'));
+  document.querySelectorAll('[data-testid=stWidgetLabel] :is(div, p), label :is(div, p)')
+    .forEach(e => e.textContent.trim() && cut(e) && out.push('label ' + e.textContent));
+  document.querySelectorAll('[data-testid=stButtonGroup]').forEach(g => {
+    const right = (g.closest('[data-testid=stColumn]') || g.parentElement).getBoundingClientRect().right;
+    g.querySelectorAll('button').forEach(b => b.getBoundingClientRect().right > right + 1 && out.push('pill ' + b.textContent));
+  });
+  document.querySelectorAll('.js-plotly-plot').forEach(p => {
+    const r = p.getBoundingClientRect();
+    p.querySelectorAll('.xtick text, .ytick text').forEach(t => { const q = t.getBoundingClientRect();
+      (q.left < r.left - 1 || q.right > r.right + 1 || q.top < r.top - 1 || q.bottom > r.bottom + 1)
+        && out.push('tick ' + t.textContent); });
+  });
+  return out;
+}"""
 
 
 def free_port() -> int:
