@@ -189,6 +189,8 @@ def _truncated(tmp: Path) -> Path:
 
 
 def _embedded(tmp: Path, vectors) -> Path:
+    """Features whose embeddings start with ``vectors`` (zeros up to MiniLM's 384 dimensions, which search uses)."""
+    vectors = [list(v) + [0.0] * (384 - len(v)) for v in vectors]
     features = [
         {"type": "Feature", "id": f"r0c{i}", "geometry": None, "properties": {"caption": "a", "embedding": v}}
         for i, v in enumerate(vectors)
@@ -240,7 +242,7 @@ CASES += [
         "rsic scene caption: a local engineering CRS with no transformation to WGS84 (was a traceback)",
         lambda tmp: _placed(tmp, LOCAL_CRS, origin=(0.0, 150.0)),
         _the_note,
-        r"scene\.tif: its CRS \(.*site grid.*\) has no transformation to WGS84: the GeoJSON is in pixel coordinates",
+        r"scene\.tif: the scene's CRS \(site grid\) has no transformation to WGS84: the GeoJSON is in pixel coordinates",
         exit_code=0,
         writes=("scene.geojson", "scene.csv"),
     ),
