@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import rsic_core.scenes.caption as scene_caption
-from rsic_core.scenes.caption import SceneConfig, caption_scene, open_scene
+import rsic_core.scenes.reads as reads
+from rsic_core.scenes.caption import SceneConfig, _open, caption_scene, open_scene
 from rsic_core.scenes.geojson import write_scene
 from rsic_core.scenes.tiling import tile_windows
 from tests.bad_inputs.scenes import _png_bomb
@@ -23,8 +23,9 @@ from tests.support.scenes import write_scene as write_raster
 def _tiles(path, config: SceneConfig) -> list[np.ndarray]:
     opened = open_scene(path, config)
     windows = tile_windows(opened.geo.width, opened.geo.height, config.tile, config.overlap, config.edges)
-    with scene_caption._open(opened.path) as source:
-        return [np.ma.filled(bands, 0) for _, bands in scene_caption._tile_bands(source, opened, windows)]
+    with _open(opened.path) as source:
+        read = reads.tile_bands(source, opened.path, opened.bands, opened.dtype, windows)
+        return [np.ma.filled(bands, 0) for _, bands in read]
 
 
 def test_a_png_read_in_strips_gives_the_tiles_that_windows_give(tmp_path, monkeypatch):
@@ -32,7 +33,7 @@ def test_a_png_read_in_strips_gives_the_tiles_that_windows_give(tmp_path, monkey
     Image.fromarray(pixels).save(tmp_path / "scene.png")
     config = SceneConfig(tile=160, overlap=40)
     strips = _tiles(tmp_path / "scene.png", config)
-    monkeypatch.setattr(scene_caption, "STRIP_BYTES", 0)  # one window read per tile
+    monkeypatch.setattr(reads, "STRIP_BYTES", 0)  # one window read per tile
     windows = _tiles(tmp_path / "scene.png", config)
     assert len(strips) == len(windows) == 48  # 6 rows x 8 columns, overlapping, padded at the edges
     assert all(np.array_equal(a, b) for a, b in zip(strips, windows))

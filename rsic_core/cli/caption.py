@@ -315,11 +315,8 @@ def is_predictions_file(path: Path) -> bool:
 
 
 def written_by_rsic(path: Path, keys: set[str], limit: int = 1 << 16) -> bool:
-    """Whether ``path`` is empty or its first line (at most ``limit`` bytes) is a JSON object with ``keys``.
-
-    The rule of every command that writes into a place the user names: a file there is replaced only when
-    it is one this project wrote (or empty), never a file of the user's.
-    """
+    """Whether ``path`` is empty or its first line (at most ``limit`` bytes) is a JSON object with ``keys``: a file
+    of ours that a command may replace (the rule of every command writing where the user says; never a user's file)."""
     with open(path, "rb") as f:
         first = f.readline(limit).strip()
     if not first:

@@ -11,9 +11,8 @@ when it is empty (every band one value: a fill outside the image's footprint).
 Refused in one sentence, before the model is loaded where the header or the decimated read tells: more
 windows than ``SceneConfig.max_tiles`` (a header can declare 10^10 pixels in a few kB), complex-valued
 bands, a transform or place on Earth that makes no sense (:func:`rsic_core.scenes.geo.checked_geo`), a
-scene whose every pixel is nodata, and a file GDAL cannot read (naming the tile). Files whose blocks span
-the whole width (PNG, striped TIFF) are read a strip of tiles at a time, forward only: PNG cannot seek,
-and a window per tile would decode the file from the top for every tile::
+scene whose every pixel is nodata, and a file GDAL cannot read (naming the tile). The reads themselves
+(strips for PNG) are :mod:`rsic_core.scenes.reads`::
 
     result = caption_scene("scene.tif", load_captioner(), SceneConfig(tile=224))
     result.tiles[0].caption, result.skipped
@@ -41,11 +40,11 @@ from rsic_core.data.rasters import (
 from rsic_core.models.base import Captioner
 from rsic_core.models.inference import CaptionConfig, fit_token_limits, generate_captions
 from rsic_core.scenes.geo import SceneGeo, checked_geo, scene_geo
+from rsic_core.scenes.reads import nodata_mask, read_or_say, tile_bands
 from rsic_core.scenes.tiling import EDGES, Tile, grid_shape, tile_windows
 
 GDAL_CACHE_MB = 64  # GDAL's block cache while a scene is read (its default, 5 % of RAM, grows with the scene)
 PREVIEW_SIDE = 1024  # longest side of the decimated read that gives the stretch (and the Map page's image)
-STRIP_BYTES = 256 << 20  # largest strip of tile rows read at once (else window by window)
 MAX_TILES = 5000  # default tile budget: about 14,000 x 14,000 px in 224 px tiles (a Sentinel-2 granule is 2,401)
 
 
@@ -149,8 +148,8 @@ def open_scene(path: str | Path, config: SceneConfig) -> OpenedScene:
         check_dtype(dtype, str(path))
         ranges = None
         if np.dtype(dtype) != np.uint8:
-            preview = _read(source, str(path), None, lambda: preview_bands(source, numbers))
-            no_data_left(_nodata_mask(preview), str(path), "caption")
+            preview = read_or_say(str(path), None, lambda: preview_bands(source, numbers))
+            no_data_left(nodata_mask(preview), str(path), "caption")
             ranges = _percentiles(preview)
         return OpenedScene(path, geo, numbers, how, ranges, source.nodata, dtype)
 
@@ -310,9 +309,9 @@ def _batches(source, opened: OpenedScene, windows: list[Tile], config: SceneConf
     from PIL import Image
 
     batch, reasons, seen = [], [], 0
-    for tile, bands in _tile_bands(source, opened, windows):
+    for tile, bands in tile_bands(source, opened.path, opened.bands, opened.dtype, windows):
         seen += 1
-        mask = _nodata_mask(bands, every_band=False)
+        mask = nodata_mask(bands, every_band=False)
         valid = 1.0 - float(mask.mean())
         if 1.0 - valid > config.max_nodata:
             reasons.append("nodata")
@@ -327,48 +326,6 @@ def _batches(source, opened: OpenedScene, windows: list[Tile], config: SceneConf
             batch, reasons, seen = [], [], 0
     if batch or reasons or seen:
         yield batch, reasons, seen
-
-
-def _tile_bands(source, opened: OpenedScene, windows: list[Tile]) -> Iterator[tuple[Tile, np.ma.MaskedArray]]:
-    """Each window's bands (masked where nodata, NaN too), read by window, or by strips where blocks span the width."""
-    from rasterio.windows import Window
-
-    numbers, label = list(opened.bands), str(opened.path)
-    strip_bytes = source.width * max(t.height for t in windows) * len(numbers) * np.dtype(opened.dtype).itemsize
-    if source.block_shapes[0][1] < source.width or strip_bytes > STRIP_BYTES:  # tiled: a window reads its blocks
-        for tile in windows:
-            window = Window(*tile.window)
-            yield tile, _read(source, label, tile, lambda w=window: source.read(numbers, window=w, masked=True))
-        return
-    strip, top = None, 0  # the scene's rows top .. top + strip height, kept while the next row of tiles needs them
-    for tile in windows:
-        bottom, end = tile.y + tile.height, top + (strip.shape[1] if strip is not None else 0)
-        if strip is None or tile.y < top or bottom > end:
-            kept, start = (
-                (strip[:, tile.y - top :], end) if strip is not None and top <= tile.y < end else (None, tile.y)
-            )
-            window = Window(0, start, source.width, bottom - start)
-            new = _read(source, label, tile, lambda w=window: source.read(numbers, window=w, masked=True))
-            strip, top = (new if kept is None else np.ma.concatenate([kept, new], axis=1)), tile.y
-        yield tile, strip[:, tile.y - top : bottom - top, tile.x : tile.x + tile.width]
-
-
-def _read(source, label: str, tile: Tile | None, read: Callable):
-    """``read()``, GDAL's failure ("Read failed. See previous exception") said as one sentence naming the file and tile."""
-    from rasterio.errors import RasterioError
-
-    try:
-        bands = read()
-    except RasterioError:
-        where = f" at tile r{tile.row}c{tile.col} (pixels x {tile.x}, y {tile.y})" if tile is not None else ""
-        raise ValueError(f"{label}: cannot be read{where} (corrupt or truncated)") from None
-    return np.ma.masked_invalid(bands) if bands.dtype.kind == "f" else bands
-
-
-def _nodata_mask(bands: np.ma.MaskedArray, every_band: bool = True) -> np.ndarray:
-    """Where pixels hold no data: in every band (``every_band``) or in any band."""
-    mask = np.ma.getmaskarray(np.ma.masked_invalid(bands) if bands.dtype.kind == "f" else bands)
-    return mask.all(axis=0) if every_band else mask.any(axis=0)
 
 
 def _stretch_note(opened: OpenedScene) -> str:
