@@ -15,6 +15,7 @@ from PIL import Image
 
 from tests.bad_inputs import BadInput, Outcome
 from tests.bad_inputs.data import karpathy_dataset, png_file, validated
+from tests.bad_inputs.runs import _leaves_no_run
 
 # --- inputs ----------------------------------------------------------------------------------------------------
 
@@ -217,5 +218,23 @@ CASES += [
         r"odd\.tif: every pixel is nodata",
         exit_code=1,
         writes=("preds.jsonl",),
+    ),
+]
+
+
+def _nan_split(tmp: Path) -> Path:
+    """A dataset whose only test image is an all-NaN float GeoTIFF."""
+    folder = karpathy_dataset(tmp / "ds", ["odd.tif"], splits=["test"], png=False)
+    _filled(folder / "images", float("nan"), "float32", name="odd.tif")
+    return folder
+
+
+CASES += [
+    BadInput(
+        "rsic evaluate: a split whose only image is all NaN (was captioned and scored as real)",
+        _nan_split,
+        lambda data: _leaves_no_run(["evaluate", "--data", data, "--model", "demo", "--no-efficiency"]),
+        r"none of the 1 images of split 'test' could be read \(.*odd\.tif: every pixel is nodata.*\); no run was written",
+        exit_code=2,
     ),
 ]
