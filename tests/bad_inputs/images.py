@@ -3,7 +3,9 @@
 A 12-bit GeoTIFF is a "silently wrong result" case: it came out nearly black; its case checks that
 the image now uses the full 0-255 range and that the note says what was done. The broken dataset
 images (corrupt, truncated, empty, a bomb, a text file named .jpg) are each the only problem of a
-two-image dataset validated with its images decoded.
+two-image dataset validated with its images decoded. Images with no information (every pixel NaN or
+nodata) and complex-valued rasters get an error like a corrupt file, and in ``rsic caption`` and
+``rsic evaluate`` the other images go on.
 """
 
 from __future__ import annotations

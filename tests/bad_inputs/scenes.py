@@ -1,6 +1,8 @@
 """Bad inputs of whole scenes: ``rsic scene caption`` and ``rsic scene search``.
 
-Every one is refused before the model is loaded (a bad scene, band, tile or --out costs nothing).
+Every refusal comes before the model is loaded (a bad scene, band, tile, transform, tile budget or --out costs
+nothing). One case is no refusal: a CRS with no transformation to WGS84 is captioned in pixel coordinates, and
+its sentence is the note that says why.
 """
 
 from __future__ import annotations
