@@ -51,3 +51,17 @@ def test_explain_with_another_method_and_a_missing_image(demo_dir, tmp_path, one
     assert code == 1
     assert "gone.jpg: no such image file" in err and "explained 1 of 2 images with attention, 1 failed" in err
     assert json.loads((tmp_path / "ex" / f"{image.stem}.json").read_text())["method"] == "attention"
+
+
+def test_explain_replaces_its_own_files_but_not_an_overlay_named_file_of_the_users(demo_dir, tmp_path, one_thread):
+    image = sorted((demo_dir / "images").glob("harbor_*.jpg"))[0]
+    argv = ["explain", image, "--model", "demo", "--out", tmp_path / "ex", "--gen-max-new-tokens", 4]
+    assert _run(argv)[0] == 0
+    code, _, err = _run(argv)  # a second run replaces what the first wrote
+    assert code == 0, err
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / f"{image.stem}.0.harbor.png").write_bytes(b"my own picture")
+    code, _, err = _run([*argv[:2], "--model", "demo", "--out", tmp_path / "mine"])
+    assert code == 2 and f"{image.stem}.0.harbor.png exists and was not written by rsic explain" in err
+    assert (tmp_path / "mine" / f"{image.stem}.0.harbor.png").read_bytes() == b"my own picture"
+    assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == [f"{image.stem}.0.harbor.png"]

@@ -14,7 +14,8 @@ from pathlib import Path
 import pydeck as pdk
 import streamlit as st
 
-from rsic_core.scenes.geojson import PIXELS, summary
+from rsic_core.data.textfiles import os_error_sentence
+from rsic_core.scenes.geojson import in_pixels, summary
 from rsic_core.scoring.confusion import NONE
 from ui import scene_cache
 
@@ -35,6 +36,9 @@ try:
     info, tiles = scene_cache.scene_tiles(path)
 except (FileNotFoundError, ValueError) as e:
     st.error(str(e))
+    st.stop()
+except OSError as e:  # a folder name over 255 bytes, no permission
+    st.error(os_error_sentence(typed.strip(), e))
     st.stop()
 st.caption(f"`{path}`: {summary({'rsic_scene': info, 'features': tiles})}")
 
@@ -70,7 +74,7 @@ for t, named in zip(tiles, found.named):
     t["width"] = 4 if hit else 1
     t["rank"] = f"search rank {hit[0]} (score {hit[1]:.2f})" if hit else ""
 
-pixels = info.get("coordinates") == PIXELS
+pixels = in_pixels(info)
 corners = info.get("corners") or []
 layers = []
 scene_file = info.get("scene", "")
@@ -82,7 +86,7 @@ try:
         layers.append(pdk.Layer("BitmapLayer", id="scene", image=pdk.types.String(image, quote_type=""), bounds=bounds))
     else:
         st.info(f"The scene file {scene_file or '(not named)'} is not there: tiles only.")
-except (FileNotFoundError, ValueError) as e:
+except (OSError, ValueError) as e:
     st.info(f"The scene picture is not shown: {e}")
 layers.append(
     pdk.Layer(

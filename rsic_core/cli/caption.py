@@ -314,15 +314,21 @@ def check_output(out: str | None) -> Path | None:
 
 def is_predictions_file(path: Path) -> bool:
     """Whether ``path`` is empty or starts with a JSON line of ``rsic caption`` (``image`` and ``caption`` keys)."""
+    return written_by_rsic(path, {"image", "caption"})
+
+
+def written_by_rsic(path: Path, keys: set[str], limit: int = 1 << 16) -> bool:
+    """Whether ``path`` is empty or its first line (at most ``limit`` bytes) is a JSON object with ``keys``: a file
+    of ours that a command may replace (the rule of every command writing where the user says; never a user's file)."""
     with open(path, "rb") as f:
-        first = f.readline(1 << 16).strip()
+        first = f.readline(limit).strip()
     if not first:
         return path.stat().st_size == 0
     try:
         line = json.loads(first)
     except (ValueError, RecursionError):
         return False
-    return isinstance(line, dict) and {"image", "caption"} <= line.keys()
+    return isinstance(line, dict) and keys <= line.keys()
 
 
 class StreamedLines:

@@ -4,8 +4,8 @@ rsic scene caption scene.tif --out scene.geojson [--tile 224] [--overlap 0] [--b
 rsic scene caption scene.tif --out scene.geojson --engine ray [--address auto] [--num-workers N] [--gpus-per-worker G]
 rsic scene search scene.geojson "storage tanks" [--top 10] [--json]
 
-``caption`` checks the scene (a raster, the bands, a tile no larger than the scene) and ``--out``
-before the model is loaded, shows a progress bar over the tiles, and writes ``--out`` and a CSV
+``caption`` checks the scene (a raster, the bands, a tile no larger than the scene, at most ``--max-tiles``
+tiles, a transform that places it on Earth) and ``--out`` before the model is loaded, shows a progress bar over the tiles, and writes ``--out`` and a CSV
 beside it (same name, ``.csv``), each replaced only once complete.
 """
 
@@ -78,7 +78,8 @@ def _caption(args: argparse.Namespace) -> int:
     captioner = load_captioner(args.model, adapter=args.adapter, device=args.device, dtype=args.dtype)
     print(f"loaded {captioner.name} on {captioner.device} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if not opened.geo.georeferenced:
-        print(f"rsic: note: {args.scene} has no CRS: the GeoJSON is in pixel coordinates, not lon/lat", file=sys.stderr)
+        why = opened.geo.pixels_reason
+        print(f"rsic: note: {args.scene}: {why}: the GeoJSON is in pixel coordinates, not lon/lat", file=sys.stderr)
     with tqdm(total=None, unit="tile", desc="captioning", file=sys.stderr, dynamic_ncols=True) as bar:
 
         def progress(done: int, total: int) -> None:

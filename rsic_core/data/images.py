@@ -30,6 +30,7 @@ MAX_IMAGE_BYTES = 100 * 1024 * 1024  # refuse files larger than this (100 MB)
 MAX_IMAGE_PIXELS = 100_000_000  # refuse images with more pixels than this (10,000 x 10,000)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
 HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # Pillow modes of 16/32-bit and float pixels
+GDAL_NODATA_TAG = 42113  # the TIFF tag of GDAL's nodata value, which Pillow does not apply
 
 
 def image_name(source: Any, name: str | None = None) -> str:
@@ -139,13 +140,15 @@ def _reader_for(image: Image.Image, data: bytes, wanted) -> str:
     """How to decode ``image``: "pillow" (as it is), "pixels" (Pillow's pixels, stretched) or "raster" (GDAL).
 
     Pillow reads 16-bit RGB files keeping only the high byte (12-bit data comes out nearly black)
-    and drops or misreads bands beyond RGB: those files go to rasterio.
+    and drops or misreads bands beyond RGB: those files go to rasterio. So do TIFFs with a nodata
+    value, which Pillow would show as if it were data.
     """
     rawmodes = [str(getattr(tile, "args", None) or "") for tile in image.tile]
     truncated = image.mode not in HIGH_BIT_MODES and any(re.search(r";(16|32)", raw) for raw in rawmodes)
     samples = image.tag_v2.get(277, 1) if image.format == "TIFF" else 1
     extra_bands = samples > 3 and "A" not in image.mode and image.mode != "CMYK"  # RGBX, RGB + NIR...
-    special = wanted is not None or image.mode in HIGH_BIT_MODES or truncated or extra_bands
+    nodata = image.format == "TIFF" and GDAL_NODATA_TAG in image.tag_v2
+    special = wanted is not None or image.mode in HIGH_BIT_MODES or truncated or extra_bands or nodata
     if special and _is_tiff(data) or truncated:
         return "raster"
     return "pixels" if special else "pillow"

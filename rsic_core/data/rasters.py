@@ -12,6 +12,10 @@ What is done, and said in the note:
   percentiles of the band's valid pixels (``numpy.percentile``, linear) map to 0 and 255, values
   outside are clipped, ``round((v - p2) / (p98 - p2) * 255)``;
 - nodata pixels (the file's nodata value or mask) are left out of the percentiles and shown black.
+
+Refused, one sentence naming the file: an image whose every pixel is nodata (NaN, infinite or the
+file's nodata value: there is nothing to caption, and a black picture would be captioned as if real),
+and complex-valued bands (radar SLC), which have no brightness to show until converted to amplitude.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Raster:
     how: str  # why these bands: "chosen", "RGB from metadata", "the first three", ...
     count: int  # bands in the file
     dtype: str  # numpy dtype of the file's bands
+    label: str = "<image>"  # the file, for messages
 
 
 def parse_bands(bands: str | Sequence[int] | None, label: str) -> tuple[int, ...] | None:
@@ -84,6 +89,30 @@ def choose_bands(count: int, interpretation: Sequence[str], wanted: tuple[int, .
     return (1,), "the first band" if count > 1 else "the only band"
 
 
+def check_dtype(dtype: str, label: str) -> None:
+    """Refuse band values that are no brightness: complex numbers (radar SLC).
+
+    Raises:
+        ValueError: complex-valued bands, naming the file and the type.
+    """
+    if np.dtype(dtype).kind == "c":
+        raise ValueError(
+            f"{label}: complex-valued pixels ({dtype}) are not an image; convert them to amplitude (the absolute value) first"
+        )
+
+
+def no_data_left(mask: np.ndarray, label: str, what: str = "show or caption") -> None:
+    """Refuse an image whose every pixel is nodata (``mask`` True everywhere).
+
+    Raises:
+        ValueError: one sentence naming the file.
+    """
+    if mask.size and bool(np.all(mask)):
+        raise ValueError(
+            f"{label}: every pixel is nodata (NaN, infinite or the file's nodata value): nothing to {what}"
+        )
+
+
 def read_raster(
     data: bytes, label: str, wanted: tuple[int, ...] | None, check_size: Callable[[tuple[int, int]], None]
 ) -> Raster:
@@ -111,8 +140,9 @@ def read_raster(
                     check_size((source.width, source.height))
                     interpretation = [c.name for c in source.colorinterp]
                     numbers, how = choose_bands(source.count, interpretation, wanted, label)
+                    check_dtype(source.dtypes[numbers[0] - 1], label)
                     bands = source.read(list(numbers), masked=True)
-                    return Raster(bands, numbers, how, source.count, str(source.dtypes[numbers[0] - 1]))
+                    return Raster(bands, numbers, how, source.count, str(source.dtypes[numbers[0] - 1]), label)
         except RasterioError:
             raise ValueError(f"{label}: not a readable image (corrupt or truncated raster)") from None
 
@@ -122,16 +152,22 @@ def raster_of_array(array: np.ndarray, names: Sequence[str], label: str, wanted:
     planes = array[np.newaxis] if array.ndim == 2 else np.moveaxis(array, -1, 0)
     interpretation = [{"R": "red", "G": "green", "B": "blue"}.get(n, "undefined") for n in names]
     numbers, how = choose_bands(planes.shape[0], interpretation, wanted, label)
+    check_dtype(str(planes.dtype), label)
     bands = np.ma.masked_array(planes[[n - 1 for n in numbers]])
-    return Raster(bands, numbers, how, planes.shape[0], str(planes.dtype))
+    return Raster(bands, numbers, how, planes.shape[0], str(planes.dtype), label)
 
 
 def stretch(raster: Raster) -> tuple[np.ndarray, str]:
-    """(height x width x 3 uint8 pixels, one sentence of what was done) for ``raster``."""
+    """(height x width x 3 uint8 pixels, one sentence of what was done) for ``raster``.
+
+    Raises:
+        ValueError: every pixel is nodata (see :func:`no_data_left`).
+    """
     dtype = np.dtype(raster.dtype)
+    bands = np.ma.masked_invalid(raster.bands) if dtype.kind == "f" else raster.bands
+    no_data_left(np.ma.getmaskarray(bands).all(axis=0), raster.label)  # no band holds data anywhere
     planes, ranges = [], []
-    for band in raster.bands:
-        band = np.ma.masked_invalid(band) if dtype.kind == "f" else band
+    for band in bands:
         mask = np.ma.getmaskarray(band)
         if dtype == np.uint8:
             planes.append(np.where(mask, 0, band.filled(0)).astype(np.uint8))

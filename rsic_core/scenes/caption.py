@@ -6,7 +6,13 @@ memory is bounded by ``CaptionConfig.batch_size`` tiles. 12/16-bit and float ban
 0-255, nodata left out), with the percentiles taken once for the whole scene from a decimated read
 (at most ``PREVIEW_SIDE`` pixels a side), so that a tile of water is not stretched like a tile of
 roofs. A tile is skipped (and counted) when more than ``max_nodata`` of its pixels are nodata, or
-when it is empty (every band one value: a fill outside the image's footprint)::
+when it is empty (every band one value: a fill outside the image's footprint).
+
+Refused in one sentence, before the model is loaded where the header or the decimated read tells: more
+windows than ``SceneConfig.max_tiles`` (a header can declare 10^10 pixels in a few kB), complex-valued
+bands, a transform or place on Earth that makes no sense (:func:`rsic_core.scenes.geo.checked_geo`), a
+scene whose every pixel is nodata, and a file GDAL cannot read (naming the tile). The reads themselves
+(strips for PNG) are :mod:`rsic_core.scenes.reads`::
 
     result = caption_scene("scene.tif", load_captioner(), SceneConfig(tile=224))
     result.tiles[0].caption, result.skipped
@@ -23,14 +29,23 @@ from pathlib import Path
 
 import numpy as np
 
-from rsic_core.data.rasters import RASTER_DRIVERS, STRETCH_PERCENTILES, choose_bands, parse_bands
+from rsic_core.data.rasters import (
+    RASTER_DRIVERS,
+    STRETCH_PERCENTILES,
+    check_dtype,
+    choose_bands,
+    no_data_left,
+    parse_bands,
+)
 from rsic_core.models.base import Captioner
 from rsic_core.models.inference import CaptionConfig, fit_token_limits, generate_captions
-from rsic_core.scenes.geo import SceneGeo, scene_geo
-from rsic_core.scenes.tiling import EDGES, Tile, check_tiling, tile_windows
+from rsic_core.scenes.geo import SceneGeo, checked_geo, scene_geo
+from rsic_core.scenes.reads import nodata_mask, read_or_say, tile_bands
+from rsic_core.scenes.tiling import EDGES, Tile, grid_shape, tile_windows
 
 GDAL_CACHE_MB = 64  # GDAL's block cache while a scene is read (its default, 5 % of RAM, grows with the scene)
 PREVIEW_SIDE = 1024  # longest side of the decimated read that gives the stretch (and the Map page's image)
+MAX_TILES = 5000  # default tile budget: about 14,000 x 14,000 px in 224 px tiles (a Sentinel-2 granule is 2,401)
 
 
 @dataclass
@@ -55,8 +70,14 @@ class SceneConfig:
     embedder: str = field(
         default="", metadata={"help": "Sentence embedder for search (folder or hub id); empty = packaged MiniLM."}
     )
+    max_tiles: int = field(
+        default=MAX_TILES,
+        metadata={"help": "Refuse a scene that makes more tiles than this (the count is checked from the header)."},
+    )
 
     def __post_init__(self):
+        if isinstance(self.max_tiles, bool) or not isinstance(self.max_tiles, int) or self.max_tiles < 1:
+            raise ValueError(f"--max-tiles must be a whole number of 1 or more (got {self.max_tiles!r})")
         if self.edges not in EDGES:
             raise ValueError(f"--edges must be one of {', '.join(EDGES)} (got {self.edges!r})")
         if not 0.0 <= self.max_nodata < 1.0:
@@ -119,13 +140,33 @@ def open_scene(path: str | Path, config: SceneConfig) -> OpenedScene:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such scene file")
     with _open(path) as source:
-        geo = scene_geo(source)
-        check_tiling(geo.width, geo.height, config.tile, config.overlap, config.edges, label=str(path))
+        geo = checked_geo(scene_geo(source), str(path))
+        check_budget(geo.width, geo.height, config, str(path))
         interpretation = [c.name for c in source.colorinterp]
         numbers, how = choose_bands(source.count, interpretation, parse_bands(config.bands, str(path)), str(path))
         dtype = str(source.dtypes[numbers[0] - 1])
-        ranges = None if np.dtype(dtype) == np.uint8 else _percentiles(preview_bands(source, numbers))
+        check_dtype(dtype, str(path))
+        ranges = None
+        if np.dtype(dtype) != np.uint8:
+            preview = read_or_say(str(path), None, lambda: preview_bands(source, numbers))
+            no_data_left(nodata_mask(preview), str(path), "caption")
+            ranges = _percentiles(preview)
         return OpenedScene(path, geo, numbers, how, ranges, source.nodata, dtype)
+
+
+def check_budget(width: int, height: int, config: SceneConfig, label: str) -> None:
+    """Refuse a tiling that cannot work, or one of more windows than ``config.max_tiles``, from the size alone.
+
+    Raises:
+        ValueError: see :func:`rsic_core.scenes.tiling.check_tiling`, or the count with the budget, naming ``label``.
+    """
+    rows, cols = grid_shape(width, height, config.tile, config.overlap, config.edges, label=label)
+    if rows * cols > config.max_tiles:
+        raise ValueError(
+            f"{label}: {width} x {height} px in tiles of {config.tile} px makes {rows * cols:,} tiles ({rows} rows x "
+            f"{cols} columns), more than --max-tiles {config.max_tiles:,}; give a larger --tile, crop the scene or "
+            "raise --max-tiles"
+        )
 
 
 def caption_scene(
@@ -175,6 +216,11 @@ def caption_scene(
     if waiting:
         captions = caption_all([(f"r{tile.row}c{tile.col}", image) for tile, image, _ in waiting])
         captioned = [TileCaption(tile, text, valid) for (tile, _, valid), text in zip(waiting, captions)]
+    if skipped["nodata"] == len(windows):
+        raise ValueError(
+            f"{opened.path}: every tile is nodata (NaN, infinite or the file's nodata value): nothing to caption; "
+            "nothing was written"
+        )
     result = SceneResult(
         str(opened.path.resolve()),
         opened.geo,
@@ -261,15 +307,11 @@ def _percentiles(bands: np.ma.MaskedArray) -> list[tuple[float, float]]:
 def _batches(source, opened: OpenedScene, windows: list[Tile], config: SceneConfig, size: int) -> Iterator:
     """(tiles to caption: [(tile, image, valid share)], reasons of the skipped ones, windows seen), ``size`` at a time."""
     from PIL import Image
-    from rasterio.windows import Window
 
     batch, reasons, seen = [], [], 0
-    for tile in windows:
+    for tile, bands in tile_bands(source, opened.path, opened.bands, opened.dtype, windows):
         seen += 1
-        bands = source.read(list(opened.bands), window=Window(*tile.window), masked=True)
-        if bands.dtype.kind == "f":
-            bands = np.ma.masked_invalid(bands)
-        mask = np.ma.getmaskarray(bands).any(axis=0)
+        mask = nodata_mask(bands, every_band=False)
         valid = 1.0 - float(mask.mean())
         if 1.0 - valid > config.max_nodata:
             reasons.append("nodata")

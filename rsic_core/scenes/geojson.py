@@ -11,7 +11,9 @@ One Feature per captioned tile: a Polygon in WGS84 lon/lat (counter-clockwise), 
 The collection carries what was done in a foreign member ``rsic_scene`` (scene file, size, CRS,
 tiling, bands and stretch, model, embedder, counts of captioned and skipped tiles). A scene without
 a CRS keeps its geometries in pixel coordinates (x = column, y = row from the top-left corner):
-``rsic_scene.coordinates`` says so, and such a file is not valid RFC 7946 (which allows only lon/lat).
+``rsic_scene.coordinates`` says so, and such a file is not valid RFC 7946 (which allows only lon/lat);
+so does a scene whose CRS has no transformation to WGS84, with the reason. A lon/lat collection is
+checked against RFC 7946 before it is written (:func:`check_rfc7946`).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from rsic_core.scenes.caption import SceneResult
-from rsic_core.scenes.geo import crs_bounds, polygon, scene_corners
+from rsic_core.scenes.geo import LAT_RANGE, LON_RANGE, crs_bounds, polygon, scene_corners
 
 LONLAT = "WGS84 lon/lat"
-PIXELS = "pixels (x = column, y = row from the top-left corner): the scene has no CRS"
+IN_PIXELS = "pixels (x = column, y = row from the top-left corner): "
+PIXELS = IN_PIXELS + "the scene has no CRS"
 EMBEDDING_DECIMALS = 5  # cosine similarities stay within 1e-4 of the full-precision ones
 CSV_COLUMNS = ["row", "col", "x", "y", "width", "height", "caption", "center_x", "center_y"]
 CSV_COLUMNS += ["minx", "miny", "maxx", "maxy", "epsg", "valid"]
@@ -63,7 +66,7 @@ def feature_collection(result: SceneResult) -> dict:
             "height": geo.height,
             "crs": geo.crs_name,
             "epsg": geo.epsg,
-            "coordinates": LONLAT if geo.georeferenced else PIXELS,
+            "coordinates": LONLAT if geo.georeferenced else IN_PIXELS + geo.pixels_reason,
             "corners": corners,  # bottom-left, top-left, top-right, bottom-right
             "tile": result.config.tile,
             "overlap": result.config.overlap,
@@ -84,6 +87,34 @@ def feature_collection(result: SceneResult) -> dict:
     }
 
 
+def in_pixels(info: dict) -> bool:
+    """Whether a collection's ``rsic_scene`` says its geometries are pixels, not lon/lat."""
+    return str(info.get("coordinates", "")).startswith(IN_PIXELS)
+
+
+def check_rfc7946(collection: dict) -> None:
+    """Refuse to write lon/lat geometries that RFC 7946 does not allow (non-finite, out of range, open rings).
+
+    Raises:
+        ValueError: one sentence naming the feature.
+    """
+    if in_pixels(collection.get("rsic_scene", {})):
+        return
+    for feature in collection["features"]:
+        for ring in feature["geometry"]["coordinates"]:
+            points = np.asarray(ring, np.float64)
+            if len(points) < 4 or not np.array_equal(points[0], points[-1]):
+                raise ValueError(f"feature {feature['id']}: its polygon is not a closed ring of 4 or more positions")
+            lon, lat = points[:, 0], points[:, 1]
+            inside = (LON_RANGE[0] <= lon) & (lon <= LON_RANGE[1]) & (LAT_RANGE[0] <= lat) & (lat <= LAT_RANGE[1])
+            if not inside.all():  # NaN compares false: also refused
+                bad = points[~inside][0]
+                raise ValueError(
+                    f"feature {feature['id']}: position {bad[0]:g}, {bad[1]:g} is not a WGS84 longitude, latitude "
+                    "(RFC 7946); nothing was written"
+                )
+
+
 def csv_path(geojson_path: str | Path) -> Path:
     """The CSV written beside a GeoJSON: same name, ``.csv``."""
     return Path(geojson_path).with_suffix(".csv")
@@ -95,6 +126,7 @@ def write_scene(collection: dict, out: str | Path) -> tuple[Path, Path]:
     Returns:
         The GeoJSON path and the CSV path.
     """
+    check_rfc7946(collection)
     out = Path(out).expanduser()
     out.parent.mkdir(parents=True, exist_ok=True)
     _replace(out, lambda f: json.dump(collection, f, separators=(",", ":")))
@@ -111,8 +143,9 @@ def summary(collection: dict) -> str:
     if skipped:
         text += f", {skipped} skipped ({info.get('skipped_nodata', 0)} nodata, {info.get('skipped_empty', 0)} empty)"
     text += f"; CRS {info.get('crs', '?')}"
-    if info.get("coordinates") == PIXELS:
-        text += "; coordinates are pixels (x = column, y = row), not lon/lat: the scene has no CRS"
+    if in_pixels(info):
+        why = str(info["coordinates"])[len(IN_PIXELS) :]
+        text += f"; coordinates are pixels (x = column, y = row), not lon/lat: {why}"
     return text
 
 
@@ -122,7 +155,8 @@ def read_scene(path: str | Path) -> dict:
     Raises:
         FileNotFoundError: no such file.
         ValueError: not JSON, not a FeatureCollection, no features, or a feature without caption or
-            embedding; one sentence naming the file (and the feature).
+            embedding, or whose embedding is not finite numbers or all zeros (nothing to rank by); one
+            sentence naming the file (and the feature).
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -144,7 +178,19 @@ def read_scene(path: str | Path) -> dict:
             raise ValueError(f"{path}: feature {i} has no caption; write the file with rsic scene caption")
         if not isinstance(properties.get("embedding"), list) or not properties["embedding"]:
             raise ValueError(f"{path}: feature {i} has no caption embedding; write the file with rsic scene caption")
+        _check_embedding(properties["embedding"], f"{path}: feature {i}'s caption embedding")
     return collection
+
+
+def _check_embedding(values: list, label: str) -> None:
+    again = "nothing to rank by; write the file again with rsic scene caption"
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise ValueError(f"{label} holds values that are not numbers: {again}")
+    vector = np.asarray(values, np.float64)
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{label} holds NaN or infinite values: {again}")
+    if not vector.any():
+        raise ValueError(f"{label} is all zeros: {again}")
 
 
 def embeddings(collection: dict) -> np.ndarray:

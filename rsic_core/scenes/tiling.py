@@ -76,10 +76,19 @@ def tile_windows(width: int, height: int, tile: int = 224, overlap: int = 0, edg
     ]
 
 
-def grid_shape(width: int, height: int, tile: int = 224, overlap: int = 0, edges: str = "pad") -> tuple[int, int]:
-    """(tile rows, tile columns) of :func:`tile_windows` for the same arguments."""
-    check_tiling(width, height, tile, overlap, edges)
-    return len(_starts(height, tile, overlap, edges)), len(_starts(width, tile, overlap, edges))
+def grid_shape(
+    width: int, height: int, tile: int = 224, overlap: int = 0, edges: str = "pad", label: str = "scene"
+) -> tuple[int, int]:
+    """(tile rows, tile columns) of :func:`tile_windows` for the same arguments, counted without listing them."""
+    check_tiling(width, height, tile, overlap, edges, label)
+    return _count(height, tile, overlap, edges), _count(width, tile, overlap, edges)
+
+
+def _count(size: int, tile: int, overlap: int, edges: str) -> int:
+    """``len(_starts(...))`` by arithmetic: a header of 10^9 pixels must not build a list to count it."""
+    stride = tile - overlap
+    whole = (size - tile) // stride + 1
+    return whole + (edges == "pad" and (whole - 1) * stride + tile < size)
 
 
 def _starts(size: int, tile: int, overlap: int, edges: str) -> list[int]:

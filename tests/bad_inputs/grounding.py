@@ -75,3 +75,54 @@ CASES = [
         r"^word index 7 is out of range: the caption 'two planes' has 2 words \(0 to 1\)$",
     ),
 ]
+
+
+# --- issue 23: per-image errors stay per image; --out never replaces a file rsic explain did not write ----------
+
+
+def _with_complex(tmp: Path) -> dict:
+    import warnings
+
+    import numpy as np
+    import rasterio
+
+    built = _images(tmp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not georeferenced
+        profile = {"driver": "GTiff", "count": 1, "height": 32, "width": 32, "dtype": "complex64"}
+        with rasterio.open(tmp / "kept" / "slc.tif", "w", **profile) as dst:
+            dst.write(np.full((1, 32, 32), 1 + 2j, np.complex64))
+    return built | {"complex": tmp / "kept" / "slc.tif"}
+
+
+def _explain_both(built: dict) -> Outcome:
+    out = built["tmp"] / "explained"
+    outcome = cli(["explain", built["complex"], built["good"], "--out", out, "--gen-max-new-tokens", 4])
+    assert (out / "field.json").is_file(), "the batch did not go on past the complex raster"
+    return outcome
+
+
+def _users_json(tmp: Path) -> dict:
+    built = _images(tmp)
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "field.json").write_text('{"my": "own notes"}\n')
+    return built
+
+
+CASES += [
+    BadInput(
+        "rsic explain: a complex-valued raster beside a good image (lost the whole batch)",
+        _with_complex,
+        _explain_both,
+        r"slc\.tif: complex-valued pixels \(complex64\) are not an image",
+        exit_code=1,
+        writes=("explained",),
+    ),
+    BadInput(
+        "rsic explain --out: a folder holding the user's own field.json (was replaced)",
+        _users_json,
+        _explain("good", "{tmp}/mine"),
+        r"--out .*mine: field\.json exists and was not written by rsic explain; move it or name another folder",
+        exit_code=2,
+    ),
+]

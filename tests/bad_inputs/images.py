@@ -3,7 +3,9 @@
 A 12-bit GeoTIFF is a "silently wrong result" case: it came out nearly black; its case checks that
 the image now uses the full 0-255 range and that the note says what was done. The broken dataset
 images (corrupt, truncated, empty, a bomb, a text file named .jpg) are each the only problem of a
-two-image dataset validated with its images decoded.
+two-image dataset validated with its images decoded. Images with no information (every pixel NaN or
+nodata) and complex-valued rasters get an error like a corrupt file, and in ``rsic caption`` and
+``rsic evaluate`` the other images go on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PIL import Image
 
 from tests.bad_inputs import BadInput, Outcome
 from tests.bad_inputs.data import karpathy_dataset, png_file, validated
+from tests.bad_inputs.runs import _leaves_no_run
 
 # --- inputs ----------------------------------------------------------------------------------------------------
 
@@ -136,4 +139,104 @@ CASES = [
         "bomb": r"image b\.jpg: 12000 x 12000 pixels is larger than the limit",
         "mislabelled": r"image b\.jpg: not a readable image \(unknown format or corrupt file\)",
     }.items()
+]
+
+
+# --- images with no information, and pixels that are no image (issue 23) ---------------------------------------
+
+
+def _filled(tmp: Path, value, dtype: str, count: int = 3, nodata=None, name: str = "empty.tif") -> Path:
+    """A ``count``-band GeoTIFF whose every pixel is ``value`` (NaN, the nodata value, a complex number)."""
+    import numpy as np
+    import rasterio
+
+    path = tmp / name
+    profile = {"driver": "GTiff", "count": count, "height": 32, "width": 32, "dtype": dtype, "nodata": nodata}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # not georeferenced
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(np.full((count, 32, 32), value, dtype=dtype))
+    return path
+
+
+def _folder_with(tmp: Path, value, dtype: str, nodata=None) -> dict:
+    """A folder of a good PNG and one raster of ``value`` pixels: the batch must go on past the raster."""
+    (tmp / "scenes").mkdir()
+    Image.new("RGB", (48, 48), (90, 140, 60)).save(tmp / "scenes" / "field.png")
+    _filled(tmp / "scenes", value, dtype, nodata=nodata, name="odd.tif")
+    return {"folder": tmp / "scenes", "out": tmp / "preds.jsonl"}
+
+
+def _caption_folder(built: dict) -> Outcome:
+    """``rsic caption FOLDER --out preds.jsonl``: the odd raster's error line; the good image must be captioned."""
+    import json
+
+    from tests.bad_inputs import cli
+
+    outcome = cli(["caption", built["folder"], "--model", "demo", "--gen-max-new-tokens", 4, "--out", built["out"]])
+    lines = [json.loads(line) for line in built["out"].read_text().splitlines()] if built["out"].exists() else []
+    good = [line for line in lines if line["image"].endswith("field.png") and line["caption"] and not line["error"]]
+    assert len(lines) == 2 and good, f"the batch did not go on past the bad raster: {lines}"
+    return outcome
+
+
+CASES += [
+    BadInput(
+        "image: a float GeoTIFF whose every pixel is NaN (was captioned as a black image)",
+        lambda tmp: _filled(tmp, float("nan"), "float32"),
+        _image,
+        r"empty\.tif: every pixel is nodata \(NaN, infinite or the file's nodata value\): nothing to show or caption",
+    ),
+    BadInput(
+        "image: a 16-bit GeoTIFF whose every pixel is the nodata value",
+        lambda tmp: _filled(tmp, 0, "uint16", nodata=0),
+        _image,
+        r"empty\.tif: every pixel is nodata",
+    ),
+    BadInput(
+        "image: an 8-bit GeoTIFF whose every pixel is the nodata value",
+        lambda tmp: _filled(tmp, 255, "uint8", nodata=255),
+        _image,
+        r"empty\.tif: every pixel is nodata",
+    ),
+    BadInput(
+        "image: a complex-valued raster (radar SLC)",
+        lambda tmp: _filled(tmp, 1 + 2j, "complex64", count=1),
+        _image,
+        r"empty\.tif: complex-valued pixels \(complex64\) are not an image; convert them to amplitude",
+    ),
+    BadInput(
+        "rsic caption: a complex-valued raster in a folder (lost the whole batch)",
+        lambda tmp: _folder_with(tmp, 1 + 2j, "complex64"),
+        _caption_folder,
+        r"odd\.tif: complex-valued pixels \(complex64\) are not an image",
+        exit_code=1,
+        writes=("preds.jsonl",),
+    ),
+    BadInput(
+        "rsic caption: an all-NaN raster in a folder (was captioned and scored as real)",
+        lambda tmp: _folder_with(tmp, float("nan"), "float32"),
+        _caption_folder,
+        r"odd\.tif: every pixel is nodata",
+        exit_code=1,
+        writes=("preds.jsonl",),
+    ),
+]
+
+
+def _nan_split(tmp: Path) -> Path:
+    """A dataset whose only test image is an all-NaN float GeoTIFF."""
+    folder = karpathy_dataset(tmp / "ds", ["odd.tif"], splits=["test"], png=False)
+    _filled(folder / "images", float("nan"), "float32", name="odd.tif")
+    return folder
+
+
+CASES += [
+    BadInput(
+        "rsic evaluate: a split whose only image is all NaN (was captioned and scored as real)",
+        _nan_split,
+        lambda data: _leaves_no_run(["evaluate", "--data", data, "--model", "demo", "--no-efficiency"]),
+        r"none of the 1 images of split 'test' could be read \(.*odd\.tif: every pixel is nodata.*\); no run was written",
+        exit_code=2,
+    ),
 ]
