@@ -167,6 +167,15 @@ def cached_meteor() -> MeteorProcess:
     return MeteorProcess()
 
 
+def start_meteor() -> None:
+    """Start the METEOR JVM now (it takes seconds to load its paraphrase table) so that it is ready when asked;
+    without Java nothing happens here and scoring says so."""
+    try:
+        meteor_process()
+    except ValueError:
+        pass
+
+
 def meteor_process() -> MeteorProcess:
     proc = cached_meteor()
     if not proc.alive():

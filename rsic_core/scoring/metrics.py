@@ -84,6 +84,8 @@ class Scores:
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> why it was not computed
     notes: list[str] = field(default_factory=list)  # input oddities that were handled
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+    protocol: dict = field(default_factory=dict)  # images, references per image, tokenizer, level (see _protocol)
+    protocols: dict[str, dict[str, float]] = field(default_factory=dict)  # other protocols' scores (--protocols)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +101,8 @@ class Scores:
             skipped=dict(data.get("skipped") or {}),
             notes=list(data.get("notes") or []),
             seconds=dict(data.get("seconds") or {}),
+            protocol=dict(data.get("protocol") or {}),
+            protocols={str(k): dict(v) for k, v in (data.get("protocols") or {}).items()},
         )
 
 
@@ -130,6 +134,7 @@ def score(
     if not ids:
         raise ValueError("nothing to score: no image has both a prediction and at least one reference")
     result = Scores(corpus={}, per_image={i: {} for i in preds}, n_images=len(ids), notes=notes)
+    result.protocol = _protocol([len(refs[i]) for i in ids])
     groups = set(config.score_metrics) | ({"spice"} if config.score_spice else set())
     empty = {i for i in ids if not preds[i].strip()}
     if empty:
@@ -166,6 +171,19 @@ def score(
         result.per_image[i] = {m: row.get(m, math.nan) for m in ALL_METRICS if m in result.corpus}
     result.corpus = {m: result.corpus[m] for m in ALL_METRICS if m in result.corpus}
     return result
+
+
+def _protocol(n_refs: list[int]) -> dict:
+    """What every score report states: how many images, references each, tokenizer, corpus-level."""
+    import statistics
+
+    return {
+        "images": len(n_refs),
+        "references_per_image": {"min": min(n_refs), "median": statistics.median(n_refs), "max": max(n_refs)},
+        "tokenizer": "PTB (pycocoevalcap's Stanford CoreNLP PTBTokenizer, lower-cased, punctuation removed)",
+        "level": "corpus, as coco-caption: BLEU counts and METEOR statistics summed over images, CIDEr with "
+        "document frequencies of all references; ROUGE-L and Geo-Sim are means over images",
+    }
 
 
 def _timed(fn, *args):
