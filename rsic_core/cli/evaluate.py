@@ -21,7 +21,7 @@ import sys
 
 from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
 from rsic_core.options import split_list
-from rsic_core.runs.prediction_files import MATCHERS
+from rsic_core.runs.prediction_files import MATCHERS, is_project_jsonl
 
 SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all of them)"
 
@@ -223,7 +223,7 @@ def _score(args: argparse.Namespace) -> int:
 
         start_meteor()  # the METEOR JVM loads its paraphrase table while the file is read and tokenized
     lines = []
-    if path.is_dir() or (args.data is None and path.suffix.lower() == ".jsonl"):
+    if path.is_dir() or (args.data is None and is_project_jsonl(path)):
         from rsic_core.runs.evaluation import rescore
 
         folder, scores = rescore(path, config, out=args.out, overwrite=args.overwrite, protocols_k=k)

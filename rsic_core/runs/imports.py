@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +33,7 @@ from rsic_core.runs.prediction_files import MATCHERS, FileRow, PredictionFile, r
 from rsic_core.runs.records import PredictionRow
 from rsic_core.scoring.metrics import ScoreConfig, Scores
 
-_PUNCT = re.compile(f"[{re.escape(string.punctuation)}]")
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 @dataclass
@@ -137,8 +136,9 @@ def _karpathy_ids(dataset) -> dict[str, dict[str, str]]:
 
 
 def fold(text: str) -> str:
-    """Lower-cased, punctuation removed, spaces collapsed: how reference sets are compared the second time."""
-    return " ".join(_PUNCT.sub(" ", text.lower()).split())
+    """Lower-cased letters and digits only: how reference sets are compared the second time (so that
+    "blue-green" matches both "blue green" and "bluegreen", as files strip punctuation either way)."""
+    return _NOT_WORD.sub("", text.lower())
 
 
 def match_rows(file: PredictionFile, targets: list[Target], how: str | None = None) -> tuple[dict, str, list[str]]:

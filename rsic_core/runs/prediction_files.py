@@ -122,6 +122,27 @@ def read_prediction_rows(path: str | Path) -> PredictionFile:
     return _from_records(path, "CSV" if delimiter == "," else "TSV", records, cells_are_text=True)
 
 
+def is_project_jsonl(path: str | Path) -> bool:
+    """Whether ``path`` is (or tries to be) the project's ``predictions.jsonl``: its first row names no column
+    of the other layouts (``pred``, ``refs``, ``caption0``...). Such files keep their strict reader
+    (:func:`rsic_core.runs.records.read_prediction_file`)."""
+    path = Path(path)
+    if path.suffix.lower() != ".jsonl" or not path.is_file():
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "")
+        data = json.loads(first)
+    except (ValueError, OSError):
+        return True  # its reader names the line
+    if not isinstance(data, dict):
+        return True
+    names = {str(k).strip().lower() for k in data}
+    project = {"image_id", "image", "prediction", "caption", "references"}
+    other = (set(PREDICTION_COLUMNS) | set(ID_COLUMNS) | set(REFERENCE_COLUMNS)) - project
+    return not (names & other) and not any(_NUMBERED.match(n) for n in names)
+
+
 def _has_header(text: str, delimiter: str) -> bool:
     first = [c.strip().lower() for c in text.splitlines()[0].split(delimiter)]
     return any(c in PREDICTION_COLUMNS for c in first)
