@@ -181,8 +181,7 @@ def _protocol(n_refs: list[int]) -> dict:
         "images": len(n_refs),
         "references_per_image": {"min": min(n_refs), "median": statistics.median(n_refs), "max": max(n_refs)},
         "tokenizer": "PTB (pycocoevalcap's Stanford CoreNLP PTBTokenizer, lower-cased, punctuation removed)",
-        "level": "corpus, as coco-caption: BLEU counts and METEOR statistics summed over images, CIDEr with "
-        "document frequencies of all references; ROUGE-L and Geo-Sim are means over images",
+        "level": "corpus-level, as coco-caption (BLEU and CIDEr are not means of per-image scores)",
     }
 
 
