@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rsic_core.runs.records import PredictionRow
+
 MATCHERS = ("Karpathy imgid", "coco id", "file name", "file name without extension")  # how ids name images
 
 # Column names, in order of preference (the first one present is used).
@@ -138,7 +140,7 @@ def is_project_jsonl(path: str | Path) -> bool:
     if not isinstance(data, dict):
         return True
     names = {str(k).strip().lower() for k in data}
-    project = {"image_id", "image", "prediction", "caption", "references"}
+    project = {"image", "caption", *PredictionRow.__dataclass_fields__}  # what the project writes and reads
     other = (set(PREDICTION_COLUMNS) | set(ID_COLUMNS) | set(REFERENCE_COLUMNS)) - project
     return not (names & other) and not any(_NUMBERED.match(n) for n in names)
 
