@@ -222,3 +222,36 @@ def test_protocols_side_by_side(ucm_val, tmp_path, capsys):
     meteor = protocols["METEOR (nltk, WordNet)"]
     assert "skipped" in meteor or 0 < meteor["METEOR"] < 1
     assert set(protocols["coco-caption, captions lower-cased, punctuation stripped"]) >= {"BLEU-4", "CIDEr"}
+
+
+def test_runs_page_imports_a_prediction_file(ucm_val, expected, tmp_path, monkeypatch):
+    """The Runs page's "Import predictions" scores a file under the data folders into a listed run; a bad
+    file is one st.error and no run."""
+    from streamlit.testing.v1 import AppTest
+
+    data, pairs = ucm_val
+    monkeypatch.setenv("RSIC_DATA_ROOTS", f"{data}:{tmp_path}")
+    file, _ = _write(tmp_path, "text filename<TAB>caption", pairs)
+    bad = _bad(tmp_path, "bad.txt", "91.jpg\ta road\n9999.jpg\ta road\n")
+    root = tmp_path / "runs"
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=120)
+    at.session_state["runs_root"] = str(root)
+    at.run()
+    at.switch_page("views/runs.py").run()
+    at.text_input(key="import_data").set_value(str(data))
+    at.text_input(key="import_split").set_value("val")
+    at.multiselect(key="import_metrics").set_value(["bleu", "rouge", "cider"])
+    at.text_input(key="import_path").set_value(str(bad))
+    at.button(key="import_go").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.error) == 1 and "line 2: image id '9999.jpg' is no image of the split" in at.error[0].value
+    assert not root.exists() or not any(root.iterdir())
+
+    at.text_input(key="import_path").set_value(str(file))
+    at.button(key="import_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "210 of 210 predictions matched by file name without extension" in at.success[0].value
+    table = at.dataframe[0].value.set_index("run")
+    assert table["CIDEr"].iloc[0] == pytest.approx(100 * expected["CIDEr"], abs=1e-7)
+    (run,) = runs.list_runs(root)
+    assert run.config["kind"] == "imported" and run.config["source"] == str(file.resolve())

@@ -252,6 +252,7 @@ def import_predictions(
     overwrite: bool = False,
     match: str | None = None,
     protocols_k: int | None = None,
+    root: str | Path | None = None,
 ) -> tuple[Path, Scores, ImportReport]:
     """Score a prediction file in any format :mod:`rsic_core.runs.prediction_files` reads; keep it as a run.
 
@@ -267,6 +268,7 @@ def import_predictions(
         match (the best): force one of :data:`MATCHERS`.
         protocols_k (None): also score the other common protocols (:mod:`rsic_core.scoring.protocols`),
             the "first k references" one with this k.
+        root (:func:`rsic_core.paths.runs_dir`): the runs folder a new run folder goes under.
 
     Returns:
         (the run folder, the scores, the report of how the file was read and matched).
@@ -311,7 +313,7 @@ def import_predictions(
             {r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, protocols_k
         )
     scores.notes = report.lines() + scores.notes
-    folder = Path(out).expanduser() if out else runs.new_run_dir(f"imported-{path.stem}")
+    folder = Path(out).expanduser() if out else runs.new_run_dir(f"imported-{path.stem}", root)
     runs.make_folder(folder, "--out")
     layout = RunLayout(folder)
     if replaced:

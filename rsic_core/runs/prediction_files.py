@@ -57,7 +57,9 @@ ID_COLUMNS = (
     "name",
 )
 REFERENCE_COLUMNS = ("references", "refs", "gts", "ground_truth", "ground_truths", "gt", "targets", "captions")
-_NUMBERED = re.compile(r"^(caption|captions|ref|refs|reference|references|gt|gts|sentence|sent|raw|target)[_\- ]?(\d+)$")
+_NUMBERED = re.compile(
+    r"^(caption|captions|ref|refs|reference|references|gt|gts|sentence|sent|raw|target)[_\- ]?(\d+)$"
+)
 
 
 @dataclass
@@ -212,7 +214,9 @@ def _from_records(path: Path, fmt: str, records: list, cells_are_text: bool = Fa
 
 
 def _numbered_columns(first: dict, pred_col) -> list:
-    found = [(m.group(1), int(m.group(2)), k) for k in first if k != pred_col and (m := _NUMBERED.match(str(k).lower()))]
+    found = [
+        (m.group(1), int(m.group(2)), k) for k in first if k != pred_col and (m := _NUMBERED.match(str(k).lower()))
+    ]
     if not found:
         return []
     prefix = found[0][0]

@@ -43,7 +43,9 @@ def compare_protocols(
     out: dict[str, dict] = {SENTENCE_BLEU: _sentence_bleu(preds, refs), ROUGE_SCORE: _rouge_score(preds, refs)}
     out[NLTK_METEOR] = _nltk_meteor(preds, refs)
     coco = ScoreConfig(score_metrics=("bleu", "meteor", "rouge", "cider"))
-    folded = score({i: _fold(p) for i, p in zip(ids, preds)}, {i: [_fold(r) for r in rs] for i, rs in zip(ids, refs)}, coco)
+    folded = score(
+        {i: _fold(p) for i, p in zip(ids, preds)}, {i: [_fold(r) for r in rs] for i, rs in zip(ids, refs)}, coco
+    )
     out[FOLDED] = folded.corpus
     out[first_k_name(k)] = score(dict(zip(ids, preds)), {i: rs[:k] for i, rs in zip(ids, refs)}, coco).corpus
     return out
