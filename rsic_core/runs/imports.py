@@ -283,6 +283,8 @@ def import_predictions(
     if data is not None:
         dataset, targets = load_targets(data, split)
         matched, how, notes = match_rows(file, targets, match)
+        if file.has_references and file.has_keys:
+            notes.append(f"the references in the file were not used: the scores are against {dataset}'s")
     elif file.has_references:
         dataset, split = None, None
         targets = [Target(r.key or r.where, r.references, {}) for r in file.rows]
