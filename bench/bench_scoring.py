@@ -292,7 +292,7 @@ def versus_script(n_images: int, seed: int, rounds: int) -> None:
             walls[name].append(time.perf_counter() - start)
             if done.returncode != 0:
                 sys.exit(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
-            scores[name] = json.loads(done.stdout)["corpus"]
+            scores[name] = json.loads(done.stdout.strip().splitlines()[-1])["corpus"]  # the script prints progress
     print(
         f"{n_images} images x 5 references, all metrics + Geo-Sim, fresh processes, {rounds} rounds each, "
         f"alternating; {os.cpu_count()} CPUs; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
