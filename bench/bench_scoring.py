@@ -258,7 +258,7 @@ def usual_script(file: str) -> None:
         means.append(float(sims.mean()))
         maxes.append(float(sims.max()))
     out["Geo-Sim (mean)"], out["Geo-Sim (max)"] = sum(means) / len(means), sum(maxes) / len(maxes)
-    print(json.dumps({"corpus": out}))
+    print("\nSCORES " + json.dumps({"corpus": out}))
 
 
 def versus_script(n_images: int, seed: int, rounds: int) -> None:
@@ -292,7 +292,10 @@ def versus_script(n_images: int, seed: int, rounds: int) -> None:
             walls[name].append(time.perf_counter() - start)
             if done.returncode != 0:
                 sys.exit(f"{name} failed: {done.stderr.strip().splitlines()[-1:]}")
-            scores[name] = json.loads(done.stdout.strip().splitlines()[-1])["corpus"]  # the script prints progress
+            out = done.stdout if name == "rsic score" else done.stdout.split("\nSCORES ")[-1]  # it prints progress
+            scores[name] = json.loads(out)["corpus"]
+            if name == "rsic score":
+                scores["rsic steps"] = json.loads(out).get("seconds") or {}
     print(
         f"{n_images} images x 5 references, all metrics + Geo-Sim, fresh processes, {rounds} rounds each, "
         f"alternating; {os.cpu_count()} CPUs; load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
@@ -303,6 +306,11 @@ def versus_script(n_images: int, seed: int, rounds: int) -> None:
         print(f"{name:<14}{statistics.median(times):>10.1f}{min(times):>8.1f}{max(times):>8.1f}   {each}")
     ratio = statistics.median(walls["usual script"]) / statistics.median(walls["rsic score"])
     print(f"rsic score is {ratio:.2f}x as fast as the usual script (medians; target >= 2x)")
+    steps = scores.pop("rsic steps", {})
+    print(
+        "rsic score, wall s per step of its last run (METEOR runs beside the others): "
+        + ", ".join(f"{k} {v:.1f}" for k, v in steps.items())
+    )
     ours, theirs = scores["rsic score"], scores["usual script"]
     coco = [m for m in theirs if not m.startswith("Geo-Sim")]
     worst = max(abs(ours[m] - theirs[m]) for m in coco)

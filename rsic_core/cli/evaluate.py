@@ -235,7 +235,7 @@ def _score(args: argparse.Namespace) -> int:
         )
         lines = report.lines()
     if args.json:
-        keys = ("corpus", "skipped", "embedder", "protocol", "protocols", "n_images", "notes")
+        keys = ("corpus", "skipped", "embedder", "protocol", "protocols", "n_images", "notes", "seconds")
         print(json.dumps({**{k: getattr(scores, k) for k in keys}, "run": str(folder)}, indent=1))
     else:
         for line in lines:
