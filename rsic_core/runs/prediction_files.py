@@ -99,7 +99,7 @@ def read_prediction_rows(path: str | Path) -> PredictionFile:
     """
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such prediction file")
+        raise FileNotFoundError(f"{path}: no predictions file")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
