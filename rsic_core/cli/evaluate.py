@@ -3,7 +3,7 @@
 rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N [--eval-seed S]] [--out DIR]
 rsic evaluate ... --engine ray [--address auto|ray://HOST:10001] [--num-workers N] [--gpus-per-worker G]
 rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR [--overwrite]]
-rsic score FILE --data PATH --split test [--allow-missing] [--match file name] [--protocols [--k 4]] [--json]
+rsic score FILE --data PATH --split test [--allow-missing] [--match filename] [--protocols [--k 4]] [--json]
 
 The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
 (``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
@@ -21,7 +21,7 @@ import sys
 
 from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
 from rsic_core.options import split_list
-from rsic_core.runs.prediction_files import MATCHERS, is_project_jsonl
+from rsic_core.runs.prediction_files import MATCH_OPTIONS, is_project_jsonl
 
 SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all of them)"
 
@@ -73,7 +73,13 @@ def register(subparsers) -> None:
         action="store_true",
         help="leave out images of the split without a prediction (default: score them as empty predictions)",
     )
-    p.add_argument("--match", choices=MATCHERS, help="how ids name images (default: whichever matches most rows)")
+    p.add_argument(
+        "--match",
+        choices=MATCH_OPTIONS,
+        help="how ids name images: "
+        + ", ".join(f"{k} ({v})" for k, v in MATCH_OPTIONS.items())
+        + " (default: whichever matches most rows)",
+    )
     p.add_argument(
         "--protocols",
         action="store_true",

@@ -29,7 +29,7 @@ from rsic_core.data.caption_sets import file_sha256
 from rsic_core.runs import layout as runs
 from rsic_core.runs.evaluation import check_out, score_rows
 from rsic_core.runs.layout import RunKind, RunLayout
-from rsic_core.runs.prediction_files import MATCHERS, FileRow, PredictionFile, read_prediction_rows
+from rsic_core.runs.prediction_files import MATCH_OPTIONS, MATCHERS, FileRow, PredictionFile, read_prediction_rows
 from rsic_core.runs.records import PredictionRow
 from rsic_core.scoring.metrics import ScoreConfig, Scores
 
@@ -163,8 +163,9 @@ def match_rows(file: PredictionFile, targets: list[Target], how: str | None = No
 def _match_by_key(file: PredictionFile, targets: list[Target], how: str | None) -> tuple[dict, str, list[str]]:
     rows = file.rows
     indexes = {m: {t.keys[m]: i for i, t in enumerate(targets) if m in t.keys} for m in MATCHERS}
+    how = MATCH_OPTIONS.get(how, how)
     if how is not None and how not in MATCHERS:
-        raise ValueError(f"unknown id match {how!r}; choose one of {', '.join(MATCHERS)}")
+        raise ValueError(f"unknown id match {how!r}; choose one of {', '.join(MATCH_OPTIONS)}")
 
     def lookup(matcher: str, key: str):
         index = indexes[matcher]
@@ -185,7 +186,7 @@ def _match_by_key(file: PredictionFile, targets: list[Target], how: str | None) 
     if len(tied) > 1 and len({tuple(lookup(m, r.key) for r in rows) for m in tied}) > 1:
         raise ValueError(
             f"{file.path}: the ids match {best:,} images as {tied[0]} and as {tied[1]}, differently; "
-            f"say which with --match ({', '.join(MATCHERS)})"
+            f"say which with --match ({', '.join(f'{k}: {v}' for k, v in MATCH_OPTIONS.items())})"
         )
     matcher = tied[0]
     matched: dict[int, FileRow] = {}
@@ -265,7 +266,7 @@ def import_predictions(
         allow_missing (False): leave out images of the split without a prediction instead of scoring them 0.
         out (a new folder under the runs folder): the run folder to write.
         overwrite (False): ``out`` may hold another run, which is then replaced.
-        match (the best): force one of :data:`MATCHERS`.
+        match (the best): force one of :data:`MATCHERS` (or its ``--match`` spelling: imgid, cocoid, filename, stem).
         protocols_k (None): also score the other common protocols (:mod:`rsic_core.scoring.protocols`),
             the "first k references" one with this k.
         root (:func:`rsic_core.paths.runs_dir`): the runs folder a new run folder goes under.

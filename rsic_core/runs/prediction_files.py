@@ -24,6 +24,7 @@ from pathlib import Path
 from rsic_core.runs.records import PredictionRow
 
 MATCHERS = ("Karpathy imgid", "coco id", "file name", "file name without extension")  # how ids name images
+MATCH_OPTIONS = dict(zip(("imgid", "cocoid", "filename", "stem"), MATCHERS))  # --match's spellings of them
 
 # Column names, in order of preference (the first one present is used).
 PREDICTION_COLUMNS = (
