@@ -209,5 +209,5 @@ def test_rsic_score_never_replaces_another_run_unless_asked(tmp_path, capsys):
 
     assert main(["score", str(file), "--out", str(target), "--overwrite", "--metrics", "bleu"]) == 0
     replaced = runs.load_run(target)
-    assert [p.image_id for p in replaced.predictions] == ["b.jpg"] and replaced.config["kind"] == "scored file"
+    assert [p.image_id for p in replaced.predictions] == ["b.jpg"] and replaced.config["kind"] == "imported"
     assert replaced.efficiency == {}  # it measured another model

@@ -4,10 +4,14 @@ import streamlit as st
 
 from rsic_core.runs import plots, tables
 from rsic_core.scoring.scale import DECIMALS, NUMBER_FORMAT, SCALE_NOTE, as_percent, metric_columns
-from ui import runs_cache
+from ui import prediction_import, runs_cache
 
 st.title("Runs")
-found = runs_cache.list_runs(runs_cache.runs_root_input())
+root = runs_cache.runs_root_input()
+
+with st.expander("Import predictions", icon=":material/upload_file:"):
+    prediction_import.import_form(root)
+found = runs_cache.list_runs(root)
 if not found:
     st.info(
         "No runs yet. Evaluate a model on the Compare page (Evaluate a model on the loaded dataset), or "

@@ -3,6 +3,7 @@
 rsic evaluate --model M [--adapter DIR] --data PATH --eval-split test [--eval-limit N [--eval-seed S]] [--out DIR]
 rsic evaluate ... --engine ray [--address auto|ray://HOST:10001] [--num-workers N] [--gpus-per-worker G]
 rsic score PREDICTIONS.jsonl|RUN_DIR [--out DIR [--overwrite]]
+rsic score FILE --data PATH --split test [--allow-missing] [--match filename] [--protocols [--k 4]] [--json]
 
 The evaluation and generation options are the fields of ``EvalConfig`` and ``CaptionConfig``
 (``--eval-split``, ``--gen-num-beams``, ...); the older ``--split``, ``--limit``, ``--name``,
@@ -20,6 +21,7 @@ import sys
 
 from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
 from rsic_core.options import split_list
+from rsic_core.runs.prediction_files import MATCH_OPTIONS, is_project_jsonl
 
 SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all of them)"
 
@@ -50,9 +52,41 @@ def register(subparsers) -> None:
     p.set_defaults(func=_evaluate)
 
     p = subparsers.add_parser(
-        "score", help="score predictions (a run folder or a predictions.jsonl) with coco-caption metrics and Geo-Sim"
+        "score",
+        help="score predictions (a run folder or a file in any common format) with coco-caption metrics and Geo-Sim",
+        formatter_class=HelpFormatter,
     )
-    p.add_argument("predictions", help="run folder, or JSONL with image_id, prediction and references per line")
+    p.add_argument(
+        "predictions",
+        help="run folder; predictions.jsonl (image_id, prediction, references); coco results JSON "
+        '[{"image_id", "caption"}]; JSONL/CSV with a prediction column and ids and/or references; '
+        "or a text file of filename<TAB>caption lines",
+    )
+    p.add_argument(
+        "--data",
+        help="dataset (folder or annotation file) or coco-format annotations file whose references the "
+        "predictions are matched to (default: the references in the file)",
+    )
+    p.add_argument("--split", default="test", help="split of --data the predictions are for (default: test)")
+    p.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="leave out images of the split without a prediction (default: score them as empty predictions)",
+    )
+    p.add_argument(
+        "--match",
+        choices=MATCH_OPTIONS,
+        help="how ids name images: "
+        + ", ".join(f"{k} ({v})" for k, v in MATCH_OPTIONS.items())
+        + " (default: whichever matches most rows)",
+    )
+    p.add_argument(
+        "--protocols",
+        action="store_true",
+        help="also score the other common protocols (sentence BLEU, rouge_score, NLTK METEOR, folded "
+        "references, first k references) side by side",
+    )
+    p.add_argument("--k", type=int, default=4, help="references kept by the 'first k references' protocol (default: 4)")
     p.add_argument("--out", help="folder for the scored run (default: the run folder itself, or a new run folder)")
     p.add_argument(
         "--overwrite",
@@ -94,7 +128,31 @@ def _print_scores(corpus: dict, meta: dict, folder) -> None:
         print(f"note: {note}")
     if meta.get("embedder"):
         print(f"Geo-Sim embedder: {meta['embedder']}")
+    protocol = meta.get("protocol") or {}
+    if protocol:
+        refs = protocol["references_per_image"]
+        print(
+            f"protocol: {protocol['images']:,} images scored, references per image {refs['min']}/{refs['median']:g}/"
+            f"{refs['max']} (min/median/max), tokenizer {protocol['tokenizer']}, {protocol['level']}"
+        )
+    _print_protocols(meta.get("protocols") or {}, corpus)
     print(f"run folder: {folder}")
+
+
+def _print_protocols(protocols: dict, corpus: dict) -> None:
+    """The other protocols x100 beside coco-caption's, one line each."""
+    if not protocols:
+        return
+    from rsic_core.scoring.scale import as_percent
+
+    shown = ("BLEU-1", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr")
+    print(f"{'protocol (x100)':<58}" + "".join(f"{m:>9}" for m in shown))
+    for name, scores in {"coco-caption (pycocoevalcap, PTB, corpus)": corpus, **protocols}.items():
+        if "skipped" in scores:
+            print(f"{name:<58} {scores['skipped']}")
+            continue
+        values = as_percent({m: v for m, v in scores.items() if m in shown})
+        print(f"{name:<58}" + "".join(f"{values[m]:9.2f}" if m in values else f"{'':>9}" for m in shown))
 
 
 def eval_config(args: argparse.Namespace):
@@ -159,16 +217,36 @@ def _evaluate_on_ray(args: argparse.Namespace, dataset, config, engine):
 
 
 def _score(args: argparse.Namespace) -> int:
-    from rsic_core.runs.evaluation import rescore
+    from pathlib import Path
 
-    folder, scores = rescore(args.predictions, _score_config(args), out=args.out, overwrite=args.overwrite)
-    if args.json:
-        print(
-            json.dumps(
-                {"corpus": scores.corpus, "skipped": scores.skipped, "embedder": scores.embedder, "run": str(folder)},
-                indent=1,
-            )
-        )
+    path = Path(args.predictions).expanduser()
+    if args.k < 1:
+        raise ValueError(f"--k must be 1 or more (got {args.k})")
+    k = args.k if args.protocols else None
+    config = _score_config(args)
+    if "meteor" in config.score_metrics:
+        from rsic_core.scoring.coco import start_meteor
+
+        start_meteor()  # the METEOR JVM loads its paraphrase table while the file is read and tokenized
+    lines = []
+    if path.is_dir() or (args.data is None and is_project_jsonl(path)):
+        from rsic_core.runs.evaluation import rescore
+
+        folder, scores = rescore(path, config, out=args.out, overwrite=args.overwrite, protocols_k=k)
     else:
-        _print_scores(scores.corpus, scores.to_dict(), folder)
+        from rsic_core.runs.imports import import_predictions
+
+        folder, scores, report = import_predictions(
+            path, args.data, args.split, config, args.allow_missing, args.out, args.overwrite, args.match, k
+        )
+        lines = report.lines()
+    if args.json:
+        keys = ("corpus", "skipped", "embedder", "protocol", "protocols", "n_images", "notes", "seconds")
+        print(json.dumps({**{k: getattr(scores, k) for k in keys}, "run": str(folder)}, indent=1))
+    else:
+        for line in lines:
+            print(line)
+        meta = scores.to_dict()
+        meta["notes"] = [n for n in meta["notes"] if n not in lines]
+        _print_scores(scores.corpus, meta, folder)
     return 0

@@ -93,6 +93,23 @@ def model_under_roots(name: str, roots: Sequence[str | Path] | None = None) -> s
     )
 
 
+def file_under_roots(path: str | Path, roots: Sequence[str | Path] | None = None) -> Path:
+    """``path`` resolved, once known to lie under ``roots`` (any file: a prediction file, a coco annotations file).
+
+    Raises:
+        ValueError: it resolves outside every root.
+        FileNotFoundError: inside a root, there is no such file.
+    """
+    allowed = [_resolved(Path(r).expanduser()) for r in (data_roots() if roots is None else roots)]
+    typed = str(path).strip()
+    resolved = _resolved(Path(typed).expanduser())
+    if resolved is None or not _under(resolved, allowed):
+        raise ValueError(_refusal(typed, allowed))
+    if not resolved.is_file():
+        raise FileNotFoundError(f"{short(typed)}: no such file")
+    return resolved
+
+
 def _resolved(path: Path) -> Path | None:
     try:
         return path.resolve()

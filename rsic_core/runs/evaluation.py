@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from rsic_core.data.caption_sets import file_sha256
 from rsic_core.data.subsets import Subset, choose_subset
 from rsic_core.models.inference import CaptionConfig, caption_images, generate_captions
 from rsic_core.runs import layout as runs
@@ -239,7 +240,11 @@ def efficiency_of(captioner, records, config: EvalConfig | None = None) -> dict:
 
 
 def rescore(
-    path: str | Path, config: ScoreConfig | None = None, out: str | Path | None = None, overwrite: bool = False
+    path: str | Path,
+    config: ScoreConfig | None = None,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    protocols_k: int | None = None,
 ) -> tuple[Path, Scores]:
     """Score the predictions of a run folder (in place) or of a ``predictions.jsonl`` file.
 
@@ -254,6 +259,7 @@ def rescore(
             Metrics scored before and not asked for now are kept (corpus and per image).
         overwrite (False): ``out`` may hold another run, whose predictions, scores and config are
             then replaced (its efficiency report, which described another model, is removed).
+        protocols_k (None): also score the other common protocols (:mod:`rsic_core.scoring.protocols`).
 
     Returns:
         (the folder written, the scores).
@@ -273,9 +279,15 @@ def rescore(
         rows, problems = read_prediction_file(file), []
     if not rows:
         raise ValueError(f"{file}: no prediction could be read" + (f" ({problems[0]})" if problems else ""))
-    replaced = _check_out(file, out, overwrite)
+    replaced = check_out(file, out, overwrite)
     scores = score_rows(rows, config)
     scores.notes += problems
+    if protocols_k:
+        from rsic_core.scoring.protocols import compare_protocols
+
+        scores.protocols = compare_protocols(
+            {r.image_id: r.prediction for r in rows}, {r.image_id: r.references for r in rows}, protocols_k
+        )
     _keep_other_metrics(scores, rows, RunLayout(file.parent).metrics)
     folder = Path(out).expanduser() if out else (path if path.is_dir() else runs.new_run_dir(f"scored-{file.stem}"))
     runs.make_folder(folder, "--out")
@@ -284,7 +296,11 @@ def rescore(
         layout.efficiency.unlink(missing_ok=True)
     runs.write_scores(folder, rows, scores)
     if replaced or not layout.config_file.is_file():
-        layout.write_config({"name": folder.name, "kind": RunKind.SCORED_FILE, "data": str(file)})
+        source = str(file.resolve())
+        layout.write_config(
+            {"name": folder.name, "kind": RunKind.IMPORTED, "data": source, "source": source}
+            | {"source_sha256": file_sha256(file), "dataset": None, "split": _one_split(rows)}
+        )
     return folder, scores
 
 
@@ -310,7 +326,12 @@ def score_rows(rows, config: ScoreConfig | None = None) -> Scores:
     return scores
 
 
-def _check_out(file: Path, out, overwrite: bool) -> bool:
+def _one_split(rows) -> str | None:
+    splits = {r.split for r in rows}
+    return splits.pop() if len(splits) == 1 else None
+
+
+def check_out(file: Path, out, overwrite: bool) -> bool:
     """Whether scoring ``file`` into ``out`` replaces another run there (refused unless ``overwrite``)."""
     if not out:
         return False

@@ -57,7 +57,8 @@ class RunKind(_StrEnum):
     EVALUATION = "evaluation"  # rsic evaluate, the Compare page's demo evaluation
     TRAINING = "training"  # rsic train, the Train page
     TRAINING_EVAL = "training-eval"  # a training run's eval/ and val/step-<N>/ folders
-    SCORED_FILE = "scored file"  # rsic score on a bare predictions.jsonl
+    SCORED_FILE = "scored file"  # rsic score on a bare predictions.jsonl (before imports were kept as "imported")
+    IMPORTED = "imported"  # rsic score on a prediction file (any format): config.json has source, source_sha256
     GRID = "grid"  # rsic experiment grid
     PRUNE = "prune"  # rsic experiment prune
 

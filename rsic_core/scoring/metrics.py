@@ -10,7 +10,8 @@ breakages: temp files in its package folder, METEOR dying on paths with spaces, 
 Java is missing). Here:
 
 - METEOR (one long-lived JVM) scores in a background thread while Python computes BLEU, ROUGE-L,
-  CIDEr and Geo-Sim, so the JVM and the embedder use both cores.
+  CIDEr and Geo-Sim, so the JVM and the embedder use both cores; the embedder loads in another thread
+  while the PTB tokenizer's JVM runs.
 - Empty predictions score 0 on every metric (the Java tools accept them; Geo-Sim is set to 0
   rather than the similarity of an empty string). Images without any reference are left out and
   counted in ``notes``. Duplicate references are kept, as coco-caption keeps them. Line breaks
@@ -84,6 +85,8 @@ class Scores:
     skipped: dict[str, str] = field(default_factory=dict)  # metric -> why it was not computed
     notes: list[str] = field(default_factory=list)  # input oddities that were handled
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+    protocol: dict = field(default_factory=dict)  # images, references per image, tokenizer, level (see _protocol)
+    protocols: dict[str, dict[str, float]] = field(default_factory=dict)  # other protocols' scores (--protocols)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,6 +102,8 @@ class Scores:
             skipped=dict(data.get("skipped") or {}),
             notes=list(data.get("notes") or []),
             seconds=dict(data.get("seconds") or {}),
+            protocol=dict(data.get("protocol") or {}),
+            protocols={str(k): dict(v) for k, v in (data.get("protocols") or {}).items()},
         )
 
 
@@ -130,14 +135,24 @@ def score(
     if not ids:
         raise ValueError("nothing to score: no image has both a prediction and at least one reference")
     result = Scores(corpus={}, per_image={i: {} for i in preds}, n_images=len(ids), notes=notes)
+    result.protocol = _protocol([len(refs[i]) for i in ids])
     groups = set(config.score_metrics) | ({"spice"} if config.score_spice else set())
     empty = {i for i in ids if not preds[i].strip()}
     if empty:
         result.notes.append(f"{len(empty)} empty prediction(s) scored 0 on every metric")
 
     java_groups = [g for g in ("bleu", "meteor", "rouge", "cider", "spice") if g in groups]
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    if java_groups:
+        coco.java()  # no Java: one sentence now, before anything starts loading
+    with ThreadPoolExecutor(max_workers=2) as pool:
         meteor = None
+        loading = None
+        if "geo_sim" in groups:  # the embedder loads while the PTB tokenizer's JVM runs (a wait, not Python work)
+            from rsic_core.text.embeddings import geo_sim_default
+
+            embedder = config.geo_sim_embedder or geo_sim_default()  # the study's mpnet where cached, else MiniLM
+            dtype = resolve_geo_sim_dtype(config.geo_sim_dtype)
+            loading = pool.submit(_embedder, embedder or None, dtype)
         if java_groups:
             start = time.perf_counter()
             gts, res = coco.ptb_tokenize({i: refs[i] for i in ids}, {i: preds[i] for i in ids})
@@ -147,12 +162,11 @@ def score(
             for group in java_groups:
                 if group != "meteor":
                     _record(result, ids, group, *_timed(coco.SCORERS[group], gts, res))
-        if "geo_sim" in groups:
-            from rsic_core.text.embeddings import embedder_name, geo_sim_default
+        if loading is not None:
+            from rsic_core.text.embeddings import embedder_name
 
             start = time.perf_counter()
-            dtype = resolve_geo_sim_dtype(config.geo_sim_dtype)
-            embedder = config.geo_sim_embedder or geo_sim_default()  # the study's mpnet where cached, else MiniLM
+            loading.result()  # raises what loading raised (e.g. a model that is not there)
             means, maxes = geo_sim(
                 [preds[i] for i in ids], [refs[i] for i in ids], embedder, config.geo_sim_batch_size, dtype
             )
@@ -166,6 +180,18 @@ def score(
         result.per_image[i] = {m: row.get(m, math.nan) for m in ALL_METRICS if m in result.corpus}
     result.corpus = {m: result.corpus[m] for m in ALL_METRICS if m in result.corpus}
     return result
+
+
+def _protocol(n_refs: list[int]) -> dict:
+    """What every score report states: how many images, references each, tokenizer, corpus-level."""
+    import statistics
+
+    return {
+        "images": len(n_refs),
+        "references_per_image": {"min": min(n_refs), "median": statistics.median(n_refs), "max": max(n_refs)},
+        "tokenizer": "PTB (pycocoevalcap's Stanford CoreNLP PTBTokenizer, lower-cased, punctuation removed)",
+        "level": "corpus-level, as coco-caption (BLEU and CIDEr are not means of per-image scores)",
+    }
 
 
 def _timed(fn, *args):

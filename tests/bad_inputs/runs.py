@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -196,6 +197,59 @@ SCORE_CASES = [
     _score("a line that is a list", (GOOD, "[1, 2]"), "line 2: expected a JSON object"),
 ]
 
+
+def _file(name: str, text: str):
+    def build(tmp: Path) -> Path:
+        (tmp / name).write_text(text, encoding="utf-8")
+        return tmp / name
+
+    return build
+
+
+def _imported(name: str, file: str, text: str, expected: str) -> BadInput:
+    """A prediction file in another layout that ``rsic score`` refuses before writing any run."""
+    return BadInput(
+        f"rsic score: {name}",
+        build=_file(file, text),
+        run=lambda path: _leaves_no_run(["score", path, "--metrics", "bleu"]),
+        expected=re.escape(file) + ": " + expected,
+        exit_code=2,
+    )
+
+
+IMPORT_CASES = [
+    _imported(
+        "a CSV references cell that is not a JSON list",
+        "eval.csv",
+        'prediction,references\na road,"[""a road""]"\na house,"a house"\n',
+        r"line 3: references \('references'\) must be a JSON list",
+    ),
+    _imported(
+        "coco results without references or --data",
+        "results.json",
+        '[{"image_id": 1, "caption": "a road"}]',
+        "the file carries predictions but no references: give the dataset",
+    ),
+    _imported(
+        "a text line without a tab",
+        "captions.txt",
+        "1.jpg\ta road\n2.jpg a house\n",
+        "line 2: expected filename<TAB>caption",
+    ),
+    _imported(
+        "a JSON entry whose caption is a number",
+        "results.json",
+        '[{"image_id": 1, "caption": "a road", "references": ["a road"]}, {"image_id": 2, "caption": 7, "references": ["x"]}]',
+        r"entry 2: the prediction \('caption'\) must be a text, found 7",
+    ),
+    _imported(
+        "a CSV with no prediction column",
+        "eval.csv",
+        'image,refs\n1.jpg,"[]"\n',
+        "no prediction column",
+    ),
+]
+
 WRITE_CASES = [
     BadInput(
         "rsic score --out an evaluation run (would replace its predictions)",
@@ -367,4 +421,4 @@ EVALUATE_CASES = [
     ),
 ]
 
-CASES = SCORE_CASES + WRITE_CASES + OPTION_CASES + EVALUATE_CASES
+CASES = SCORE_CASES + IMPORT_CASES + WRITE_CASES + OPTION_CASES + EVALUATE_CASES
