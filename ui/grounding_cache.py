@@ -17,8 +17,6 @@ from rsic_core.models.grounding import Explanation, WordHeatmap, explain_images,
 from rsic_core.models.inference import CaptionConfig
 from ui import models_cache
 
-TEMPLATE_WORDS = frozenset({"aerial", "remote", "sensing"})  # "an aerial image of", "a remote sensing image of"
-
 
 @st.cache_data(show_spinner="Finding where the model looked...", max_entries=256)
 def explanation(
@@ -51,18 +49,13 @@ def ordered_words(words: list[str], flagged=()) -> list[int]:
     """Indices of the words worth a heatmap, the flagged ones (hallucinated objects) first.
 
     Those are the caption's content words less the words of its frame: "aerial" and the nouns that frame a
-    scene or a place in it ("image", "area", "middle": the object lexicon's ``FRAME_WORDS``), which every
+    scene or a place in it ("image", "area", "middle": :func:`rsic_core.text.words.is_scene_word`), which every
     "an aerial image of ..." caption has and whose heatmap says nothing about the scene.
     """
-    from rsic_core.scoring.objects import FRAME_WORDS
-    from rsic_core.text.words import is_content_word
+    from rsic_core.text.words import is_scene_word
 
-    frame = FRAME_WORDS | TEMPLATE_WORDS
     flagged = {f.lower() for f in flagged or ()}
-    bare = [w.lower().strip(".,;:!?") for w in words]
-    content = [
-        i for i, w in enumerate(bare) if is_content_word(w) and w not in frame and w.removesuffix("s") not in frame
-    ]
+    content = [i for i, w in enumerate(words) if is_scene_word(w)]
     return [i for i in content if words[i].lower() in flagged] + [i for i in content if words[i].lower() not in flagged]
 
 

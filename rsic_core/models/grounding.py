@@ -55,7 +55,7 @@ import numpy as np
 from rsic_core.data.images import image_name, read_image
 from rsic_core.models.base import Captioner
 from rsic_core.models.inference import CaptionConfig, fit_token_limits, generation_kwargs
-from rsic_core.text.words import is_content_word
+from rsic_core.text.words import is_scene_word
 
 METHODS = {
     "attention": "attention rollout over the image tokens (cross-attention for BLIP, chained through the Q-Former "
@@ -77,8 +77,8 @@ class WordHeatmap:
 
     @property
     def content(self) -> bool:
-        """A content word (not a function word): the ones worth an overlay."""
-        return is_content_word(self.word.lower().strip(".,;:!?"))
+        """A word about the scene (not a function word, nor the caption's frame): the ones worth an overlay."""
+        return is_scene_word(self.word)
 
 
 @dataclass

@@ -26,15 +26,10 @@ from dataclasses import dataclass
 from functools import cache
 
 from rsic_core.text import wordnet
-from rsic_core.text.words import NUMBER_VALUES, STOPWORDS
+from rsic_core.text.words import FRAME_WORDS, NUMBER_VALUES, STOPWORDS
 
 PHYSICAL_LEXNAMES = frozenset(
     "noun.artifact noun.object noun.location noun.plant noun.animal noun.substance noun.person".split()
-)
-# Nouns that frame a scene or a position in it rather than name a thing in it.
-FRAME_WORDS = frozenset(
-    "image picture photo photograph view scene area region place part middle center centre corner edge side "
-    "top bottom left right position direction spot space ground".split()
 )
 SENSES = 2  # a word's most frequent noun senses that count (WordNet lists senses by frequency)
 HOPS = 4  # how many is-a steps apart two related objects may be (car -> vehicle is 4)

@@ -115,6 +115,24 @@ def is_content_word(word: str) -> bool:
     return word not in STOPWORDS and (len(word) > 1 or word.isdigit())
 
 
+# Nouns that frame a scene or a position in it rather than name a thing in it.
+FRAME_WORDS = frozenset(
+    "image picture photo photograph view scene area region place part middle center centre corner edge side "
+    "top bottom left right position direction spot space ground".split()
+)
+TEMPLATE_WORDS = frozenset({"aerial", "remote", "sensing"})  # "an aerial image of", "a remote sensing image of"
+
+
+def is_scene_word(word: str) -> bool:
+    """A content word that says something about the scene: not its frame ("image", "area", "middle", in the
+    singular or plural) nor the template of remote-sensing captions ("aerial", "remote sensing").
+
+    The words worth a heatmap (``rsic explain``'s overlays, the pages' word pills)."""
+    word = word.lower().strip(".,;:!?")
+    frame = FRAME_WORDS | TEMPLATE_WORDS
+    return is_content_word(word) and word not in frame and word.removesuffix("s") not in frame
+
+
 def replace_words(text: str, mapping: dict[str, str]) -> str:
     """``text`` with every letter word whose lowercase form is in ``mapping`` replaced by its value.
 
