@@ -255,3 +255,23 @@ def test_runs_page_imports_a_prediction_file(ucm_val, expected, tmp_path, monkey
     assert table["CIDEr"].iloc[0] == pytest.approx(100 * expected["CIDEr"], abs=1e-7)
     (run,) = runs.list_runs(root)
     assert run.config["kind"] == "imported" and run.config["source"] == str(file.resolve())
+
+
+def test_compare_reads_any_format_rsic_score_reads(ucm_val, tmp_path, capsys):
+    """rsic compare: a coco results file against the same captions as a filename<TAB>caption file differs by zero;
+    the first reference of each image (as a CSV with its references) beats them."""
+    data, pairs = ucm_val
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir(), (tmp_path / "c").mkdir()
+    coco, _ = _write(tmp_path / "a", "coco results by imgid", pairs)
+    text, _ = _write(tmp_path / "b", "text filename<TAB>caption", pairs)
+    better = [(name, imgid, refs, refs[0].lower().rstrip(" .")) for name, imgid, refs, _ in pairs]
+    jsonl, _ = _write(tmp_path / "c", "predictions.jsonl", better)
+    common = ["--metrics", "bleu,cider", "--resamples", "200", "--json"]
+
+    assert main(["compare", str(coco), str(text), "--data", str(data), "--split", "val", *common]) == 0
+    same = json.loads(capsys.readouterr().out)
+    assert same["BLEU-4"]["delta"] == 0 and same["CIDEr"]["low"] == 0 == same["CIDEr"]["high"]
+
+    assert main(["compare", str(jsonl), str(coco), "--data", str(data), "--split", "val", *common]) == 0
+    won = json.loads(capsys.readouterr().out)
+    assert won["CIDEr"]["low"] > 0 and won["CIDEr"]["a_wins"] == 1.0

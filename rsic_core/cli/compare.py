@@ -2,7 +2,9 @@
 
 rsic compare A B [--json] [--resamples 1000] [--seed 0] [--metrics bleu,cider,...] [--class-metric CIDEr]
 
-A and B are run folders or ``predictions.jsonl`` files of the same images (with the same references).
+A and B are run folders or prediction files of the same images (with the same references): the project's
+``predictions.jsonl`` or any file ``rsic score`` reads (coco results, CSV/TSV/JSONL columns, ``file<TAB>caption``),
+matched to ``--data PATH --split SPLIT`` where the file carries no references.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ def register(subparsers) -> None:
             "the jar's corpus value is given in a note)."
         ),
     )
-    p.add_argument("a", help="run folder or predictions.jsonl of system A")
-    p.add_argument("b", help="run folder or predictions.jsonl of system B (the same images)")
+    p.add_argument("a", help="run folder or prediction file of system A (any format rsic score reads)")
+    p.add_argument("b", help="run folder or prediction file of system B (the same images)")
+    p.add_argument("--data", help="dataset (or coco annotations file) that prediction files are matched to")
+    p.add_argument("--split", default="test", help="its split (default test)")
+    p.add_argument(
+        "--match", choices=("imgid", "cocoid", "filename", "stem"), help="how ids are matched (default: the best)"
+    )
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
     p.add_argument(
@@ -47,7 +54,9 @@ def _compare(args: argparse.Namespace) -> int:
 
     if args.class_metric not in ALL_METRICS:
         raise ValueError(f"--class-metric must be one of {', '.join(ALL_METRICS)}, not {args.class_metric!r}")
-    comparison = compare_paths(args.a, args.b, _score_config(args), args.resamples, args.seed)
+    comparison = compare_paths(
+        args.a, args.b, _score_config(args), args.resamples, args.seed, args.data, args.split, args.match
+    )
     if args.json:
         print(json.dumps(comparison.to_json(), indent=1))
         return 0

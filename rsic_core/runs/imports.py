@@ -243,6 +243,50 @@ def _match_by_references(file: PredictionFile, targets: list[Target]) -> tuple[d
     return matched, f"{n:,} of {n:,} predictions matched {how}", notes
 
 
+def matched_rows(
+    path: str | Path,
+    data: str | Path | None = None,
+    split: str | None = "test",
+    allow_missing: bool = False,
+    match: str | None = None,
+) -> tuple[str | None, list[PredictionRow], ImportReport]:
+    """A prediction file in any format read and matched to its images, nothing scored or written: (the name of
+    the dataset matched to, None for a file scored against its own references; the rows; the report).
+
+    See :func:`import_predictions` for the arguments; an image of ``data``'s split without a prediction is a
+    row with an empty prediction and an ``error`` (left out with ``allow_missing``).
+    """
+    path = Path(path).expanduser()
+    file = read_prediction_rows(path)
+    if data is not None:
+        dataset, targets = load_targets(data, split)
+        matched, how, notes = match_rows(file, targets, match)
+        if file.has_references and file.has_keys:
+            notes.append(f"the references in the file were not used: the scores are against {dataset}'s")
+    elif file.has_references:
+        dataset = None
+        targets = [Target(r.key or r.where, r.references, {}) for r in file.rows]
+        if len({t.image_id for t in targets}) < len(targets):
+            raise ValueError(f"{path}: an image id is given twice; each image must have one row")
+        matched, how, notes = dict(enumerate(file.rows)), f"{len(targets):,} predictions with their own references", []
+    else:
+        raise ValueError(
+            f"{path}: the file carries predictions but no references: give the dataset they belong to "
+            "(--data PATH --split SPLIT) or a coco-format annotations file (--data captions.json)"
+        )
+    rows = []
+    for i, t in enumerate(targets):
+        if i in matched or not allow_missing:
+            rows.append(PredictionRow(t.image_id, "", list(t.references), t.split, t.label, t.path))
+            if i in matched:
+                rows[-1].prediction = matched[i].prediction
+            else:
+                rows[-1].error = "no prediction in the imported file"
+    report = ImportReport(file.format, file.columns, how, len(targets), len(targets) - len(matched), not allow_missing)
+    report.notes += notes
+    return dataset, rows, report
+
+
 def import_predictions(
     path: str | Path,
     data: str | Path | None = None,
@@ -279,34 +323,8 @@ def import_predictions(
         ValueError: one sentence naming the row that cannot be read or matched; nothing is written.
     """
 
-    path = Path(path).expanduser()
-    file = read_prediction_rows(path)
-    if data is not None:
-        dataset, targets = load_targets(data, split)
-        matched, how, notes = match_rows(file, targets, match)
-        if file.has_references and file.has_keys:
-            notes.append(f"the references in the file were not used: the scores are against {dataset}'s")
-    elif file.has_references:
-        dataset, split = None, None
-        targets = [Target(r.key or r.where, r.references, {}) for r in file.rows]
-        if len({t.image_id for t in targets}) < len(targets):
-            raise ValueError(f"{path}: an image id is given twice; each image must have one row")
-        matched, how, notes = dict(enumerate(file.rows)), f"{len(targets):,} predictions with their own references", []
-    else:
-        raise ValueError(
-            f"{path}: the file carries predictions but no references: give the dataset they belong to "
-            "(--data PATH --split SPLIT) or a coco-format annotations file (--data captions.json)"
-        )
-    rows = []
-    for i, t in enumerate(targets):
-        if i in matched or not allow_missing:
-            rows.append(PredictionRow(t.image_id, "", list(t.references), t.split, t.label, t.path))
-            if i in matched:
-                rows[-1].prediction = matched[i].prediction
-            else:
-                rows[-1].error = "no prediction in the imported file"
-    report = ImportReport(file.format, file.columns, how, len(targets), len(targets) - len(matched), not allow_missing)
-    report.notes += notes
+    dataset, rows, report = matched_rows(path, data, split, allow_missing, match)
+    path, split = Path(path).expanduser(), split if data is not None else None
     replaced = check_out(path, out, overwrite)
     scores = score_rows(rows, config)
     if protocols_k:
@@ -332,8 +350,8 @@ def import_predictions(
             "data": str(Path(data).expanduser().resolve()) if data is not None else str(path.resolve()),
             "split": split,
             "n_images": len(rows),
-            "format": file.format,
-            "match": how,
+            "format": report.format,
+            "match": report.match,
             "allow_missing": allow_missing,
         }
     )

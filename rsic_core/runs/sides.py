@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from rsic_core.runs.imports import matched_rows
 from rsic_core.runs.layout import RunLayout
+from rsic_core.runs.prediction_files import is_project_jsonl
 from rsic_core.runs.records import read_prediction_file, read_predictions
 from rsic_core.scoring.bootstrap import RESAMPLES, SEED, Comparison, compare_systems
 from rsic_core.scoring.metrics import ScoreConfig
@@ -20,11 +22,14 @@ from rsic_core.scoring.metrics import ScoreConfig
 Side = tuple[list[str], list[str], list[list[str]], list[str | None]]
 
 
-def load_side(path: str | Path) -> Side:
-    """A run folder's or a ``predictions.jsonl``'s images: (image ids, predictions, references, classes).
+def load_side(path: str | Path, data: str | Path | None = None, split: str = "test", match: str | None = None) -> Side:
+    """A run folder's or a prediction file's images: (image ids, predictions, references, classes).
 
     A class is the scene class the dataset gives the image (``label`` of the run's rows), None where
     there is none. An image whose caption failed counts with an empty prediction (it scores 0).
+    A file in another format than the project's ``predictions.jsonl`` (coco results, CSV, TSV, any JSONL that
+    ``rsic score`` reads) is matched to ``data``'s ``split`` (or scored against the references it carries) by
+    :func:`rsic_core.runs.imports.matched_rows`; an image of the split without a prediction counts as empty.
 
     Raises:
         FileNotFoundError: no such folder or file, or a folder without ``predictions.jsonl``.
@@ -38,6 +43,8 @@ def load_side(path: str | Path) -> Side:
         rows, problems = read_predictions(file)
         if problems:
             raise ValueError(problems[0])
+    elif path.is_file() and (data is not None or not is_project_jsonl(path)):
+        file, rows = path, matched_rows(path, data, split, match=match)[1]
     elif path.is_file():
         file, rows = path, read_prediction_file(path)
     else:
@@ -91,9 +98,14 @@ def compare_paths(
     config: ScoreConfig | None = None,
     resamples: int = RESAMPLES,
     seed: int = SEED,
+    data: str | Path | None = None,
+    split: str = "test",
+    match: str | None = None,
 ) -> Comparison:
-    """A against B (run folders or prediction files): see :func:`rsic_core.scoring.bootstrap.compare_systems`."""
-    ids, preds_a, preds_b, refs, classes = paired(load_side(a), load_side(b), (str(a), str(b)))
+    """A against B (run folders or prediction files, those of other formats matched to ``data``'s ``split``):
+    see :func:`rsic_core.scoring.bootstrap.compare_systems`."""
+    sides = [load_side(x, data, split, match) for x in (a, b)]
+    ids, preds_a, preds_b, refs, classes = paired(*sides, (str(a), str(b)))
     return compare_systems(ids, preds_a, preds_b, refs, classes, config, resamples, seed)
 
 
