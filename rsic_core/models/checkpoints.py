@@ -61,15 +61,8 @@ def read_state_dict(
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as e:
-        if "Unsupported global" in str(e) or "Unsupported class" in str(e):
-            raise ValueError(
-                f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
-                "(torch.load with weights_only=True reads only those; unpickling anything else can run code)"
-            ) from None
-        # torch's message opens with advice to retry with weights_only=False: keep only what it found in the file
-        found = (str(e).split("WeightsUnpickler error:")[-1].strip() or str(e)).splitlines()[0]
-        raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(found)})") from None
+    except pickle.UnpicklingError:  # torch's weights-only refusal; its text advises weights_only=False: never shown
+        raise ValueError(pickle_refusal(path)) from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a PyTorch checkpoint that can be read ({_first_line(e)})") from None
     if not isinstance(loaded, Mapping):
@@ -88,6 +81,53 @@ def read_state_dict(
         name = str(key)
         state[name[len(strip_prefix) :] if strip_prefix and name.startswith(strip_prefix) else name] = value
     return state
+
+
+def pickle_refusal(path: str | Path) -> str:
+    """Why ``torch.load(path, weights_only=True)`` refused a file, in one sentence that never advises unpickling.
+
+    The refused globals are named when the file is a zip checkpoint (``get_unsafe_globals_in_checkpoint``
+    lists them without unpickling anything); a file that is no checkpoint at all is said to be one.
+    """
+    import torch
+
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path) if zipfile.is_zipfile(path) else None
+    except Exception:  # a broken zip: nothing more to learn from it
+        unsafe = None
+    if unsafe:
+        return (
+            f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
+            f"({', '.join(unsafe[:SHOWN])}); unpickling them could run any code, so it is never done"
+        )
+    return (
+        f"{path}: refused: not a PyTorch checkpoint of plain tensors (torch.load with weights_only=True reads "
+        "tensors, numbers and dicts only; unpickling anything else could run code)"
+    )
+
+
+def checkpoint_refusal(folder: str | Path) -> str:
+    """Why a run's Trainer checkpoint (optimizer, scheduler, RNG state) was refused by a weights-only load.
+
+    Names the files holding pickled objects other than tensors and the NumPy state the Trainer allows.
+    """
+    import torch
+
+    planted = []
+    for file in sorted(Path(folder).glob("*")):
+        if file.suffix in (".pt", ".pth", ".bin") and zipfile.is_zipfile(file):
+            try:
+                found = torch.serialization.get_unsafe_globals_in_checkpoint(file)
+            except Exception:  # a broken zip: the load below names it
+                continue
+            if any(not g.startswith("numpy") for g in found):
+                planted.append(f"{file.name}: {', '.join(g for g in found if not g.startswith('numpy'))}")
+    named = f" ({'; '.join(planted[:SHOWN])})" if planted else ""
+    return (
+        f"{folder}: refused: the checkpoint holds pickled objects other than tensors{named}; unpickling them could "
+        "run any code, so it is never done: delete this checkpoint folder (the run resumes from an earlier one) "
+        "or train afresh with --overwrite"
+    )
 
 
 @dataclass

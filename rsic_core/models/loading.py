@@ -131,6 +131,7 @@ def open_weights(model_cls, source: str, dtype):
         if "mismatch" not in str(e):
             raise
         raise ValueError(f"{source}: the weights do not fit config.json (the layer sizes differ)") from None
+    _refuse_nonfinite(model, source)
     missing = sorted(info.get("missing_keys") or ())
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
@@ -199,6 +200,15 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
 
     folder = check_adapter_folder(adapter)
     try:
+        bad = first_nonfinite([folder / ADAPTER_WEIGHTS])
+    except SafetensorError as e:
+        raise ValueError(f"{folder / ADAPTER_WEIGHTS}: the adapter weights are truncated or corrupt ({e})") from None
+    if bad:
+        raise ValueError(
+            f"adapter {folder}: the weights hold NaN or infinite values ({bad}); a run that diverged saved them, "
+            "and merged into the model they would caption nothing"
+        )
+    try:
         with quiet_peft():
             return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     except SafetensorError as e:
@@ -213,6 +223,36 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
     except ValueError as e:  # e.g. "Target modules {...} not found in the base model. Please check ..."
         reason = _one_line(e).split(". ")[0].rstrip(".")
         raise ValueError(f"adapter {folder} does not fit model {model_name}: {reason}") from None
+
+
+def first_nonfinite(files) -> str | None:
+    """The name of the first floating-point tensor holding NaN or infinity in safetensors ``files``, or None.
+
+    Each tensor is read from the memory-mapped file and checked with ``torch.isfinite`` (one pass over the
+    weights, about as long as reading them: measured in tests/test_model_loading.py).
+    """
+    import torch
+    from safetensors import safe_open
+
+    for file in files:
+        with safe_open(str(file), framework="pt") as opened:
+            for name in opened.keys():
+                tensor = opened.get_tensor(name)
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    return name
+    return None
+
+
+def _refuse_nonfinite(model, source) -> None:
+    """Refuse a loaded model whose weights hold NaN or infinity (it would caption "" or garbage), naming the tensor."""
+    import torch
+
+    for name, tensor in model.named_parameters():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(
+                f"{source}: the weights hold NaN or infinite values ({name}); the model cannot caption: "
+                "train or convert it again"
+            )
 
 
 def _refuse_pickles(folder: Path, what: str) -> None:
