@@ -15,7 +15,8 @@ API::
     check.ok, check.sentence()       # True, "513 of 513 keys mapped"
     # or: False, "the checkpoint does not fit the model: 1 missing (decoder.generator.bias), ..."
 
-``model.state_dict()`` may come from a model built on the meta device: only shapes are compared.
+``model.state_dict()`` may come from a model built on the meta device: shapes and kinds of number (integer
+or floating point) are compared, and the file's own tensors must hold no NaN or infinity.
 A file that holds only part of a model (BITA keeps only its trained parameters) passes the other
 part's prefixes as ``skip_missing``. Every failure is one sentence: :class:`FileNotFoundError` for
 a missing file, :class:`ValueError` for anything else (not a torch file, refused pickled objects,
@@ -115,7 +116,7 @@ def checkpoint_refusal(folder: str | Path) -> str:
 
     planted = []
     for file in sorted(Path(folder).glob("*")):
-        if file.suffix in (".pt", ".pth", ".bin") and zipfile.is_zipfile(file):
+        if file.suffix in (".pt", ".pth") and zipfile.is_zipfile(file):  # not training_args.bin: never loaded
             try:
                 found = torch.serialization.get_unsafe_globals_in_checkpoint(file)
             except Exception:  # a broken zip: the load below names it
@@ -140,10 +141,12 @@ class KeyCheck:
     missing: list[str] = field(default_factory=list)  # model tensors the file does not give
     unexpected: list[str] = field(default_factory=list)  # file keys with no place in the model
     mis_shaped: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # (key, file shape, model shape)
+    mis_typed: list[tuple[str, str, str]] = field(default_factory=list)  # (key, file dtype, model dtype): int vs float
+    non_finite: list[str] = field(default_factory=list)  # file tensors holding NaN or infinity
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mis_shaped)
+        return not (self.missing or self.unexpected or self.mis_shaped or self.mis_typed or self.non_finite)
 
     def sentence(self, what: str = "the checkpoint") -> str:
         """ "513 of 513 keys mapped", or one sentence naming the first few missing/unexpected/mis-shaped keys."""
@@ -158,6 +161,12 @@ class KeyCheck:
             shown = [f"{k}: {list(a)} in the file, {list(b)} in the model" for k, a, b in self.mis_shaped[:SHOWN]]
             more = f" and {len(self.mis_shaped) - SHOWN} more" if len(self.mis_shaped) > SHOWN else ""
             parts.append(f"{len(self.mis_shaped)} mis-shaped ({'; '.join(shown)}{more})")
+        if self.mis_typed:
+            shown = [f"{k}: {a} in the file, {b} in the model" for k, a, b in self.mis_typed[:SHOWN]]
+            more = f" and {len(self.mis_typed) - SHOWN} more" if len(self.mis_typed) > SHOWN else ""
+            parts.append(f"{len(self.mis_typed)} of another kind of number ({'; '.join(shown)}{more})")
+        if self.non_finite:
+            parts.append(f"{len(self.non_finite)} holding NaN or infinite values ({_names(self.non_finite)})")
         return f"{what} does not fit the model ({self.mapped} of {self.file_keys} keys mapped): " + ", ".join(parts)
 
 
@@ -170,7 +179,10 @@ def compare_keys(
     skip_missing: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
 ) -> KeyCheck:
-    """Compare a renamed checkpoint with a model's ``state_dict()`` (shapes only; meta tensors are fine).
+    """Compare a renamed checkpoint with a model's ``state_dict()``: shapes, kinds of number, finite values.
+
+    The model's tensors may be on the meta device (only their shapes and dtypes are read); the file's
+    tensors are checked for NaN and infinity (one pass over memory-mapped data).
 
     Args:
         mapped: model key -> tensor (or anything with ``.shape``) from the file, after renaming.
@@ -194,12 +206,32 @@ def compare_keys(
         for k, v in mapped.items()
         if k in expected and tuple(v.shape) != tuple(expected[k].shape)
     ]
+    fitting_keys = [k for k in mapped if k in expected and tuple(mapped[k].shape) == tuple(expected[k].shape)]
+    mis_typed, non_finite = _number_problems(mapped, expected, fitting_keys)
     origin = (lambda k: sources.get(k, k)) if sources else (lambda k: k)  # noqa: E731
     misfits = {origin(k) for k, _, _ in mis_shaped} | {origin(k) for k in mapped if k not in expected}
+    misfits |= {origin(k) for k, _, _ in mis_typed} | {origin(k) for k in non_finite}
     fitting = {origin(k) for k in mapped if k in expected} - misfits
     total = file_keys if file_keys is not None else len({origin(k) for k in mapped}) + len(unmapped) + dropped
     good = len(fitting) + dropped
-    return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped)
+    return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped, mis_typed, non_finite)
+
+
+def _number_problems(mapped: Mapping, expected: Mapping, keys: list[str]) -> tuple[list, list[str]]:
+    """File tensors of another kind of number than the model's (integers for float weights), and those holding
+    NaN or infinity: a converter that checked shapes only wrote such weights into a model that captions ""."""
+    import torch
+
+    mis_typed, non_finite = [], []
+    for key in keys:
+        value, target = mapped[key], expected[key]
+        if not (isinstance(value, torch.Tensor) and isinstance(target, torch.Tensor)):
+            continue  # shapes given without tensors (the caller compares shapes only)
+        if (value.is_floating_point(), value.is_complex()) != (target.is_floating_point(), target.is_complex()):
+            mis_typed.append((key, str(value.dtype).removeprefix("torch."), str(target.dtype).removeprefix("torch.")))
+        elif value.is_floating_point() and not value.is_meta and not bool(torch.isfinite(value).all()):
+            non_finite.append(key)
+    return mis_typed, non_finite
 
 
 def _names(keys: Sequence[str]) -> str:
