@@ -227,7 +227,9 @@ class Family:
         for option, sizes in (("--vision", vision), ("--text", text), ("--extra", extra)):
             for key, value in sizes.items():
                 values = value if isinstance(value, (list, tuple)) else [value]
-                is_size = any(p in key for p in ("size", "dim", "num_", "heads", "layers", "depths")) and "shift" not in key
+                is_size = (
+                    any(p in key for p in ("size", "dim", "num_", "heads", "layers", "depths")) and "shift" not in key
+                )
                 wrong = [v for v in values if isinstance(v, bool) or (isinstance(v, int) and v < 1)]
                 if is_size and wrong:
                     raise ValueError(f"{option}: {key} must be a whole number of 1 or more (got {value!r})")
