@@ -123,7 +123,8 @@ def test_a_run_scored_on_another_split_has_no_leakage_warning():
 
 
 def test_checking_a_model_for_nan_adds_little_to_loading_the_shipped_model():
-    """The finiteness check reads every tensor once: on the shipped 16 MB model it costs well under the load."""
+    """The finiteness check reads every tensor once (min and max): on the shipped 16 MB model about 30 ms of a
+    350 ms load on 2 busy cores (measured 2026-12); well under a third of the load here."""
     from rsic_core.models.loading import first_nonfinite
     from rsic_core.models.registry import load_captioner
     from rsic_core.paths import UCM_MODEL
@@ -134,4 +135,4 @@ def test_checking_a_model_for_nan_adds_little_to_loading_the_shipped_model():
     started = time.perf_counter()
     assert first_nonfinite(sorted(Path(UCM_MODEL).glob("*.safetensors"))) is None
     check = time.perf_counter() - started
-    assert check < 0.5 * load, f"check {check:.3f} s, load {load:.3f} s"
+    assert check < 0.3 * load, f"check {check:.3f} s, load {load:.3f} s"

@@ -222,6 +222,8 @@ def _number_problems(mapped: Mapping, expected: Mapping, keys: list[str]) -> tup
     NaN or infinity: a converter that checked shapes only wrote such weights into a model that captions ""."""
     import torch
 
+    from rsic_core.models.loading import all_finite
+
     mis_typed, non_finite = [], []
     for key in keys:
         value, target = mapped[key], expected[key]
@@ -229,7 +231,7 @@ def _number_problems(mapped: Mapping, expected: Mapping, keys: list[str]) -> tup
             continue  # shapes given without tensors (the caller compares shapes only)
         if (value.is_floating_point(), value.is_complex()) != (target.is_floating_point(), target.is_complex()):
             mis_typed.append((key, str(value.dtype).removeprefix("torch."), str(target.dtype).removeprefix("torch.")))
-        elif value.is_floating_point() and not value.is_meta and not bool(torch.isfinite(value).all()):
+        elif not value.is_meta and not all_finite(value):
             non_finite.append(key)
     return mis_typed, non_finite
 

@@ -228,27 +228,42 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
 def first_nonfinite(files) -> str | None:
     """The name of the first floating-point tensor holding NaN or infinity in safetensors ``files``, or None.
 
-    Each tensor is read from the memory-mapped file and checked with ``torch.isfinite`` (one pass over the
-    weights, about as long as reading them: measured in tests/test_model_loading.py).
+    Each tensor is read from the memory-mapped file and checked by :func:`all_finite` (one pass over the weights).
     """
-    import torch
     from safetensors import safe_open
 
     for file in files:
         with safe_open(str(file), framework="pt") as opened:
             for name in opened.keys():
                 tensor = opened.get_tensor(name)
-                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                if not all_finite(tensor):
                     return name
     return None
 
 
-def _refuse_nonfinite(model, source) -> None:
-    """Refuse a loaded model whose weights hold NaN or infinity (it would caption "" or garbage), naming the tensor."""
+def all_finite(tensor) -> bool:
+    """Whether a tensor holds no NaN or infinity (integers always do): its min and max in one pass.
+
+    ``torch.aminmax`` reads the tensor once and allocates nothing (NaN propagates to both ends), about ten times
+    faster on CPU than ``torch.isfinite(t).all()``, which writes a boolean tensor first.
+    """
+    import math
+
     import torch
 
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return True
+    try:
+        low, high = torch.aminmax(tensor)
+    except (RuntimeError, NotImplementedError):  # a dtype without a CPU kernel (float8)
+        return bool(torch.isfinite(tensor.float()).all())
+    return math.isfinite(low.item()) and math.isfinite(high.item())
+
+
+def _refuse_nonfinite(model, source) -> None:
+    """Refuse a loaded model whose weights hold NaN or infinity (it would caption "" or garbage), naming the tensor."""
     for name, tensor in model.named_parameters():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        if not all_finite(tensor.detach()):
             raise ValueError(
                 f"{source}: the weights hold NaN or infinite values ({name}); the model cannot caption: "
                 "train or convert it again"
