@@ -24,7 +24,7 @@ AT_LEAST_ONE += ("gradient_accumulation_steps", "gen_num_beams", "gen_max_new_to
 NOT_NEGATIVE = ("weight_decay", "max_grad_norm", "warmup_steps", "warmup_ratio", "num_train_epochs", "eval_steps")
 NOT_NEGATIVE += ("scene_loss_weight", "seed", "eval_delay")
 FRACTIONS = ("adam_beta1", "adam_beta2", "lora_dropout", "label_smoothing_factor")  # 0 <= x < 1
-MAX_LEARNING_RATE = 10.0  # AdamW's usual range is 1e-6..1e-2; 1e39 overflowed float32 inside torch's step
+MAX_STEP = 1e30  # learning rate (times weight decay): above, AdamW's float32 step overflows inside torch (1e39 did)
 LOWEST = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1, "eval_seed": 0}
 LOWEST |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}
 
@@ -65,11 +65,15 @@ def _check_ranges(config) -> None:
     for name, lowest in LOWEST.items():
         if int(value(name)) < lowest:
             raise ValueError(f"{name} must be {lowest} or more (got {value(name)})")
-    if config.learning_rate > MAX_LEARNING_RATE:  # the optimizer's float32 step overflows (a RuntimeError in torch)
-        raise ValueError(
-            f"learning_rate must be at most {MAX_LEARNING_RATE:g} (got {config.learning_rate:g}): "
-            "a step that large overflows the weights"
-        )
+    steps = {
+        "learning_rate": config.learning_rate,
+        "learning_rate x weight_decay": config.learning_rate * config.weight_decay,
+    }
+    for name, step in steps.items():
+        if step > MAX_STEP:  # torch's step would raise "value cannot be converted to type float without overflow"
+            raise ValueError(
+                f"{name} must be at most {MAX_STEP:g} (got {step:g}): the optimizer's float32 step overflows"
+            )
     if config.max_steps == 0 or config.max_steps < -1:
         raise ValueError(
             f"max_steps must be a number of steps, 1 or more, or -1 to train num_train_epochs (got {config.max_steps})"
