@@ -140,3 +140,16 @@ def test_checking_a_model_for_nan_adds_little_to_loading_the_shipped_model():
     assert first_nonfinite(sorted(Path(UCM_MODEL).glob("*.safetensors"))) is None
     check = time.perf_counter() - started
     assert check < 0.3 * load, f"check {check:.3f} s, load {load:.3f} s"
+
+
+def test_caption_and_evaluation_settings_refuse_booleans_and_non_finite_numbers():
+    from rsic_core.models.inference import CaptionConfig
+    from rsic_core.runs.evaluation import EvalConfig
+
+    with pytest.raises(ValueError, match=r"^gen_num_beams must be a whole number, not true"):
+        CaptionConfig(gen_num_beams=True)
+    with pytest.raises(ValueError, match=r"^max_image_pixels must be a finite number \(got inf\)"):
+        CaptionConfig(max_image_pixels=float("inf"))
+    with pytest.raises(ValueError, match=r"^eval_efficiency_repeats must be a whole number, not false"):
+        EvalConfig(eval_efficiency_repeats=False)
+    assert CaptionConfig(gen_num_beams=3).gen_num_beams == 3

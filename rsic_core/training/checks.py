@@ -13,10 +13,10 @@ of 0, ``--max-steps 0``, a beta of 1) are refused with the field named, before a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from dataclasses import fields
 from pathlib import Path
+
+from rsic_core.options import check_number_fields
 
 POSITIVE = ("learning_rate", "adam_epsilon", "logging_steps", "save_steps")  # > 0
 AT_LEAST_ONE = ("lora_r", "lora_alpha", "per_device_train_batch_size", "per_device_eval_batch_size")
@@ -35,14 +35,7 @@ def check_numbers(config) -> None:
     Raises:
         ValueError: one sentence naming the field and the value.
     """
-    for f in fields(config):
-        value, default = getattr(config, f.name, None), f.default
-        is_number = isinstance(default, (int, float)) and not isinstance(default, bool)
-        if isinstance(value, bool) and is_number:
-            kind = "a whole number" if isinstance(default, int) else "a number"
-            raise ValueError(f"{f.name} must be {kind}, not {str(value).lower()} (a JSON/YAML true or false)")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{f.name} must be a finite number (got {value}): training on it gives NaN weights")
+    check_number_fields(config)  # inf and nan pass every range check as written; true passes as 1
     _check_ranges(config)
 
 
