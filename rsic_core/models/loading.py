@@ -4,9 +4,9 @@ Weights are read from safetensors only. A folder or adapter whose weights are pi
 (``pytorch_model.bin``, ``adapter_model.bin``, ``*.pt``) is refused before anything reads it:
 unpickling a file can run any code it holds, and caches and downloaded folders are easy to plant.
 Everything else that can be wrong with a folder (config.json that is not JSON, no weights,
-truncated weights, no processor files, an adapter made for other layer sizes) is checked or caught
-here and raised as ``ValueError``/``FileNotFoundError`` naming the folder, so the command line,
-the app and the demo show one line instead of a traceback.
+truncated weights, no processor files, an adapter made for other layer sizes, weights holding NaN or
+infinity) is checked or caught here and raised as ``ValueError``/``FileNotFoundError`` naming the folder
+(and the tensor), so the command line, the app and the demo show one line instead of a traceback.
 
 Example::
 
