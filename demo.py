@@ -138,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     parser.add_argument("--port", type=int, help="port (default: first free from 7860)")
     args = parser.parse_args(argv)
+    if args.port is not None and not 1 <= args.port <= 65535:  # before the model loads; Gradio would raise later
+        print(f"demo: error: --port {args.port} is not a port number (1 to 65535)", file=sys.stderr)
+        return 2
     try:
         demo = build_demo(args.model, args.adapter, args.device)
     except (ValueError, OSError) as e:  # a missing or broken model folder, an unknown device...

@@ -25,6 +25,8 @@ shown = as_percent(table)
 # LoRA columns only once a training run exists; what tells runs apart (data, split, model, adapter) always
 always = ("run", "folder", "status", "data", "split", "model", "adapter", "images")
 columns = [c for c in (*tables.RUN_COLUMNS, *metrics) if c in always or shown[c].notna().any()]
+if leaky := [r.path.name for r in found if r.config.get("leakage")]:  # scored on images they trained on
+    st.warning(f"Trained on the split they are scored on (leakage; their scores measure memory): {', '.join(leaky)}")
 if warning := tables.image_set_warning(found):
     st.warning(warning, icon=":material/warning:")
 st.dataframe(

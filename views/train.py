@@ -3,8 +3,9 @@
 import streamlit as st
 
 from rsic_core.models.cards import model_card
+from rsic_core.runs.layout import RunLayout
 from rsic_core.scoring.scale import NUMBER_FORMAT, SCALE_NOTE, metric_columns
-from rsic_core.training import jobs
+from rsic_core.training import checks, jobs
 from ui import state, train_cache
 
 st.title("Train a LoRA adapter")  # or the whole model: the Train mode field
@@ -41,6 +42,8 @@ with st.form("train_form", enter_to_submit=False):  # Enter in a field must not 
     config |= {f.name: widget(columns[i % 4], f) for i, f in enumerate(train_cache.form_fields())}
     started = st.form_submit_button("Start training", type="primary")
 st.caption(train_cache.validation_images(dataset, config))  # as last submitted (a form's values wait for it)
+if leak := checks.leakage(config):  # training on the split it is scored on: the classic mistake, said loudly
+    st.warning(leak, icon=":material/warning:")
 if note := model_card(config.get("model") or "demo").note([] if state.is_demo() else [f"{dataset.name}'s images"]):
     st.caption(note)  # what the starting model knows (the demo model on a real dataset: that it knows little)
 if started:
@@ -68,6 +71,8 @@ def live(run_dir: str) -> None:
     view = train_cache.run_view(run_dir)
     cancelling = st.session_state.setdefault("train_cancelling", set())
     st.markdown(train_cache.trained_on(run_dir))
+    if leak := RunLayout(run_dir).read_config().get("leakage"):
+        st.warning(leak, icon=":material/warning:")
     if view["state"] in jobs.ACTIVE and run_dir in cancelling:
         st.markdown(
             "**cancelling**: the run stops at the end of this step and saves a checkpoint "

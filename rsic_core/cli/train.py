@@ -81,8 +81,10 @@ def _read_config_file(file: Path) -> dict:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file is not valid JSON/YAML (the message names its line) or not a mapping.
+        ValueError: not a regular file; the file is not valid JSON/YAML (the message names its line) or not a mapping.
     """
+    if file.exists() and not file.is_file():  # a FIFO or /dev/zero would block or fill memory
+        raise ValueError(f"{file}: not a regular file (a folder, device or pipe); give a JSON or YAML config file")
     if not file.is_file():
         raise FileNotFoundError(f"{file}: no such config file")
     try:
@@ -110,16 +112,22 @@ def _read_config_file(file: Path) -> dict:
 
 
 def _train(args) -> int:
+    from rsic_core.runs.layout import RunLayout
+    from rsic_core.training.checks import leakage
+    from rsic_core.training.jobs import read_status
     from rsic_core.training.trainer import train
 
     (config,) = parse_config(args.rest)
+    warned = leakage(config.to_dict())
+    if warned:  # the classic leakage mistake: said before the run, and again with its result
+        print(f"rsic: warning: {warned}", file=sys.stderr)
     run_dir = train(config, progress=_print_progress)
-    from rsic_core.training.jobs import read_status
-
     status = read_status(run_dir)
     if status:
         print(f"{status.get('state')}: {status.get('message', '')}")
         print(f"run folder: {run_dir}")
+    if warning := RunLayout(run_dir).read_config().get("leakage"):
+        print(f"rsic: warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 IGNORE_INDEX = -100  # label of a position that carries no loss
+MAX_IMAGE_SIZE = 2048  # px: the real families use 224-896; 2048 with 8 px patches is already 65,536 image tokens
 
 
 class Family:
@@ -210,6 +211,34 @@ class Family:
             ValueError: keys are missing, unexpected or mis-shaped (one sentence naming them).
         """
         raise NotImplementedError(f"{self.title} has no released checkpoint format to convert")
+
+    def smallest_image_size(self, vision: dict, extra: dict) -> int:
+        """The smallest input side (px) that gives the vision tower one cell: its patch (families with a deeper grid
+        override this)."""
+        patch = vision.get("patch_size", 1)
+        return int(patch[0] if isinstance(patch, (list, tuple)) else patch)
+
+    def check_sizes(self, vision: dict, text: dict, extra: dict) -> None:
+        """Refuse sizes that build a model that cannot work: a size of 0, an image smaller than a patch or too large.
+
+        Raises:
+            ValueError: one sentence naming the option, the size and the range the architecture allows.
+        """
+        for option, sizes in (("--vision", vision), ("--text", text), ("--extra", extra)):
+            for key, value in sizes.items():
+                values = value if isinstance(value, (list, tuple)) else [value]
+                is_size = (
+                    any(p in key for p in ("size", "dim", "num_", "heads", "layers", "depths")) and "shift" not in key
+                )
+                wrong = [v for v in values if isinstance(v, bool) or (isinstance(v, int) and v < 1)]
+                if is_size and wrong:
+                    raise ValueError(f"{option}: {key} must be a whole number of 1 or more (got {value!r})")
+        size, smallest = vision.get("image_size"), self.smallest_image_size(vision, extra)
+        if not isinstance(size, int) or isinstance(size, bool) or not smallest <= size <= MAX_IMAGE_SIZE:
+            raise ValueError(
+                f"--image-size {size!r} does not fit a {self.title} model: the vision tower needs {smallest} to "
+                f"{MAX_IMAGE_SIZE} px (a smaller image fills less than one patch or window; a larger one runs out of memory)"
+            )
 
     def tiny_processor(self, tokenizer, vision: dict, extra: dict):
         """The family's processor around ``tokenizer`` for images of ``vision["image_size"]``."""

@@ -15,7 +15,8 @@ API::
     check.ok, check.sentence()       # True, "513 of 513 keys mapped"
     # or: False, "the checkpoint does not fit the model: 1 missing (decoder.generator.bias), ..."
 
-``model.state_dict()`` may come from a model built on the meta device: only shapes are compared.
+``model.state_dict()`` may come from a model built on the meta device: shapes and kinds of number (integer
+or floating point) are compared, and the file's own tensors must hold no NaN or infinity.
 A file that holds only part of a model (BITA keeps only its trained parameters) passes the other
 part's prefixes as ``skip_missing``. Every failure is one sentence: :class:`FileNotFoundError` for
 a missing file, :class:`ValueError` for anything else (not a torch file, refused pickled objects,
@@ -61,15 +62,8 @@ def read_state_dict(
         raise FileNotFoundError(f"{path}: no such checkpoint file")
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
-    except pickle.UnpicklingError as e:
-        if "Unsupported global" in str(e) or "Unsupported class" in str(e):
-            raise ValueError(
-                f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
-                "(torch.load with weights_only=True reads only those; unpickling anything else can run code)"
-            ) from None
-        # torch's message opens with advice to retry with weights_only=False: keep only what it found in the file
-        found = (str(e).split("WeightsUnpickler error:")[-1].strip() or str(e)).splitlines()[0]
-        raise ValueError(f"{path}: not a PyTorch checkpoint ({_first_line(found)})") from None
+    except pickle.UnpicklingError:  # torch's weights-only refusal; its text advises weights_only=False: never shown
+        raise ValueError(pickle_refusal(path)) from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"{path}: not a PyTorch checkpoint that can be read ({_first_line(e)})") from None
     if not isinstance(loaded, Mapping):
@@ -90,6 +84,53 @@ def read_state_dict(
     return state
 
 
+def pickle_refusal(path: str | Path) -> str:
+    """Why ``torch.load(path, weights_only=True)`` refused a file, in one sentence that never advises unpickling.
+
+    The refused globals are named when the file is a zip checkpoint (``get_unsafe_globals_in_checkpoint``
+    lists them without unpickling anything); a file that is no checkpoint at all is said to be one.
+    """
+    import torch
+
+    try:
+        unsafe = torch.serialization.get_unsafe_globals_in_checkpoint(path) if zipfile.is_zipfile(path) else None
+    except Exception:  # a broken zip: nothing more to learn from it
+        unsafe = None
+    if unsafe:
+        return (
+            f"{path}: refused: the file holds pickled objects other than tensors, numbers and dicts "
+            f"({', '.join(unsafe[:SHOWN])}); unpickling them could run any code, so it is never done"
+        )
+    return (
+        f"{path}: refused: not a PyTorch checkpoint of plain tensors (torch.load with weights_only=True reads "
+        "tensors, numbers and dicts only; unpickling anything else could run code)"
+    )
+
+
+def checkpoint_refusal(folder: str | Path) -> str:
+    """Why a run's Trainer checkpoint (optimizer, scheduler, RNG state) was refused by a weights-only load.
+
+    Names the files holding pickled objects other than tensors and the NumPy state the Trainer allows.
+    """
+    import torch
+
+    planted = []
+    for file in sorted(Path(folder).glob("*")):
+        if file.suffix in (".pt", ".pth") and zipfile.is_zipfile(file):  # not training_args.bin: never loaded
+            try:
+                found = torch.serialization.get_unsafe_globals_in_checkpoint(file)
+            except Exception:  # a broken zip: the load below names it
+                continue
+            if any(not g.startswith("numpy") for g in found):
+                planted.append(f"{file.name}: {', '.join(g for g in found if not g.startswith('numpy'))}")
+    named = f" ({'; '.join(planted[:SHOWN])})" if planted else ""
+    return (
+        f"{folder}: refused: the checkpoint holds pickled objects other than tensors{named}; unpickling them could "
+        "run any code, so it is never done: delete this checkpoint folder (the run resumes from an earlier one) "
+        "or train afresh with --overwrite"
+    )
+
+
 @dataclass
 class KeyCheck:
     """How a mapped checkpoint fits a model: counts, and every key that does not fit."""
@@ -100,10 +141,12 @@ class KeyCheck:
     missing: list[str] = field(default_factory=list)  # model tensors the file does not give
     unexpected: list[str] = field(default_factory=list)  # file keys with no place in the model
     mis_shaped: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # (key, file shape, model shape)
+    mis_typed: list[tuple[str, str, str]] = field(default_factory=list)  # (key, file dtype, model dtype): int vs float
+    non_finite: list[str] = field(default_factory=list)  # file tensors holding NaN or infinity
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.mis_shaped)
+        return not (self.missing or self.unexpected or self.mis_shaped or self.mis_typed or self.non_finite)
 
     def sentence(self, what: str = "the checkpoint") -> str:
         """ "513 of 513 keys mapped", or one sentence naming the first few missing/unexpected/mis-shaped keys."""
@@ -118,6 +161,12 @@ class KeyCheck:
             shown = [f"{k}: {list(a)} in the file, {list(b)} in the model" for k, a, b in self.mis_shaped[:SHOWN]]
             more = f" and {len(self.mis_shaped) - SHOWN} more" if len(self.mis_shaped) > SHOWN else ""
             parts.append(f"{len(self.mis_shaped)} mis-shaped ({'; '.join(shown)}{more})")
+        if self.mis_typed:
+            shown = [f"{k}: {a} in the file, {b} in the model" for k, a, b in self.mis_typed[:SHOWN]]
+            more = f" and {len(self.mis_typed) - SHOWN} more" if len(self.mis_typed) > SHOWN else ""
+            parts.append(f"{len(self.mis_typed)} of another kind of number ({'; '.join(shown)}{more})")
+        if self.non_finite:
+            parts.append(f"{len(self.non_finite)} holding NaN or infinite values ({_names(self.non_finite)})")
         return f"{what} does not fit the model ({self.mapped} of {self.file_keys} keys mapped): " + ", ".join(parts)
 
 
@@ -130,7 +179,10 @@ def compare_keys(
     skip_missing: Sequence[str] = (),
     sources: Mapping[str, str] | None = None,
 ) -> KeyCheck:
-    """Compare a renamed checkpoint with a model's ``state_dict()`` (shapes only; meta tensors are fine).
+    """Compare a renamed checkpoint with a model's ``state_dict()``: shapes, kinds of number, finite values.
+
+    The model's tensors may be on the meta device (only their shapes and dtypes are read); the file's
+    tensors are checked for NaN and infinity (one pass over memory-mapped data).
 
     Args:
         mapped: model key -> tensor (or anything with ``.shape``) from the file, after renaming.
@@ -154,12 +206,34 @@ def compare_keys(
         for k, v in mapped.items()
         if k in expected and tuple(v.shape) != tuple(expected[k].shape)
     ]
+    fitting_keys = [k for k in mapped if k in expected and tuple(mapped[k].shape) == tuple(expected[k].shape)]
+    mis_typed, non_finite = _number_problems(mapped, expected, fitting_keys)
     origin = (lambda k: sources.get(k, k)) if sources else (lambda k: k)  # noqa: E731
     misfits = {origin(k) for k, _, _ in mis_shaped} | {origin(k) for k in mapped if k not in expected}
+    misfits |= {origin(k) for k, _, _ in mis_typed} | {origin(k) for k in non_finite}
     fitting = {origin(k) for k in mapped if k in expected} - misfits
     total = file_keys if file_keys is not None else len({origin(k) for k in mapped}) + len(unmapped) + dropped
     good = len(fitting) + dropped
-    return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped)
+    return KeyCheck(good, total, len(wanted), missing, unexpected, mis_shaped, mis_typed, non_finite)
+
+
+def _number_problems(mapped: Mapping, expected: Mapping, keys: list[str]) -> tuple[list, list[str]]:
+    """File tensors of another kind of number than the model's (integers for float weights), and those holding
+    NaN or infinity: a converter that checked shapes only wrote such weights into a model that captions ""."""
+    import torch
+
+    from rsic_core.models.loading import all_finite
+
+    mis_typed, non_finite = [], []
+    for key in keys:
+        value, target = mapped[key], expected[key]
+        if not (isinstance(value, torch.Tensor) and isinstance(target, torch.Tensor)):
+            continue  # shapes given without tensors (the caller compares shapes only)
+        if (value.is_floating_point(), value.is_complex()) != (target.is_floating_point(), target.is_complex()):
+            mis_typed.append((key, str(value.dtype).removeprefix("torch."), str(target.dtype).removeprefix("torch.")))
+        elif not value.is_meta and not all_finite(value):
+            non_finite.append(key)
+    return mis_typed, non_finite
 
 
 def _names(keys: Sequence[str]) -> str:

@@ -33,6 +33,7 @@ from rsic_core.data.images import MAX_IMAGE_PIXELS, image_name, read_image
 from rsic_core.data.rasters import parse_bands
 from rsic_core.models.base import Captioner
 from rsic_core.models.generation_speed import compiling, prefetching, speed_kwargs
+from rsic_core.options import check_number_fields
 
 GEN_CACHES = ("auto", "static", "dynamic")
 GEN_COMPILES = ("auto", "on", "off")
@@ -95,6 +96,7 @@ class CaptionConfig:
     )
 
     def __post_init__(self):
+        check_number_fields(self)  # a JSON true or a nan is not a beam width
         for name, allowed in (("gen_cache", GEN_CACHES), ("gen_compile", GEN_COMPILES), ("prefetch", PREFETCH)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)} (got {getattr(self, name)!r})")

@@ -4,9 +4,9 @@ Weights are read from safetensors only. A folder or adapter whose weights are pi
 (``pytorch_model.bin``, ``adapter_model.bin``, ``*.pt``) is refused before anything reads it:
 unpickling a file can run any code it holds, and caches and downloaded folders are easy to plant.
 Everything else that can be wrong with a folder (config.json that is not JSON, no weights,
-truncated weights, no processor files, an adapter made for other layer sizes) is checked or caught
-here and raised as ``ValueError``/``FileNotFoundError`` naming the folder, so the command line,
-the app and the demo show one line instead of a traceback.
+truncated weights, no processor files, an adapter made for other layer sizes, weights holding NaN or
+infinity) is checked or caught here and raised as ``ValueError``/``FileNotFoundError`` naming the folder
+(and the tensor), so the command line, the app and the demo show one line instead of a traceback.
 
 Example::
 
@@ -131,6 +131,7 @@ def open_weights(model_cls, source: str, dtype):
         if "mismatch" not in str(e):
             raise
         raise ValueError(f"{source}: the weights do not fit config.json (the layer sizes differ)") from None
+    _refuse_nonfinite(model, source)
     missing = sorted(info.get("missing_keys") or ())
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
@@ -199,6 +200,15 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
 
     folder = check_adapter_folder(adapter)
     try:
+        bad = first_nonfinite([folder / ADAPTER_WEIGHTS])
+    except SafetensorError as e:
+        raise ValueError(f"{folder / ADAPTER_WEIGHTS}: the adapter weights are truncated or corrupt ({e})") from None
+    if bad:
+        raise ValueError(
+            f"adapter {folder}: the weights hold NaN or infinite values ({bad}); a run that diverged saved them, "
+            "and merged into the model they would caption nothing"
+        )
+    try:
         with quiet_peft():
             return PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
     except SafetensorError as e:
@@ -213,6 +223,51 @@ def merge_adapter(model, adapter: str | Path, model_name: str):
     except ValueError as e:  # e.g. "Target modules {...} not found in the base model. Please check ..."
         reason = _one_line(e).split(". ")[0].rstrip(".")
         raise ValueError(f"adapter {folder} does not fit model {model_name}: {reason}") from None
+
+
+def first_nonfinite(files) -> str | None:
+    """The name of the first floating-point tensor holding NaN or infinity in safetensors ``files``, or None.
+
+    Each tensor is read from the memory-mapped file and checked by :func:`all_finite` (one pass over the weights).
+    """
+    from safetensors import safe_open
+
+    for file in files:
+        with safe_open(str(file), framework="pt") as opened:
+            for name in opened.keys():
+                tensor = opened.get_tensor(name)
+                if not all_finite(tensor):
+                    return name
+    return None
+
+
+def all_finite(tensor) -> bool:
+    """Whether a tensor holds no NaN or infinity (integers always do): its min and max in one pass.
+
+    ``torch.aminmax`` reads the tensor once and allocates nothing (NaN propagates to both ends), about ten times
+    faster on CPU than ``torch.isfinite(t).all()``, which writes a boolean tensor first.
+    """
+    import math
+
+    import torch
+
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return True
+    try:
+        low, high = torch.aminmax(tensor)
+    except (RuntimeError, NotImplementedError):  # a dtype without a CPU kernel (float8)
+        return bool(torch.isfinite(tensor.float()).all())
+    return math.isfinite(low.item()) and math.isfinite(high.item())
+
+
+def _refuse_nonfinite(model, source) -> None:
+    """Refuse a loaded model whose weights hold NaN or infinity (it would caption "" or garbage), naming the tensor."""
+    for name, tensor in model.named_parameters():
+        if not all_finite(tensor.detach()):
+            raise ValueError(
+                f"{source}: the weights hold NaN or infinite values ({name}); the model cannot caption: "
+                "train or convert it again"
+            )
 
 
 def _refuse_pickles(folder: Path, what: str) -> None:

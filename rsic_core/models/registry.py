@@ -216,6 +216,7 @@ def build_tiny(
     vision = {**base_vision, "image_size": image_size, **(vision or {})}
     text = {**base_text, **(text or {})}
     extra = {**base_extra, **(extra or {})}
+    spec.check_sizes(vision, text, extra)  # before anything is built: a model that cannot work is refused
     tokenizer = spec.tiny_tokenizer(list(captions or DEFAULT_CORPUS), vocab_size)
     processor = spec.tiny_processor(tokenizer, vision, extra)
     ids = dict(

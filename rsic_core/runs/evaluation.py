@@ -26,6 +26,7 @@ from pathlib import Path
 from rsic_core.data.caption_sets import file_sha256
 from rsic_core.data.subsets import Subset, choose_subset
 from rsic_core.models.inference import CaptionConfig, caption_images, generate_captions
+from rsic_core.options import check_number_fields
 from rsic_core.runs import layout as runs
 from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.runs.records import read_prediction_file
@@ -64,6 +65,7 @@ class EvalConfig:
     scoring: ScoreConfig = field(default_factory=ScoreConfig, metadata={"help": "metrics to compute"})
 
     def __post_init__(self):
+        check_number_fields(self)
         if self.eval_limit is not None and self.eval_limit < 0:
             raise ValueError(f"eval_limit must be a number of images, 0 or more (got {self.eval_limit})")
         if self.eval_seed < 0:

@@ -112,7 +112,7 @@ def runs_table(runs: Iterable[Run]):
                 "adapter": adapter_label(c),
                 "captions": captions_label(c),
                 "data": dataset_label(c),
-                "split": c.get("split"),
+                "split": f"{c.get('split')} (trained on it: leakage)" if c.get("leakage") else c.get("split"),
                 "lora_r": c.get("lora_r"),
                 "lora_alpha": c.get("lora_alpha"),
                 "images": run.metrics.get("n_images"),

@@ -33,6 +33,7 @@ from rsic_core.models.inference import DEFAULT_MAX_NEW_TOKENS
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunLayout
 from rsic_core.training.augment import check_augmentations
+from rsic_core.training.checks import check_numbers
 
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 TRAIN_MODES = ("lora", "full")  # peft adapters, or every parameter outside the family's frozen towers
@@ -44,8 +45,6 @@ CHECKPOINTING = next(
 )
 _OLD_NAMES = {"device": "train_device", "eval_batch_size": "per_device_eval_batch_size"}  # keys of older config.json
 _NOT_COMPARED = ("output_dir", "resume", "overwrite")  # where a run lives, not how it trains
-_LIMITS = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1, "eval_seed": 0}
-_LIMITS |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}  # the lowest values allowed
 _TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml"}  # pip names where they differ
 
 
@@ -241,6 +240,7 @@ class TrainConfig(TrainingArguments):
                 setattr(self, f"{name}_kwargs", {"use_reentrant": False})
 
     def _check(self) -> None:
+        check_numbers(self)  # every number finite and in its range (checks.py)
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
         if self.train_device not in DEVICES:
@@ -253,23 +253,8 @@ class TrainConfig(TrainingArguments):
                 f"scst_samples must be at least 2: the baseline is the others' mean (got {self.scst_samples})"
             )
         check_augmentations(split_list(self.augment))
-        if not (0 <= self.scene_loss_weight < float("inf")):
-            raise ValueError(f"scene_loss_weight must be 0 or a positive number (got {self.scene_loss_weight})")
         if self.scene_loss_weight and self.objective != "xe":
             raise ValueError("scene_loss_weight applies to the cross-entropy objective (objective xe) only")
-        for name in ("lora_r", "per_device_train_batch_size", "gradient_accumulation_steps"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1 (got {getattr(self, name)})")
-        for name in ("logging_steps", "save_steps"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive (got {getattr(self, name)})")
-        if self.max_steps <= 0 and self.num_train_epochs <= 0:
-            raise ValueError("give max_steps > 0 or num_train_epochs > 0")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive (got {self.learning_rate})")
-        for name, lowest in _LIMITS.items():
-            if int(getattr(self, name)) < lowest:
-                raise ValueError(f"{name} must be {lowest} or more (got {getattr(self, name)})")
 
     def _choose_device(self) -> str:
         """cpu or cuda: ``train_device``, auto meaning CUDA where there is a GPU (the Trainer's use_cpu forces cpu)."""

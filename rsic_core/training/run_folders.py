@@ -2,6 +2,7 @@
 and :func:`check_splits`, the splits a run needs, checked against the dataset before any step.
 
     run_dir = prepare_run(TrainConfig(output_dir="runs/r1"))   # writes runs/r1/config.json
+    run_dir = shared_run_dir(config)   # the same, prepared by the main process of a torchrun/accelerate launch
 
 A folder that already holds a training run is continued only with the options it was started
 with, and never once it finished; a folder holding another kind of run (an evaluation) is left
@@ -14,6 +15,7 @@ import os
 from pathlib import Path
 
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
+from rsic_core.training.checks import leakage
 from rsic_core.training.config import TrainConfig, load_train_config
 
 
@@ -59,6 +61,7 @@ def prepare_run(config: TrainConfig) -> Path:
             "kind": RunKind.TRAINING,
             "adapter": None,
             "split": config.eval_split,
+            "leakage": leakage(config.to_dict()),  # scored on the images it trained on: the Train and Runs pages say so
         }
     )
     return run_dir
@@ -136,3 +139,22 @@ def check_splits(splits: dict[str, int], config: TrainConfig, dataset_name: str)
                 f"{dataset_name}: no split {split!r} ({option}); its splits are {', '.join(splits) or 'none'}: "
                 f"choose one of them{other}"
             )
+
+
+def shared_run_dir(config: TrainConfig) -> Path:
+    """The run folder; under torchrun/accelerate the main process prepares it and tells the others (or why not)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return prepare_run(config)
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+
+    holder: list = [None]
+    if PartialState().is_main_process:
+        try:
+            holder = [str(prepare_run(config))]
+        except (ValueError, FileNotFoundError) as e:
+            holder = [e]
+    broadcast_object_list(holder)
+    if isinstance(holder[0], Exception):
+        raise holder[0]
+    return Path(holder[0])

@@ -34,17 +34,19 @@ import copy
 import functools
 import json
 import os
+import pickle
 import shutil
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from rsic_core.models.checkpoints import checkpoint_refusal
 from rsic_core.options import split_list
 from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, write_json
 from rsic_core.training import jobs
 from rsic_core.training.config import TrainConfig, load_train_config
-from rsic_core.training.run_folders import check_splits, prepare_run
+from rsic_core.training.run_folders import check_splits, shared_run_dir
 
 
 def train(config: TrainConfig, progress: Callable[[int, int], None] | None = None, captioner=None) -> Path:
@@ -69,7 +71,7 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
     from rsic_core.training import callbacks as cb
 
     made_here = not (config.resume or config.output_dir)  # a new folder under the runs directory
-    run_dir = _shared_run_dir(config)
+    run_dir = shared_run_dir(config)
     layout = RunLayout(run_dir)
     if config.resume or config.output_dir:  # the folder's own config rules (resume keeps what it ran with)
         config = load_train_config(run_dir, output_dir=str(run_dir), resume="")
@@ -83,10 +85,13 @@ def train(config: TrainConfig, progress: Callable[[int, int], None] | None = Non
         if main:  # steps after the checkpoint (all of them without one) are redone: they leave the logs
             jobs.trim_to_step(layout, int(Path(checkpoint).name.rsplit("-", 1)[-1]) if checkpoint else 0)
         trainer = session.trainer(cancel)
-        if checkpoint and jobs.checkpoint_is_final(checkpoint):  # the Trainer would take one step more
-            session.load_checkpoint(checkpoint)
-        else:
-            trainer.train(resume_from_checkpoint=checkpoint)
+        try:
+            if checkpoint and jobs.checkpoint_is_final(checkpoint):  # the Trainer would take one step more
+                session.load_checkpoint(checkpoint)
+            else:
+                trainer.train(resume_from_checkpoint=checkpoint)
+        except pickle.UnpicklingError:  # torch's weights-only refusal of a planted pickle (its advice is not shown)
+            raise ValueError(checkpoint_refusal(checkpoint)) from None
         if not main:
             return run_dir
         step = trainer.state.global_step
@@ -303,12 +308,15 @@ class _TrainingSession:
 
     def save_weights(self) -> dict:
         """Save what the run trained (adapter/, or model/ for a full run); returns the config keys naming it."""
+        from rsic_core.training.checks import check_saved_weights
         from rsic_core.training.modes import save_model_folder
 
         if self.config.train_mode == "full":
             folder = save_model_folder(self._trainer.model, self.captioner.processor, self.layout.model_dir)
+            check_saved_weights(folder)  # NaN/inf weights fail the run instead of "completed"
             return {"adapter": None, "merged_model": str(folder)}
         self._trainer.model.save_pretrained(str(self.layout.adapter_dir))
+        check_saved_weights(self.layout.adapter_dir)
         return {"adapter": str(self.layout.adapter_dir)}
 
     def finish(self, trainer) -> None:
@@ -375,22 +383,3 @@ def _corpus(folder: Path) -> dict:
 
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
-
-
-def _shared_run_dir(config: TrainConfig) -> Path:
-    """The run folder; under torchrun/accelerate the main process prepares it and tells the others (or why not)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
-        return prepare_run(config)
-    from accelerate import PartialState
-    from accelerate.utils import broadcast_object_list
-
-    holder: list = [None]
-    if PartialState().is_main_process:
-        try:
-            holder = [str(prepare_run(config))]
-        except (ValueError, FileNotFoundError) as e:
-            holder = [e]
-    broadcast_object_list(holder)
-    if isinstance(holder[0], Exception):
-        raise holder[0]
-    return Path(holder[0])

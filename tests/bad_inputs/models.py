@@ -79,6 +79,8 @@ def break_model_folder(folder: Path, breakage: str) -> None:
         (folder / "tokenizer_config.json").unlink()
     elif breakage == "broken tokenizer.json":
         (folder / "tokenizer.json").write_text('{"version": "1.0", "trunc')
+    elif breakage == "weights holding NaN":
+        poison(weights)
     else:
         raise KeyError(breakage)
 
@@ -97,7 +99,20 @@ MODEL_BREAKAGES = {  # breakage -> the sentence expected
     "no processor files": r"no processor files",
     "no tokenizer files": r"no tokenizer files",
     "broken tokenizer.json": r"the processor files cannot be read",
+    "weights holding NaN": r"the weights hold NaN or infinite values \(\S+\); the model cannot caption",
 }
+
+
+def poison(weights: Path, value: float = float("nan")) -> None:
+    """Write ``value`` into the first floating-point tensor of a safetensors file (what a diverged run saves)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(weights), framework="pt") as opened:
+        metadata, tensors = opened.metadata(), {k: opened.get_tensor(k) for k in opened.keys()}
+    name = next(k for k, t in tensors.items() if t.is_floating_point())
+    tensors[name].view(-1)[0] = value
+    save_file(tensors, str(weights), metadata=metadata)
 
 
 def _broken_model(breakage: str):
@@ -233,6 +248,13 @@ CASES = [
         exit_code=2,
     ),
     BadInput(
+        "rsic caption --adapter whose weights hold infinity (saved by a diverged run)",
+        _with_model(adapter=_adapter(lambda f: poison(f / "adapter_model.safetensors", float("inf")))),
+        _caption("--adapter", "{adapter}"),
+        r"adapter .*adapter: the weights hold NaN or infinite values \(\S+lora_\S+\)",
+        exit_code=2,
+    ),
+    BadInput(
         "rsic caption --adapter a folder without weights",
         _with_model(adapter=_adapter(lambda f: (f / "adapter_model.safetensors").unlink())),
         _caption("--adapter", "{adapter}"),
@@ -305,3 +327,115 @@ CASES = [
         exit_code=0,
     ),
 ]
+
+
+def _model_new(*options):
+    return lambda tmp: cli(["model", "new", "paligemma", "--out", tmp / "new-model", *options])
+
+
+def _release(change):
+    """The released PureT file's keys and shapes (stride-0 tensors, a few kB) with one tensor changed by ``change``."""
+
+    def build(tmp: Path) -> Path:
+        import torch
+
+        from tests.support.puret import reference_state
+
+        state = reference_state()
+        key = "module.encoder.layers.0.ff_layer.fc1.weight"
+        state[key] = change(state[key])
+        torch.save(state, tmp / "caption_model_27.pth")
+        return tmp / "caption_model_27.pth"
+
+    return build
+
+
+def _demo(argv: list[str]) -> Outcome:
+    """``python demo.py ARGV`` in this process (the Gradio demo's own command line)."""
+    import contextlib
+    import io
+    import re
+    import sys
+
+    from tests.bad_inputs import BESIDES, _user_stderr
+
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    import demo
+
+    out, err = io.StringIO(), io.StringIO()
+    with _user_stderr(err), contextlib.redirect_stdout(out):
+        code = demo.main(argv)
+    message = "\n".join(line for line in shown_lines(err.getvalue()) if not any(re.fullmatch(b, line) for b in BESIDES))
+    return Outcome(message=message, exit_code=code, output=out.getvalue() + err.getvalue())
+
+
+SIZE_CASES = [  # options that make a model that cannot work: refused before anything is built or written
+    BadInput(
+        "rsic model new --image-size 7 (smaller than a patch)",
+        lambda tmp: tmp,
+        _model_new("--image-size", 7),
+        r"--image-size 7 does not fit a PaliGemma model: the vision tower needs 8 to 2048 px",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic model new --image-size 100000",
+        lambda tmp: tmp,
+        _model_new("--image-size", 100_000),
+        r"--image-size 100000 does not fit a PaliGemma model: the vision tower needs 8 to 2048 px",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic model new --vision with a width of 0",
+        lambda tmp: tmp,
+        _model_new("--vision", '{"hidden_size": 0}'),
+        r"--vision: hidden_size must be a whole number of 1 or more \(got 0\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic model new --text with 0 layers",
+        lambda tmp: tmp,
+        _model_new("--text", '{"num_hidden_layers": 0}'),
+        r"--text: num_hidden_layers must be a whole number of 1 or more \(got 0\)",
+        exit_code=2,
+    ),
+]
+
+CONVERT_CASES = [  # a converter that checked shapes only wrote models that caption ""
+    BadInput(
+        "rsic convert puret: a tensor holding NaN",
+        _release(lambda t: torch_full(t, float("nan"))),
+        lambda path: cli(["convert", "puret", path, "--check-only"]),
+        r"caption_model_27.pth does not fit the model .*1 holding NaN or infinite values "
+        r"\(encoder.layers.0.ff_layer.fc1.weight\)",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic convert puret: integer weights where the model has floats",
+        _release(lambda t: t.long()),
+        lambda path: cli(["convert", "puret", path, "--check-only"]),
+        r"1 of another kind of number \(encoder.layers.0.ff_layer.fc1.weight: int64 in the file, float32 in the model\)",
+        exit_code=2,
+    ),
+]
+
+DEMO_CASES = [
+    BadInput(
+        "demo.py --port 70000",
+        lambda tmp: tmp,
+        lambda tmp: _demo(["--port", "70000", "--model", "demo"]),
+        r"^demo: error: --port 70000 is not a port number \(1 to 65535\)$",
+        exit_code=2,
+    ),
+]
+
+
+def torch_full(like, value: float):
+    """A stride-0 tensor of ``like``'s shape holding ``value`` (a few bytes on disk)."""
+    import torch
+
+    return torch.full((1,), value, dtype=like.dtype).expand(like.shape)
+
+
+CASES += SIZE_CASES + CONVERT_CASES + DEMO_CASES

@@ -391,6 +391,132 @@ OPTION_CASES = [
     ),
 ]
 
+
+def _link_to(target: str):
+    def build(tmp: Path) -> Path:
+        (tmp / "run.yaml").symlink_to(target)
+        return tmp / "run.yaml"
+
+    return build
+
+
+def _fifo(tmp: Path) -> Path:
+    os.mkfifo(tmp / "run.json")
+    return tmp / "run.json"
+
+
+NUMBER_CASES = [  # numbers that cannot train: refused before anything is written (they trained a step, "completed")
+    _train(
+        "--learning-rate inf", "--learning-rate", "inf", expected=r"learning_rate must be a finite number \(got inf\)"
+    ),
+    _train("--weight-decay inf", "--weight-decay", "inf", expected=r"weight_decay must be a finite number \(got inf\)"),
+    _train("--num-train-epochs inf", "--num-train-epochs", "inf", expected=r"num_train_epochs must be a finite number"),
+    _train(
+        "--max-steps 0 (trained one step, 'completed: 1 steps')",
+        "--max-steps",
+        "0",
+        expected=r"max_steps must be a number of steps, 1 or more, or -1 to train num_train_epochs \(got 0\)",
+    ),
+    _train(
+        "--config a YAML file with max_steps: true",
+        "--config",
+        str,
+        expected=r"max_steps must be a whole number, not true",
+        build=_config_file("run.yaml", "max_steps: true\n"),
+    ),
+    _train(
+        "--config a JSON file with lora_r: true (trained rank 1)",
+        "--config",
+        str,
+        expected=r"lora_r must be a whole number, not true",
+        build=_config_file("run.json", '{"lora_r": true, "max_steps": 2}'),
+    ),
+    _train(
+        "--config a link to /dev/zero",
+        "--config",
+        str,
+        expected=r"run\.yaml: not a regular file \(a folder, device or pipe\)",
+        build=_link_to("/dev/zero"),
+    ),
+    _train(
+        "--config a FIFO",
+        "--config",
+        str,
+        expected=r"run\.json: not a regular file \(a folder, device or pipe\)",
+        build=_fifo,
+    ),
+]
+
+_STOPPED_RUN: Path | None = None  # a tiny LoRA run with a checkpoint at step 1 of 2, trained once per session
+
+
+class _Payload:
+    """What an attacker plants: unpickling it runs a shell command (here: it leaves a file behind)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _stopped_run() -> Path:
+    """A LoRA run stopped after its checkpoint at step 1 (trained once; each case copies it)."""
+    global _STOPPED_RUN
+    if _STOPPED_RUN is None:
+        from rsic_core.runs.layout import RunLayout
+        from rsic_core.training.config import TrainConfig
+        from rsic_core.training.jobs import write_status
+        from rsic_core.training.trainer import train
+
+        base = Path(tempfile.mkdtemp(prefix="rsic-bad-runs-stopped-"))
+        data = _dataset(base)
+        config = dict(model=str(tiny_model()), data=str(data), max_steps=2, save_steps=1, predict_limit=-1)
+        run = train(TrainConfig(**config, output_dir=str(base / "lora"), use_cpu=True, lora_r=2))
+        layout = RunLayout(run)
+        import shutil
+
+        shutil.rmtree(layout.checkpoints_dir / "checkpoint-2")
+        shutil.rmtree(layout.adapter_dir)
+        rows = [r for r in layout.step_log.read_text().splitlines() if json.loads(r)["step"] <= 1]
+        layout.step_log.write_text("".join(r + "\n" for r in rows))
+        write_status(run, "cancelled", "cancelled at step 1", step=1)
+        _STOPPED_RUN = run
+    return _STOPPED_RUN
+
+
+def _planted_pickle(tmp: Path) -> Path:
+    import shutil
+
+    import torch
+
+    run = Path(shutil.copytree(_stopped_run(), tmp / "lora"))
+    from rsic_core.runs.layout import RunLayout
+
+    RunLayout(run).update_config(output_dir=str(run))  # the copy is the run to resume
+    torch.save({"state": _Payload(tmp / "PWNED")}, run / "checkpoints" / "checkpoint-1" / "optimizer.pt")
+    return run
+
+
+def _resume_refused(run: Path) -> Outcome:
+    outcome = cli(["train", "--resume", run])
+    assert not (run.parent / "PWNED").exists(), "the planted payload ran"
+    assert "weights_only" not in outcome.output, "torch's advice to unpickle was shown"
+    return outcome
+
+
+CHECKPOINT_CASES = [
+    BadInput(
+        "rsic train --resume a run whose checkpoint holds a planted os.system pickle",
+        build=_planted_pickle,
+        run=_resume_refused,
+        expected=r"checkpoint-1: refused: the checkpoint holds pickled objects other than tensors "
+        r"\(optimizer\.pt: posix\.system\); unpickling them could run any code",
+        exit_code=2,
+        writes=("lora/status.json", "lora/error.txt"),
+    ),
+]
+
 EVALUATE_CASES = [
     BadInput(
         "rsic evaluate --eval-limit -3 (dropped the last 3 images)",
@@ -421,4 +547,4 @@ EVALUATE_CASES = [
     ),
 ]
 
-CASES = SCORE_CASES + IMPORT_CASES + WRITE_CASES + OPTION_CASES + EVALUATE_CASES
+CASES = SCORE_CASES + IMPORT_CASES + WRITE_CASES + OPTION_CASES + NUMBER_CASES + CHECKPOINT_CASES + EVALUATE_CASES

@@ -85,6 +85,28 @@ class PureT(Family):
 
         return PuretProcessor(image_processor(vision["image_size"]), tokenizer)
 
+    def smallest_image_size(self, vision: dict, extra: dict) -> int:
+        """A last backbone stage at least as wide as the Swin window and the refining encoder's window."""
+        windows = max(int(vision.get("window_size", 7)), int(extra.get("window_size", 1)))
+        return self._cell(vision) * (1 if vision.get("model_type") == "resnet" else windows)
+
+    def check_sizes(self, vision: dict, text: dict, extra: dict) -> None:
+        """The base checks, and a Swin input of whole windows at its last stage (else Swin's shifted-window masks break)."""
+        super().check_sizes(vision, text, extra)
+        step = self._cell(vision) * int(vision.get("window_size", 7))
+        if vision.get("model_type") != "resnet" and vision["image_size"] % step:
+            raise ValueError(
+                f"--image-size {vision['image_size']} does not fit a {self.title} model: the Swin backbone needs a "
+                f"multiple of {step} px (a whole number of windows at its last stage)"
+            )
+
+    @staticmethod
+    def _cell(vision: dict) -> int:
+        """Pixels per cell of the backbone's last stage: Swin's patch doubled per later stage; ResNet's stride 32."""
+        if vision.get("model_type") == "resnet":
+            return 32
+        return int(vision.get("patch_size", 4)) * 2 ** (len(vision.get("depths", [2, 2, 6, 2])) - 1)
+
     def frozen_towers_of(self, config) -> tuple[str, ...]:
         return ("backbone",) if getattr(config, "freeze_backbone", True) else ()
 
