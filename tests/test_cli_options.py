@@ -194,3 +194,21 @@ def test_comma_lists_are_parsed_one_way():
     assert split_list("bleu, cider,") == ["bleu", "cider"]
     assert split_list(["2,4", " 8 "]) == ["2", "4", "8"]
     assert split_list(None) == [] and split_list("") == []
+
+
+def test_rsic_help_says_what_every_command_holds_one_way_and_rsic_version_answers(capsys):
+    import argparse
+
+    from rsic_core.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {c.dest: c.help for c in commands._choices_actions}
+    assert set(helps) == set(commands.choices)
+    for name, text in helps.items():
+        assert text and text[0].islower() and not text.endswith("."), f"rsic {name}: {text!r}"
+        assert text not in ("dataset commands", "model commands"), f"rsic {name} says nothing of what it holds"
+    assert "BITA" in helps["convert"]
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("rsic 0.")

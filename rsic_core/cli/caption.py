@@ -61,7 +61,7 @@ def register(subparsers) -> None:
     add_engine_arguments(p)
     p.set_defaults(func=_caption)
 
-    demo = subparsers.add_parser("demo-model", help="the offline demo model").add_subparsers(
+    demo = subparsers.add_parser("demo-model", help="the offline demo model: train rebuilds it").add_subparsers(
         dest="demo_command", required=True
     )
     p = demo.add_parser("train", help="train the demo model on the demo dataset (7-15 min on 2 cores)")

@@ -18,7 +18,7 @@ from rsic_core.cli.evaluate import _score_config, _scoring_arguments
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
-        help="A - B in every metric with a paired bootstrap interval over images, overall and per class",
+        help="is system A better than B? every metric's A - B with a paired bootstrap interval over images, per class too",
         description=(
             "Paired bootstrap over images: each resample draws the images with replacement (the same draw for A and "
             "B) and recomputes corpus BLEU and CIDEr-D from cached n-gram statistics; ROUGE-L, Geo-Sim and METEOR are "

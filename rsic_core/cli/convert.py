@@ -19,7 +19,7 @@ def register(subparsers) -> None:
     from rsic_core.models.registry import FAMILIES
 
     p = subparsers.add_parser(
-        "convert", help="turn a released checkpoint (PureT...) into a model folder", formatter_class=HelpFormatter
+        "convert", help="turn a released PureT or BITA checkpoint into a model folder", formatter_class=HelpFormatter
     )
     families = p.add_subparsers(dest="convert_family", required=True, metavar="FAMILY")
     for family in FAMILIES.values():

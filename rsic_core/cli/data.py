@@ -9,7 +9,9 @@ import time
 
 
 def register(subparsers) -> None:
-    data = subparsers.add_parser("data", help="dataset commands").add_subparsers(dest="data_command", required=True)
+    data = subparsers.add_parser(
+        "data", help="datasets: validate, audit, the offline demo dataset and scene, real photos as a mosaic"
+    ).add_subparsers(dest="data_command", required=True)
 
     p = data.add_parser("validate", help="report images, captions, splits and every problem of a dataset")
     p.add_argument("path", help="dataset folder or annotation file (format detected)")

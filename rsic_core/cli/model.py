@@ -24,7 +24,10 @@ from rsic_core.cli.arguments import HelpFormatter
 
 
 def register(subparsers) -> None:
-    model = subparsers.add_parser("model", help="model commands").add_subparsers(dest="model_command", required=True)
+    model = subparsers.add_parser(
+        "model",
+        help="model folders: new (a random model of any family and size), ship (a run as a bf16 model with its card)",
+    ).add_subparsers(dest="model_command", required=True)
     p = model.add_parser(
         "new",
         help="build a tiny random model of a family (tokenizer trained on a dataset's captions) and save it",

@@ -29,13 +29,16 @@ def register(subparsers) -> None:
     # makes this parser hand every "--field value" to them untouched).
     train = subparsers.add_parser(
         "train",
-        help="Train a LoRA adapter or the whole model, cross-entropy or SCST (every TrainConfig field is an option).",
+        help="train a LoRA adapter or the whole model, cross-entropy or SCST (every TrainConfig field is an option)",
         add_help=False,
         prefix_chars="+",
     )
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(func=_train)
-    experiment = subparsers.add_parser("experiment", help="LoRA ablation grid and layer pruning.")
+    experiment = subparsers.add_parser(
+        "experiment",
+        help="experiments of several runs: grid (a LoRA ablation, one table) and prune (layer pruning, then LoRA)",
+    )
     kinds = experiment.add_subparsers(dest="experiment", required=True)
     for name, text in (
         ("grid", "Rank x alpha x dropout grid against the zero-shot row."),
