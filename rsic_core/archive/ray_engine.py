@@ -75,7 +75,6 @@ class ArchiveRun:
     failed: int = 0  # rows of this run with an error
     shards: int = 0  # shards written by this run
     workers: int = 0  # captioner actors asked for
-    startup_seconds: float = 0.0  # ray.init (0 when Ray was already running)
     seconds: float = 0.0  # the whole call
     cleaned: int = 0  # unfinished shard files of a killed run removed
 
@@ -251,7 +250,6 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun):
 
     if ray.is_initialized():
         return False, None
-    began = time.perf_counter()
     watcher = None if engine.ray_address else reaper.watch()
     try:
         quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
@@ -268,7 +266,6 @@ def _start_ray(engine: EngineConfig, run: ArchiveRun):
             f"could not start or reach Ray at {where} ({_last_line(e)}); start a cluster with `ray start --head` "
             "and give --address auto (or ray://HOST:10001), or leave --address out for a local Ray"
         ) from None
-    run.startup_seconds = time.perf_counter() - began
     return True, watcher
 
 

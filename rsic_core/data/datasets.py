@@ -81,23 +81,6 @@ class CaptionDataset:
                 return r
         raise KeyError(f"{self.name}: no image {image_id!r}")
 
-    def to_frame(self):
-        """One row per image: image_id, path, split, label, source, n_captions, captions."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            {
-                "image_id": [r.image_id for r in self.records],
-                "path": [str(r.path) for r in self.records],
-                "split": [r.split for r in self.records],
-                "label": [r.label for r in self.records],
-                "source": [r.source for r in self.records],
-                "has_image": [r.has_image for r in self.records],
-                "n_captions": [len(r.captions) for r in self.records],
-                "captions": [list(r.captions) for r in self.records],
-            }
-        )
-
 
 FORMATS = ("karpathy", "nwpu", "risc", "generic", "hub")
 
