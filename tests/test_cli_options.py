@@ -212,3 +212,17 @@ def test_rsic_help_says_what_every_command_holds_one_way_and_rsic_version_answer
     with pytest.raises(SystemExit) as exit_:
         parser.parse_args(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.startswith("rsic 0.")
+
+
+def test_one_name_for_the_bands_and_the_embedder_older_spellings_still_work():
+    from rsic_core.cli import build_parser
+
+    parser = build_parser()
+    base = ["scene", "caption", "s.tif", "--out", "s.geojson"]
+    assert parser.parse_args([*base, "--image-bands", "4,3,2"]).bands == "4,3,2"  # as rsic caption spells it
+    assert parser.parse_args([*base, "--bands", "4,3,2"]).bands == "4,3,2"  # the older spelling
+    scene = parser._subparsers._group_actions[0].choices["scene"]._subparsers._group_actions[0].choices["caption"]
+    assert "--bands (--image-bands)" in " ".join(scene.epilog.split())
+    assert parser.parse_args(["preprocess", "d", "--out", "o", "--embedder", "e"]).syn_embedder == "e"  # current
+    for command in (["score", "p.jsonl"], ["evaluate", "--data", "d"]):
+        assert parser.parse_args([*command, "--geo-sim-embedder", "e"]).embedder == "e"

@@ -22,20 +22,22 @@ import typing
 from rsic_core.options import split_list
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, unset: bool = False) -> None:
+def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, unset: bool = False, skip: tuple = ()) -> None:
     """One option per field of the dataclass ``cls`` (fields holding a dataclass are left out).
 
     Args:
         parser: the parser (or sub-command parser) to add the options to.
-        cls: the dataclass; each field's ``metadata`` gives ``help`` and, optionally, ``aliases``.
+        cls: the dataclass; each field's ``metadata`` gives ``help`` and, optionally, ``option`` (its option
+            name where not ``--field-name``), ``also`` (other current spellings) and ``aliases`` (older ones).
         unset (False): an option not given is None instead of the field's default (the default
             still shows in ``--help``), for commands that lay the options over a config file.
+        skip (()): fields the command does not take (another config's field says the same).
     """
     group = parser.add_argument_group(cls.__name__)
     hints = typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         kind = _plain(hints[f.name])
-        if dataclasses.is_dataclass(kind):
+        if dataclasses.is_dataclass(kind) or f.name in skip:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         if isinstance(default, tuple):
@@ -70,10 +72,13 @@ def add_model_arguments(parser: argparse.ArgumentParser, device_help: str = "", 
 
 
 def spellings(f: dataclasses.Field) -> list[str]:
-    """The option strings of field ``f``: ``--field-name`` first, then ``--field_name`` and its older aliases."""
-    names = ["--" + f.name.replace("_", "-")]
+    """The option strings of field ``f``: ``--field-name`` first (or ``metadata["option"]``: a name shared with other
+    commands, e.g. ``--image-bands``), then ``--field_name``, the field's other current spellings
+    (``metadata["also"]``, e.g. ``--embedder``: the sentence embedder of whichever command) and its older aliases."""
+    names = [f.metadata.get("option") or "--" + f.name.replace("_", "-")]
     if "_" in f.name:
         names.append("--" + f.name)
+    names += [a for a in f.metadata.get("also", []) if a not in names]
     return names + [a for a in f.metadata.get("aliases", []) if a not in names]
 
 

@@ -103,7 +103,12 @@ def _scoring_arguments(p) -> None:
     p.add_argument(
         "--spice", action="store_true", help="also try SPICE (skipped with the reason when its models are absent)"
     )
-    p.add_argument("--embedder", help="sentence-transformers model for Geo-Sim (default: packaged all-MiniLM-L6-v2)")
+    p.add_argument(
+        "--embedder",
+        "--geo-sim-embedder",
+        help="sentence-transformers model for Geo-Sim, a hub id or folder (default: the study's all-mpnet-base-v2 "
+        "when it is in the local Hugging Face cache, else the packaged all-MiniLM-L6-v2; the one used is reported)",
+    )
 
 
 def _score_config(args):

@@ -1,6 +1,6 @@
 """``rsic scene``: caption a whole GeoTIFF tile by tile into GeoJSON, and search it by text.
 
-rsic scene caption scene.tif --out scene.geojson [--tile 224] [--overlap 0] [--bands 4,3,2] [--model M] [--adapter DIR]
+rsic scene caption scene.tif --out scene.geojson [--tile 224] [--overlap 0] [--image-bands 4,3,2] [--model M] [--adapter DIR]
 rsic scene caption scene.tif --out scene.geojson --engine ray [--address auto] [--num-workers N] [--gpus-per-worker G]
 rsic scene search scene.geojson "storage tanks" [--top 10] [--json]
 
@@ -26,7 +26,10 @@ from rsic_core.cli.arguments import (
 )
 from rsic_core.cli.caption import add_engine_arguments, engine_config
 
-_NOT_FOR_SCENES = ("image_bands", "max_image_pixels")  # CaptionConfig fields a scene does not use (--bands instead)
+_NOT_FOR_SCENES = (
+    "image_bands",
+    "max_image_pixels",
+)  # CaptionConfig fields a scene takes from SceneConfig or not at all
 
 
 def register(subparsers) -> None:
@@ -39,18 +42,15 @@ def register(subparsers) -> None:
     p = scene.add_parser(
         "caption",
         help="caption a GeoTIFF tile by tile into a GeoJSON FeatureCollection (and a CSV)",
-        epilog=alias_epilog(CaptionConfig),
+        epilog=alias_epilog(SceneConfig, CaptionConfig),
         formatter_class=HelpFormatter,
     )
     p.add_argument("scene", help="the scene: a GeoTIFF (12/16-bit and multi-band welcome)")
     p.add_argument("--out", required=True, help="GeoJSON file to write; the CSV goes beside it")
     add_model_arguments(p)
     add_dataclass_arguments(p, SceneConfig)
-    add_dataclass_arguments(p, CaptionConfig)
+    add_dataclass_arguments(p, CaptionConfig, skip=_NOT_FOR_SCENES)
     add_engine_arguments(p)  # --engine ray: the tiles go through the archive engine, shards beside --out
-    for action in p._actions:  # argparse has no public way to hide an option once added
-        if action.dest in _NOT_FOR_SCENES:
-            action.help = argparse.SUPPRESS
     p.set_defaults(func=_caption)
 
     p = scene.add_parser("search", help="tiles of a captioned scene ranked by similarity to a text query")

@@ -57,7 +57,9 @@ class SceneConfig:
     bands: str = field(
         default="",
         metadata={
-            "help": "1-based bands to caption, e.g. 4,3,2 (1 or 3); empty = RGB from metadata or the first three."
+            "help": "1-based bands to caption, e.g. 4,3,2 (1 or 3); empty = RGB from metadata or the first three.",
+            "option": "--image-bands",  # as rsic caption and evaluate spell it
+            "aliases": ["--bands"],
         },
     )
     edges: str = field(
@@ -82,7 +84,7 @@ class SceneConfig:
             raise ValueError(f"--edges must be one of {', '.join(EDGES)} (got {self.edges!r})")
         if not 0.0 <= self.max_nodata < 1.0:
             raise ValueError(f"--max-nodata must be a share from 0 to below 1 (got {self.max_nodata})")
-        parse_bands(self.bands, "--bands")
+        parse_bands(self.bands, "--image-bands")
 
 
 @dataclass(frozen=True)

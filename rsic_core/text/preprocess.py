@@ -65,7 +65,7 @@ class PreprocessConfig:
         default="",
         metadata={
             "help": "sentence-transformer name or folder (empty: packaged all-MiniLM-L6-v2)",
-            "aliases": ["--embedder"],
+            "also": ["--embedder"],  # the sentence embedder of the command, as on score, evaluate and scene
         },
     )
     syn_eps: float = field(default=0.5, metadata={"help": "DBSCAN eps (cosine distance)", "aliases": ["--eps"]})

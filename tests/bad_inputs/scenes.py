@@ -61,7 +61,7 @@ CASES = [
     BadInput(
         "rsic scene caption: band 5 of a 3-band scene",
         _scene,
-        lambda scene: _caption(scene, "--bands", "5,3,2"),
+        lambda scene: _caption(scene, "--image-bands", "5,3,2"),
         r"scene\.tif: there is no band 5: the image has 3 bands \(numbered 1-3\)",
         exit_code=2,
     ),
