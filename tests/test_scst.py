@@ -114,6 +114,27 @@ def test_sampling_draws_k_captions_per_image_with_the_models_generate(one_thread
     assert len(set(captions)) > 1  # sampled, not greedy: a random model draws different captions
 
 
+def test_sampling_never_draws_the_image_placeholder(one_thread):
+    """A drawn <image> token would be read as an image slot when the sample is teacher-forced (PaliGemma:
+    "Image features and image tokens do not match"); here the model is made to prefer it above all."""
+    import torch
+    from PIL import Image
+
+    from rsic_core.models.base import image_token_id
+    from rsic_core.models.registry import build_tiny
+    from rsic_core.training.collators import CaptionCollator
+    from rsic_core.training.scst import ScstSetup, sample_captions
+
+    tiny = build_tiny("paligemma")
+    image_id = image_token_id(tiny.processor)
+    with torch.no_grad():  # the output row of <image> (tied to its embedding, which image features replace)
+        tiny.model.get_output_embeddings().weight[image_id] *= 1000
+    setup = ScstSetup(tiny.family, tiny.processor, CaptionCollator(tiny.family, tiny.processor), None, 4, 6)
+    samples = sample_captions(tiny.model, setup, [Image.new("RGB", (32, 32), "red")], "cpu")
+    prompt = tiny.family.encode(tiny.processor, [Image.new("RGB", (32, 32), "red")])["input_ids"].shape[1]
+    assert not bool((samples.sequences[:, prompt:] == image_id).any())
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_scst_teacher_forces_exactly_the_sampled_tokens(family, one_thread):
     """The log-probability SCST weighs is the one ``generate`` drew each sample with, token for token.

@@ -268,6 +268,14 @@ class Family:
         raise NotImplementedError(f"{self.title} models cannot show where they looked")
 
 
+def image_token_id(processor) -> int | None:
+    """The id of the processor's image placeholder token (PaliGemma's ``<image>``, BLIP-2's), None without one."""
+    image_token = getattr(processor, "image_token", None)
+    if image_token is None:
+        return None
+    return processor.tokenizer.convert_tokens_to_ids(str(getattr(image_token, "content", image_token)))
+
+
 def caption_labels(batch, processor, prompt_tokens: int = 0):
     """``input_ids`` with pad, image and the first ``prompt_tokens`` real tokens of each row set to -100.
 
@@ -277,9 +285,8 @@ def caption_labels(batch, processor, prompt_tokens: int = 0):
     labels = batch["input_ids"].clone()
     attention = batch["attention_mask"]
     labels[attention == 0] = IGNORE_INDEX
-    image_token = getattr(processor, "image_token", None)
-    if image_token is not None:
-        image_id = processor.tokenizer.convert_tokens_to_ids(str(getattr(image_token, "content", image_token)))
+    image_id = image_token_id(processor)
+    if image_id is not None:
         labels[labels == image_id] = IGNORE_INDEX
     if prompt_tokens:
         labels[attention.cumsum(dim=1) <= prompt_tokens] = IGNORE_INDEX

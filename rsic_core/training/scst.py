@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rsic_core.models.base import IGNORE_INDEX
+from rsic_core.models.base import IGNORE_INDEX, image_token_id
 from rsic_core.training.losses import labels_shifted, sequence_log_probs
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
@@ -146,6 +146,9 @@ def sample_captions(model, setup: ScstSetup, images: list, device) -> Samples:
     prefix = inputs["input_ids"].shape[1] if "input_ids" in inputs else 0
     kwargs = dict(do_sample=True, num_beams=1, top_k=0, top_p=1.0, temperature=1.0)
     kwargs |= dict(num_return_sequences=setup.samples, max_new_tokens=setup.max_new_tokens)
+    image_id = image_token_id(setup.processor)
+    if image_id is not None:  # a drawn image placeholder would be read as an image slot when teacher-forced
+        kwargs["suppress_tokens"] = [image_id]
     was_training = model.training
     model.eval()
     try:
