@@ -226,3 +226,15 @@ def test_one_name_for_the_bands_and_the_embedder_older_spellings_still_work():
     assert parser.parse_args(["preprocess", "d", "--out", "o", "--embedder", "e"]).syn_embedder == "e"  # current
     for command in (["score", "p.jsonl"], ["evaluate", "--data", "d"]):
         assert parser.parse_args([*command, "--geo-sim-embedder", "e"]).embedder == "e"
+
+
+def test_the_pruning_sweep_has_its_own_name_and_the_old_one_still_works():
+    """prune_qformer_layers is one run's kept layers; the experiment's list of them is prune_qformer_sweep."""
+    from rsic_core.cli.train import parse_config
+    from rsic_core.training.experiments import PruneConfig
+
+    base = ["--model", "m", "--data", "d"]
+    _, prune = parse_config([*base, "--prune-qformer-sweep", "0,6", "--prune-lm-sweep", "16"], PruneConfig)
+    assert (prune.prune_qformer_sweep, prune.prune_lm_sweep) == ("0,6", "16")
+    _, old = parse_config([*base, "--prune-qformer", "0,6", "--prune-lm", "16"], PruneConfig)
+    assert (old.prune_qformer_sweep, old.prune_lm_sweep) == ("0,6", "16")

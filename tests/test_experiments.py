@@ -37,7 +37,7 @@ def test_pruned_variants_are_smaller_and_load_back(tmp_path, demo_dir):
         },
     ).save(tmp_path / "b2")
     base = quick_config(model_dir, tmp_path, name="p", lora_require_towers="language,qformer", **FAST)
-    result = run_prune(base, PruneConfig(prune_qformer="1", prune_lm="0,2"))
+    result = run_prune(base, PruneConfig(prune_qformer_sweep="1", prune_lm_sweep="0,2"))
 
     table = result.table.set_index("run")
     assert list(table.index) == ["zero-shot", "p-q1-lmall", "p-q1-lm2"]
@@ -57,4 +57,6 @@ def test_bad_grid_values_are_refused(tiny_model_dir, tmp_path):
     with pytest.raises(ValueError, match="grid_r"):
         run_grid(base, GridConfig(grid_r="two"))
     with pytest.raises(ValueError, match="qformer"):
-        run_prune(quick_config(tiny_model_dir, tmp_path, **{**FAST, "max_steps": 1}), PruneConfig(prune_qformer="1"))
+        run_prune(
+            quick_config(tiny_model_dir, tmp_path, **{**FAST, "max_steps": 1}), PruneConfig(prune_qformer_sweep="1")
+        )

@@ -8,7 +8,7 @@
     rsic train --output-dir RUN_DIR --overwrite                   # replace a finished run (or an evaluation) there
     rsic experiment grid [--config base.json] --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 [--captions raw,SET_DIR]
                          [TrainConfig fields]
-    rsic experiment prune [--config base.json] --prune-qformer 0,6 --prune-lm 0,16 [TrainConfig fields]
+    rsic experiment prune [--config base.json] --prune-qformer-sweep 0,6 --prune-lm-sweep 0,16 [TrainConfig fields]
 
 Every field of :class:`rsic_core.training.config.TrainConfig` (the Trainer's own options
 included) is an option, spelled ``--lora-r`` or ``--lora_r`` (HfArgumentParser takes both).

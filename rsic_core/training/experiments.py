@@ -2,7 +2,7 @@
 
     rsic experiment grid --model demo --grid-r 2,4,8 --grid-alpha 4,16,32 --grid-dropout 0,0.1 --max-steps 100
     rsic experiment grid --data DATA --grid-r 8 --grid-alpha 16 --grid-dropout 0 --captions raw,SET_DIR  # preprocessing?
-    rsic experiment prune --model M --prune-qformer 0,6 --prune-lm 0,16 --max-steps 100
+    rsic experiment prune --model M --prune-qformer-sweep 0,6 --prune-lm-sweep 0,16 --max-steps 100
 
 Every cell is an ordinary training run (its own run folder under the runs directory, on the Runs
 and Compare pages), plus one zero-shot evaluation of the base model; the experiment folder
@@ -52,10 +52,20 @@ class GridConfig:
 class PruneConfig:
     """Layer-pruning variants: keep the first N layers, then LoRA (0 = keep all)."""
 
-    prune_qformer: str = field(
-        default="0", metadata={"help": "Q-Former layers to keep, comma separated (BLIP-2; 0 = all)."}
+    prune_qformer_sweep: str = field(
+        default="0",
+        metadata={
+            "help": "Values of prune_qformer_layers to train, comma separated (BLIP-2's Q-Former, BITA's IFT; 0 = all).",
+            "aliases": ["--prune-qformer", "--prune_qformer"],
+        },
     )
-    prune_lm: str = field(default="0", metadata={"help": "Language-model layers to keep, comma separated (0 = all)."})
+    prune_lm_sweep: str = field(
+        default="0",
+        metadata={
+            "help": "Values of prune_lm_layers to train, comma separated (0 = all).",
+            "aliases": ["--prune-lm", "--prune_lm"],
+        },
+    )
     prune_zero_shot: bool = field(
         default=True, metadata={"help": "Evaluate the unpruned base model as the reference row."}
     )
@@ -107,7 +117,9 @@ def run_grid(base: TrainConfig, grid: GridConfig, progress: Callable[[str], None
 def run_prune(base: TrainConfig, prune: PruneConfig, progress: Callable[[str], None] | None = None) -> ExperimentResult:
     """Train one run per (Q-Former layers, language-model layers) kept; efficiency and scores side by side."""
     cells = list(
-        itertools.product(_ints(prune.prune_qformer, "prune_qformer", 0), _ints(prune.prune_lm, "prune_lm", 0))
+        itertools.product(
+            _ints(prune.prune_qformer_sweep, "prune_qformer_sweep", 0), _ints(prune.prune_lm_sweep, "prune_lm_sweep", 0)
+        )
     )
     variants = [
         (
