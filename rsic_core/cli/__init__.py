@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "rsic_core.cli.evaluate",
     "rsic_core.cli.compare",
     "rsic_core.cli.caption",
+    "rsic_core.cli.demo_model",
     "rsic_core.cli.convert",
     "rsic_core.cli.efficiency",
     "rsic_core.cli.model",

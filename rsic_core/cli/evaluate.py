@@ -27,7 +27,7 @@ SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all o
 
 
 def register(subparsers) -> None:
-    from rsic_core.cli.caption import add_engine_arguments
+    from rsic_core.cli.engine import add_engine_arguments
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.runs.evaluation import EvalConfig
 
@@ -165,7 +165,8 @@ def eval_config(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rsic_core.cli.caption import engine_config, progress_printer
+    from rsic_core.cli.engine import engine_config
+    from rsic_core.cli.outputs import progress_printer
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.registry import load_captioner
     from rsic_core.runs.evaluation import evaluate, split_subset
@@ -206,7 +207,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _evaluate_on_ray(args: argparse.Namespace, dataset, config, engine):
     """The run folder of ``rsic evaluate --engine ray``: captions from the Ray engine, then the usual scoring."""
     from rsic_core.archive.evaluation import evaluate_on_ray
-    from rsic_core.cli.caption import progress_printer
+    from rsic_core.cli.outputs import progress_printer
 
     print(f"captioning {config.eval_split} of {dataset.name} on Ray with {args.model}", file=sys.stderr)
     where = {"out": args.out, "device": args.device, "dtype": args.dtype}
