@@ -19,7 +19,13 @@ import argparse
 import json
 import sys
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.arguments import (
+    HelpFormatter,
+    add_dataclass_arguments,
+    add_model_arguments,
+    alias_epilog,
+    dataclass_from_args,
+)
 from rsic_core.options import split_list
 from rsic_core.runs.prediction_files import MATCH_OPTIONS, is_project_jsonl
 
@@ -37,14 +43,13 @@ def register(subparsers) -> None:
         epilog=alias_epilog(EvalConfig, CaptionConfig),
         formatter_class=HelpFormatter,
     )
-    p.add_argument(
-        "--model", default="demo", help="model folder or Hugging Face id in the local cache (default: the demo model)"
+    add_model_arguments(
+        p,
+        "cpu, cuda, cuda:1... (default: CUDA when available)",
+        adapter_help="LoRA adapter folder to merge (omit for the zero-shot baseline)",
     )
-    p.add_argument("--adapter", help="LoRA adapter folder to merge (omit for the zero-shot baseline)")
     p.add_argument("--data", required=True, help="dataset folder or annotation file")
     p.add_argument("--out", help="run folder to write (default: a new folder under the runs folder)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when available)")
-    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, EvalConfig)
     add_dataclass_arguments(p, CaptionConfig)
     _scoring_arguments(p)
