@@ -4,8 +4,15 @@
     rsic data demo OUT
     rsic scene caption SCENE.tif --out SCENE.geojson
 
-Each command group is a module here with ``register(subparsers)``; handlers import the heavy
-libraries themselves so that ``rsic --help`` stays fast.
+Each command group is a module here with ``register(subparsers)`` (listed in ``COMMAND_MODULES``): ``data``,
+``preprocess``, ``train`` (and ``experiment``), ``evaluate`` (and ``score``), ``compare``, ``caption``,
+``demo_model``, ``convert``, ``efficiency``, ``model``, ``explain``, ``scene``. What they share:
+
+- ``arguments``: options made from dataclass fields, the model options, the help layout
+- ``engine``: ``--engine local|ray`` and the Ray options
+- ``outputs``: ``--out`` checks, lines streamed to ``<out>.partial``, progress on stderr
+
+Handlers import the heavy libraries themselves so that ``rsic --help`` stays fast.
 
 May import: everything of ``rsic_core`` (the top layer of the library).
 """
