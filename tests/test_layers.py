@@ -40,3 +40,10 @@ def test_every_package_docstring_names_each_of_its_modules():
             if not re.search(rf"``{stem}(/|\.py)?``|\.{stem}\b|^\s+{stem}\s", doc, re.M):
                 missing.append(f"{init.parent.relative_to(ROOT)}: {stem}")
     assert not missing, f"package docstrings that leave out modules they hold: {missing}"
+
+
+def test_no_module_of_the_library_or_the_app_is_over_400_lines():
+    files = [*(ROOT / "rsic_core").rglob("*.py"), *(ROOT / "ui").glob("*.py"), *(ROOT / "views").glob("*.py")]
+    files += [ROOT / "app.py", ROOT / "demo.py"]
+    long = {str(f.relative_to(ROOT)): n for f in files if (n := len(f.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, f"modules over 400 lines (split them by concern): {long}"
