@@ -194,3 +194,13 @@ def test_comma_lists_are_parsed_one_way():
     assert split_list("bleu, cider,") == ["bleu", "cider"]
     assert split_list(["2,4", " 8 "]) == ["2", "4", "8"]
     assert split_list(None) == [] and split_list("") == []
+
+
+def test_the_helpers_that_moved_out_of_cli_caption_keep_their_old_import_path():
+    from rsic_core.cli import caption, engine, outputs
+    from rsic_core.data import images
+
+    assert caption.StreamedLines is outputs.StreamedLines and caption.written_by_rsic is outputs.written_by_rsic
+    assert caption.check_output is outputs.check_output and caption.progress_printer is outputs.progress_printer
+    assert caption.engine_config is engine.engine_config and caption.add_engine_arguments is engine.add_engine_arguments
+    assert caption.collect_images is images.collect_images
