@@ -238,3 +238,13 @@ def test_the_pruning_sweep_has_its_own_name_and_the_old_one_still_works():
     assert (prune.prune_qformer_sweep, prune.prune_lm_sweep) == ("0,6", "16")
     _, old = parse_config([*base, "--prune-qformer", "0,6", "--prune-lm", "16"], PruneConfig)
     assert (old.prune_qformer_sweep, old.prune_lm_sweep) == ("0,6", "16")
+
+
+def test_the_helpers_that_moved_out_of_cli_caption_keep_their_old_import_path():
+    from rsic_core.cli import caption, engine, outputs
+    from rsic_core.data import images
+
+    assert caption.StreamedLines is outputs.StreamedLines and caption.written_by_rsic is outputs.written_by_rsic
+    assert caption.check_output is outputs.check_output and caption.progress_printer is outputs.progress_printer
+    assert caption.engine_config is engine.engine_config and caption.add_engine_arguments is engine.add_engine_arguments
+    assert caption.collect_images is images.collect_images

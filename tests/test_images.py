@@ -200,3 +200,18 @@ def test_thumbnails_go_through_the_same_reader(tmp_path):
     (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
     with pytest.raises(ValueError, match="broken.tif: not a readable image"):
         thumbnail_bytes(tmp_path / "broken.tif")
+
+
+def test_rsic_caption_and_the_archive_find_the_same_images_in_a_folder(tmp_path):
+    from rsic_core.archive.sources import collect_sources
+    from rsic_core.data.images import collect_images
+
+    for name in ("b/2.PNG", "a.jpg", "b/1.tif", "notes.txt", "b/c/3.JpEg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    images = collect_images([str(tmp_path)])
+    assert [p.relative_to(tmp_path).as_posix() for p in images] == ["a.jpg", "b/1.tif", "b/2.PNG", "b/c/3.JpEg"]
+    assert [r.key for r in collect_sources([str(tmp_path)])] == [str(p.resolve()) for p in images]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no image found in .*empty"):
+        collect_images([str(tmp_path / "empty")])

@@ -148,7 +148,7 @@ def test_rsic_caption_exits_0_when_every_image_is_captioned(taught_model_dir, im
 def test_progress_is_one_line_per_step_in_a_log_and_one_rewritten_line_on_a_terminal():
     import io
 
-    from rsic_core.cli.caption import progress_printer
+    from rsic_core.cli.outputs import progress_printer
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -255,7 +255,7 @@ def test_rsic_caption_replaces_its_own_predictions_whole_and_leaves_no_partial_f
 
 
 def test_finished_lines_survive_an_interruption_and_the_output_is_untouched(tmp_path):
-    from rsic_core.cli.caption import StreamedLines
+    from rsic_core.cli.outputs import StreamedLines
 
     out = tmp_path / "preds.jsonl"
     out.write_text("previous\n")
@@ -271,7 +271,7 @@ def test_finished_lines_survive_an_interruption_and_the_output_is_untouched(tmp_
 def test_a_full_disk_leaves_the_output_as_it_was_and_no_partial_file(tmp_path):
     import errno
 
-    from rsic_core.cli.caption import StreamedLines
+    from rsic_core.cli.outputs import StreamedLines
 
     class FullDisk:
         """A real file whose second write fails as on a full disk."""

@@ -306,3 +306,24 @@ def test_every_run_names_its_data_by_a_name_never_a_path():
     assert dataset_label({"kind": "training", "data": "/home/me/data/ucm-captions/"}) == "ucm-captions"  # stopped early
     assert dataset_label({"kind": "training", "data": ""}) == "demo"  # the demo dataset is an empty path
     assert dataset_label({}) == "?"
+
+
+def test_a_running_run_is_neither_cleared_nor_reopened_a_dead_one_is_both(tmp_path):
+    from rsic_core.runs.folders import open_run_folder
+
+    folder = tmp_path / "lora"
+    (folder / "checkpoint-2").mkdir(parents=True)
+    RunLayout(folder).write_config({"name": "lora", "kind": RunKind.TRAINING, "split": "val"})
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        jobs.write_status(folder, RunStatus.RUNNING, "step 2 of 4", pid=alive.pid)
+        for overwrite in (True, False):
+            with pytest.raises(ValueError, match=f"still running \\(process {alive.pid}\\)"):
+                open_run_folder(folder, "lora", overwrite=overwrite)
+        assert (folder / "checkpoint-2").is_dir()  # refused: left as it was
+    finally:
+        alive.kill()
+        alive.wait()
+    assert open_run_folder(folder, "lora", overwrite=False) == (folder, True)  # its process died: it continues
+    assert (folder / "checkpoint-2").is_dir()
+    assert open_run_folder(folder, "lora", overwrite=True) == (folder, False) and not any(folder.iterdir())

@@ -9,6 +9,8 @@
   a Ray Dataset of image references, ``map_batches`` with one captioner actor per worker.
 - :mod:`~rsic_core.archive.evaluation`: ``rsic evaluate --engine ray``, captions through the engine,
   then the usual scoring and run folder.
+- :mod:`~rsic_core.archive.reaper`: the processes of a local Ray that its driver started, ended when the
+  driver dies (no ray imported).
 
 Importing this package (or any module of it) never imports ray.
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rsic_core.data import cells
-from rsic_core.data.images import IMAGE_EXTENSIONS
+from rsic_core.data.images import images_under
 
 DATASET_SUFFIXES = (".json", ".jsonl", ".csv")
 NPY_MAGIC = b"\x93NUMPY"  # how :func:`encode_array` bytes start
@@ -104,7 +104,7 @@ def _expand(path: Path) -> list[ImageRef]:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
     if path.is_dir():
-        images = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+        images = images_under(path)
         if images:
             return [ImageRef(str(p)) for p in images]
         tables = sorted(path.rglob("*.parquet"))

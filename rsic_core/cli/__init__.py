@@ -4,8 +4,15 @@
     rsic data demo OUT
     rsic scene caption SCENE.tif --out SCENE.geojson
 
-Each command group is a module here with ``register(subparsers)``; handlers import the heavy
-libraries themselves so that ``rsic --help`` stays fast.
+Each command group is a module here with ``register(subparsers)`` (listed in ``COMMAND_MODULES``): ``data``,
+``preprocess``, ``train`` (and ``experiment``), ``evaluate`` (and ``score``), ``compare``, ``caption``,
+``demo_model``, ``convert``, ``efficiency``, ``model``, ``explain``, ``scene``. What they share:
+
+- ``arguments``: options made from dataclass fields, the model options, the help layout
+- ``engine``: ``--engine local|ray`` and the Ray options
+- ``outputs``: ``--out`` checks, lines streamed to ``<out>.partial``, progress on stderr
+
+Handlers import the heavy libraries themselves so that ``rsic --help`` stays fast.
 
 May import: everything of ``rsic_core`` (the top layer of the library).
 """
@@ -24,6 +31,7 @@ COMMAND_MODULES = [
     "rsic_core.cli.evaluate",
     "rsic_core.cli.compare",
     "rsic_core.cli.caption",
+    "rsic_core.cli.demo_model",
     "rsic_core.cli.convert",
     "rsic_core.cli.efficiency",
     "rsic_core.cli.model",

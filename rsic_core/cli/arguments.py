@@ -63,10 +63,12 @@ MODEL_HELP = {
 }
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, device_help: str = "", default: str = "demo") -> None:
+def add_model_arguments(
+    parser: argparse.ArgumentParser, device_help: str = "", default: str = "demo", adapter_help: str = ""
+) -> None:
     """``--model``, ``--adapter``, ``--device`` and ``--dtype``: the model a captioning command loads."""
     parser.add_argument("--model", default=default, help=MODEL_HELP[default])
-    parser.add_argument("--adapter", help="LoRA adapter folder to apply")
+    parser.add_argument("--adapter", help=adapter_help or "LoRA adapter folder to apply")
     parser.add_argument("--device", help=device_help or "cpu, cuda... (default: CUDA when available)")
     parser.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
 

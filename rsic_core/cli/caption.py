@@ -1,11 +1,10 @@
-"""``rsic caption`` and ``rsic demo-model``: caption images with a model, rebuild the demo model.
+"""``rsic caption``: caption images with a model.
 
 rsic caption scene1.jpg scenes/ --model google/paligemma2-3b-pt-224 --adapter runs/lora --gen-num-beams 5 --out preds.jsonl
 rsic caption archive/ tiles.parquet --engine ray [--address auto|ray://HOST:10001] [--num-workers 4] [--gpus-per-worker 1] --out DIR
-rsic demo-model train --out assets/demo_model
 
-``--out`` is checked before the model is loaded (not a folder, not under a file, not an existing
-file other than earlier predictions). Lines are written as each batch finishes to
+``--out`` is checked (:func:`rsic_core.cli.outputs.check_output`) before the model is loaded (not a
+folder, not under a file, not an existing file other than earlier predictions). Lines are written as each batch finishes to
 ``<out>.partial`` and renamed over ``<out>`` at the end, so ``<out>`` is either as it was or
 complete: stopped midway (Ctrl-C, an error, the process killed), the finished lines stay in
 ``<out>.partial`` (named on stderr; the next run refuses to start until it is moved); a full
@@ -22,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,11 +32,24 @@ from rsic_core.cli.arguments import (
     alias_epilog,
     dataclass_from_args,
 )
+from rsic_core.cli.engine import add_engine_arguments, engine_config
+from rsic_core.cli.outputs import StreamedLines, check_output, progress_printer, written_by_rsic
+from rsic_core.data.images import collect_images
+
+# Old import paths (rsic_core.cli.caption was the shared helper module before cli.engine and cli.outputs)
+__all__ = [
+    "StreamedLines",
+    "add_engine_arguments",
+    "check_output",
+    "collect_images",
+    "engine_config",
+    "progress_printer",
+    "written_by_rsic",
+]
 
 
 def register(subparsers) -> None:
     from rsic_core.models.inference import CaptionConfig
-    from rsic_core.training.demo_model import DemoModelConfig
 
     p = subparsers.add_parser(
         "caption",
@@ -60,103 +71,6 @@ def register(subparsers) -> None:
     add_dataclass_arguments(p, CaptionConfig)
     add_engine_arguments(p)
     p.set_defaults(func=_caption)
-
-    demo = subparsers.add_parser("demo-model", help="the offline demo model: train rebuilds it").add_subparsers(
-        dest="demo_command", required=True
-    )
-    p = demo.add_parser("train", help="train the demo model on the demo dataset (7-15 min on 2 cores)")
-    p.add_argument("--out", default="assets/demo_model", help="folder to write (default assets/demo_model)")
-    p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
-    add_dataclass_arguments(p, DemoModelConfig)
-    p.set_defaults(func=_train_demo)
-
-
-ENGINE_OPTIONS = {  # option -> EngineConfig field
-    "--address": "ray_address",
-    "--num-workers": "ray_num_workers",
-    "--gpus-per-worker": "ray_gpus_per_worker",
-    "--cpus-per-worker": "ray_cpus_per_worker",
-    "--shard-size": "ray_shard_size",
-}
-
-
-def add_engine_arguments(p) -> None:
-    """``--engine local|ray`` and the Ray options (the fields of ``EngineConfig``), for caption and evaluate."""
-    import dataclasses
-
-    from rsic_core.archive.ray_engine import EngineConfig  # imports no ray
-
-    group = p.add_argument_group("engine")
-    group.add_argument(
-        "--engine",
-        choices=("local", "ray"),
-        default="local",
-        help="local: this process; ray: Ray Data actors, resumable parquet shards under --out (default local)",
-    )
-    fields = {f.name: f for f in dataclasses.fields(EngineConfig)}
-    kinds = {"ray_address": str, "ray_num_workers": int, "ray_shard_size": int}
-    for option, name in ENGINE_OPTIONS.items():
-        f = fields[name]
-        default = "" if f.default is None else f"; default {f.default:g}"
-        group.add_argument(
-            option,
-            "--" + name.replace("_", "-"),
-            dest=name,
-            type=kinds.get(name, float),
-            default=None,
-            metavar=option[2:].split("-")[0].upper(),
-            help=f"{f.metadata['help']} (--engine ray{default})",
-        )
-
-
-def engine_config(args: argparse.Namespace):
-    """The ``EngineConfig`` of the options given; Ray options without ``--engine ray`` are refused."""
-    from rsic_core.archive.ray_engine import EngineConfig, check_address
-
-    given = {name: getattr(args, name) for name in ENGINE_OPTIONS.values() if getattr(args, name, None) is not None}
-    if args.engine != "ray":
-        if given:
-            option = next(o for o, n in ENGINE_OPTIONS.items() if n in given)
-            raise ValueError(f"{option} is an option of --engine ray; add --engine ray or leave it out")
-        return None
-    engine = EngineConfig(**given)
-    if engine.ray_address:
-        check_address(engine.ray_address)  # before any work: an address where nothing answers
-    return engine
-
-
-def progress_printer(unit: str = "", stream=None):
-    """A ``progress(done, total)`` callback printing ``done/total unit`` to ``stream`` (default stderr).
-
-    On a terminal it rewrites one line and ends it when ``done == total``; elsewhere (a log file,
-    a pipe) it prints one line per step, so the log reads cleanly.
-    """
-
-    def progress(done: int, total: int) -> None:
-        out = stream or sys.stderr
-        text = f"{done}/{total} {unit}".rstrip()
-        if out.isatty():
-            print(f"\r{text}", end="\n" if done >= total else "", file=out, flush=True)
-        else:
-            print(text, file=out, flush=True)
-
-    return progress
-
-
-def collect_images(paths: list[str]) -> list[Path]:
-    """The files named, with folders expanded to the images they hold (sorted)."""
-    from rsic_core.data.images import IMAGE_EXTENSIONS
-
-    found = []
-    for name in paths:
-        path = Path(name).expanduser()
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
-        else:
-            found.append(path)  # a missing or broken file gets an error line, not a crash
-    if not found:
-        raise FileNotFoundError(f"no image found in {', '.join(paths)}")
-    return found
 
 
 def _caption(args: argparse.Namespace) -> int:
@@ -278,123 +192,3 @@ def _line(result) -> dict:
     if result.note:
         line["note"] = result.note
     return line
-
-
-def check_output(out: str | None) -> Path | None:
-    """The ``--out`` path, refused (one sentence) before any work when the predictions could not be written there.
-
-    Refused: a folder, a path under a file, a folder this user cannot write, something that is not a
-    regular file, an existing file that is not a predictions file of ``rsic caption`` (it would be
-    replaced), and a ``<out>.partial`` left by a run still going or stopped.
-    """
-    if not out:
-        return None
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise ValueError(f"--out {out} is a folder; name a file in it, e.g. {path / 'captions.jsonl'}")
-    folder = next(p for p in path.parents if p.exists())
-    if not folder.is_dir():
-        raise ValueError(f"--out {out} cannot be written: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out} cannot be written: no permission to write in {folder}")
-    if path.exists() and not path.is_file():
-        raise ValueError(f"--out {out} is not a regular file")
-    if path.exists() and not is_predictions_file(path):
-        raise ValueError(
-            f"--out {out} exists and is not a predictions file of rsic caption; name another file or move it first"
-        )
-    partial = StreamedLines.partial_of(path)
-    if partial.exists():
-        raise ValueError(
-            f"{partial} exists: another rsic caption is writing {out}, or one was stopped and its finished "
-            "lines are there; move or remove it first"
-        )
-    return path
-
-
-def is_predictions_file(path: Path) -> bool:
-    """Whether ``path`` is empty or starts with a JSON line of ``rsic caption`` (``image`` and ``caption`` keys)."""
-    return written_by_rsic(path, {"image", "caption"})
-
-
-def written_by_rsic(path: Path, keys: set[str], limit: int = 1 << 16) -> bool:
-    """Whether ``path`` is empty or its first line (at most ``limit`` bytes) is a JSON object with ``keys``: a file
-    of ours that a command may replace (the rule of every command writing where the user says; never a user's file)."""
-    with open(path, "rb") as f:
-        first = f.readline(limit).strip()
-    if not first:
-        return path.stat().st_size == 0
-    try:
-        line = json.loads(first)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(line, dict) and keys <= line.keys()
-
-
-class StreamedLines:
-    """Lines written to ``<out>.partial`` as they come, renamed over ``out`` when all are written.
-
-    ``out`` is only ever replaced whole (``os.replace`` of a flushed, fsynced file in the same
-    folder), so it holds either its old content or the complete new one. If writing fails (a full
-    disk), the partial file is removed and ``out`` is left as it was. If the work stops otherwise
-    (Ctrl-C, an error, the process killed), ``<out>.partial`` keeps every line written so far (each
-    batch is flushed), unless there is none.
-
-    Args:
-        out: the file to write.
-        opener (open): opens the partial file (tests pass one whose ``write`` fails).
-    """
-
-    def __init__(self, out: Path, opener=open):
-        self.out, self.partial, self.opener = Path(out), self.partial_of(out), opener
-        self.file, self.count = None, 0
-
-    @staticmethod
-    def partial_of(out: Path) -> Path:
-        return Path(out).with_name(Path(out).name + ".partial")
-
-    def __enter__(self) -> StreamedLines:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.file = self.opener(self.partial, "x", encoding="utf-8")  # "x": never two writers on one partial
-        return self
-
-    def write(self, lines: list[str]) -> None:
-        """Append ``lines`` and flush them to the partial file."""
-        try:
-            for line in lines:
-                self.file.write(line + "\n")
-            self.file.flush()
-        except OSError as e:
-            self._fail(e)
-        self.count += len(lines)
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        if kind is not None:
-            with contextlib.suppress(OSError):
-                self.file.close()
-            if not self.count:
-                self.partial.unlink(missing_ok=True)
-            return False
-        try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            self.file.close()
-            os.replace(self.partial, self.out)
-        except OSError as e:
-            self._fail(e)
-        return False
-
-    def _fail(self, error: OSError) -> None:
-        with contextlib.suppress(OSError):
-            self.file.close()
-        self.partial.unlink(missing_ok=True)
-        reason = os.strerror(error.errno) if error.errno else str(error)
-        raise OSError(f"could not write {self.out} ({reason}); nothing was written and {self.out} is as it was")
-
-
-def _train_demo(args: argparse.Namespace) -> int:
-    from rsic_core.training.demo_model import DemoModelConfig, train_demo_model
-
-    report = train_demo_model(args.out, args.dataset, dataclass_from_args(DemoModelConfig, args))
-    print(f"wrote {args.out}: test scores {json.dumps(report['test'])}")
-    return 0

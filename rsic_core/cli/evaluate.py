@@ -19,7 +19,13 @@ import argparse
 import json
 import sys
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog, dataclass_from_args
+from rsic_core.cli.arguments import (
+    HelpFormatter,
+    add_dataclass_arguments,
+    add_model_arguments,
+    alias_epilog,
+    dataclass_from_args,
+)
 from rsic_core.options import split_list
 from rsic_core.runs.prediction_files import MATCH_OPTIONS, is_project_jsonl
 
@@ -27,7 +33,7 @@ SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all o
 
 
 def register(subparsers) -> None:
-    from rsic_core.cli.caption import add_engine_arguments
+    from rsic_core.cli.engine import add_engine_arguments
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.runs.evaluation import EvalConfig
 
@@ -37,14 +43,13 @@ def register(subparsers) -> None:
         epilog=alias_epilog(EvalConfig, CaptionConfig),
         formatter_class=HelpFormatter,
     )
-    p.add_argument(
-        "--model", default="demo", help="model folder or Hugging Face id in the local cache (default: the demo model)"
+    add_model_arguments(
+        p,
+        "cpu, cuda, cuda:1... (default: CUDA when available)",
+        adapter_help="LoRA adapter folder to merge (omit for the zero-shot baseline)",
     )
-    p.add_argument("--adapter", help="LoRA adapter folder to merge (omit for the zero-shot baseline)")
     p.add_argument("--data", required=True, help="dataset folder or annotation file")
     p.add_argument("--out", help="run folder to write (default: a new folder under the runs folder)")
-    p.add_argument("--device", help="cpu, cuda, cuda:1... (default: CUDA when available)")
-    p.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
     add_dataclass_arguments(p, EvalConfig)
     add_dataclass_arguments(p, CaptionConfig)
     _scoring_arguments(p)
@@ -170,7 +175,8 @@ def eval_config(args: argparse.Namespace):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from rsic_core.cli.caption import engine_config, progress_printer
+    from rsic_core.cli.engine import engine_config
+    from rsic_core.cli.outputs import progress_printer
     from rsic_core.data.datasets import load_dataset
     from rsic_core.models.registry import load_captioner
     from rsic_core.runs.evaluation import evaluate, split_subset
@@ -211,7 +217,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _evaluate_on_ray(args: argparse.Namespace, dataset, config, engine):
     """The run folder of ``rsic evaluate --engine ray``: captions from the Ray engine, then the usual scoring."""
     from rsic_core.archive.evaluation import evaluate_on_ray
-    from rsic_core.cli.caption import progress_printer
+    from rsic_core.cli.outputs import progress_printer
 
     print(f"captioning {config.eval_split} of {dataset.name} on Ray with {args.model}", file=sys.stderr)
     where = {"out": args.out, "device": args.device, "dtype": args.dtype}

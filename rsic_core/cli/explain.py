@@ -70,7 +70,8 @@ def check_out_folder(out: str) -> Path:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from rsic_core.cli.caption import collect_images, progress_printer
+    from rsic_core.cli.outputs import progress_printer
+    from rsic_core.data.images import collect_images
     from rsic_core.models.grounding import choose_method, explain_images
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.models.registry import load_captioner
@@ -118,10 +119,10 @@ def check_not_users(out: Path, given: str, stems) -> None:
     """Refuse (one sentence, before the model is loaded) to replace a file in ``out`` that rsic explain did not write.
 
     A ``<stem>.json`` must be an explanation (the rule of ``rsic caption --out``:
-    :func:`~rsic_core.cli.caption.written_by_rsic`); without one, no overlay-named ``<stem>.<n>.<word>.png``
+    :func:`~rsic_core.cli.outputs.written_by_rsic`); without one, no overlay-named ``<stem>.<n>.<word>.png``
     may be there, since a run of ours would have written the JSON beside it.
     """
-    from rsic_core.cli.caption import written_by_rsic
+    from rsic_core.cli.outputs import written_by_rsic
 
     if not out.is_dir():
         return

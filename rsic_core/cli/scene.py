@@ -24,7 +24,7 @@ from rsic_core.cli.arguments import (
     alias_epilog,
     dataclass_from_args,
 )
-from rsic_core.cli.caption import add_engine_arguments, engine_config
+from rsic_core.cli.engine import add_engine_arguments, engine_config
 
 _NOT_FOR_SCENES = (
     "image_bands",

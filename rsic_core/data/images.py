@@ -229,3 +229,25 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, image).convert("RGB")
     return image.convert("RGB")
+
+
+def images_under(folder: Path) -> list[Path]:
+    """The image files (by :data:`IMAGE_EXTENSIONS`, any case) anywhere under ``folder``, sorted."""
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def collect_images(paths: list[str]) -> list[Path]:
+    """The files named, with folders expanded to the images they hold (sorted); files are kept as named.
+
+    A missing or broken file is kept, so that it gets its own error line when read instead of a crash.
+
+    Raises:
+        FileNotFoundError: nothing at all was found.
+    """
+    found = []
+    for name in paths:
+        path = Path(name).expanduser()
+        found += images_under(path) if path.is_dir() else [path]
+    if not found:
+        raise FileNotFoundError(f"no image found in {', '.join(paths)}")
+    return found

@@ -1,5 +1,6 @@
-"""The run folder of a training run: made (or reopened) before the first step, refused when it holds another run;
-and :func:`check_splits`, the splits a run needs, checked against the dataset before any step.
+"""The run folder of a training run: made (or reopened) before the first step, refused when it holds another run
+(the rules of every run folder are :mod:`rsic_core.runs.folders`; here what a training run adds: its config.json
+and its options compared); and :func:`check_splits`, the splits a run needs, checked against the dataset.
 
     run_dir = prepare_run(TrainConfig(output_dir="runs/r1"))   # writes runs/r1/config.json
     run_dir = shared_run_dir(config)   # the same, prepared by the main process of a torchrun/accelerate launch
@@ -14,7 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rsic_core.runs.layout import RunKind, RunLayout, RunStatus, make_folder, new_run_dir
+from rsic_core.runs.folders import open_run_folder, reopen_run
+from rsic_core.runs.layout import RunKind, RunLayout
 from rsic_core.training.checks import leakage
 from rsic_core.training.config import TrainConfig, load_train_config
 
@@ -24,7 +26,7 @@ def prepare_run(config: TrainConfig) -> Path:
 
     A folder holding a training run started with the same options is reopened (the run continues);
     one holding a finished run, or a run of another kind, is refused unless ``config.overwrite``,
-    which deletes it first. Refused folders are left exactly as they are.
+    which deletes it first (:mod:`rsic_core.runs.folders`). Refused folders are left exactly as they are.
 
     Raises:
         FileNotFoundError: ``resume`` names a folder without config.json.
@@ -36,25 +38,13 @@ def prepare_run(config: TrainConfig) -> Path:
         run_dir = Path(config.resume).expanduser()
         if not RunLayout(run_dir).config_file.is_file():
             raise FileNotFoundError(f"{run_dir}: no config.json here, nothing to resume")
-        _refuse_to_continue(run_dir, "--resume")
+        reopen_run(run_dir, "--resume")
         return run_dir
-    run_dir = Path(config.output_dir).expanduser() if config.output_dir else new_run_dir(config.name)
-    make_folder(run_dir, "--output-dir")
-    layout = RunLayout(run_dir)
-    if layout.kind is not None:
-        if layout.foreign:
-            raise ValueError(
-                f"{run_dir} holds a config.json that no run of this project wrote (a model folder?); "
-                "give another --output-dir"
-            )
-        if config.overwrite:
-            _refuse_if_running(run_dir)
-            _clear(run_dir)
-        else:
-            _refuse_to_continue(run_dir, "--output-dir")
-            _refuse_other_options(run_dir, config)
-            return run_dir
-    layout.write_config(
+    run_dir, reopened = open_run_folder(config.output_dir, config.name, config.overwrite)
+    if reopened:  # an unfinished training run there: continued only with the options it started with
+        _refuse_other_options(run_dir, config)
+        return run_dir
+    RunLayout(run_dir).write_config(
         {
             **config.to_dict(),
             "output_dir": str(run_dir),
@@ -65,48 +55,6 @@ def prepare_run(config: TrainConfig) -> Path:
         }
     )
     return run_dir
-
-
-def _refuse_to_continue(run_dir: Path, option: str) -> None:
-    """A run folder can be continued only when it holds an unfinished training run that is not running."""
-    layout, resume = RunLayout(run_dir), option == "--resume"
-    if layout.kind != RunKind.TRAINING:
-        advice = (
-            "nothing to resume"
-            if resume
-            else "give another --output-dir, or --overwrite to delete it and train there afresh"
-        )
-        raise ValueError(f"{run_dir} holds a run of kind {layout.kind}, not a training run; {advice}")
-    status = layout.read_status()
-    if RunStatus.of(status.get("state")) == RunStatus.COMPLETED:
-        advice = (
-            f"train it afresh with `rsic train --output-dir {run_dir} --overwrite`"
-            if resume
-            else "give another --output-dir, or --overwrite to delete it and train afresh"
-        )
-        raise ValueError(
-            f"{run_dir}: the run already finished at step {status.get('step', '?')}; nothing to resume ({advice})"
-        )
-    _refuse_if_running(run_dir)
-
-
-def _refuse_if_running(run_dir: Path) -> None:
-    from rsic_core.training import jobs
-
-    pid = jobs.read_status(run_dir).get("pid")
-    if jobs.is_alive(run_dir) and pid != os.getpid():
-        raise ValueError(f"{run_dir}: the run is still running (process {pid}); wait for it or cancel it first")
-
-
-def _clear(run_dir: Path) -> None:
-    """Delete what a run folder holds (``overwrite``), keeping the folder itself."""
-    import shutil
-
-    for item in run_dir.iterdir():
-        if item.is_dir() and not item.is_symlink():
-            shutil.rmtree(item)
-        else:
-            item.unlink()
 
 
 def _refuse_other_options(run_dir: Path, config: TrainConfig) -> None:

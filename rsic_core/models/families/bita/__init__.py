@@ -13,7 +13,7 @@ Where this differs from the release, on purpose:
   50118, as the release stops generation at "\\n"), so it is also what training appends.
 
 The release evaluates with beam 5, at most 22 and at least 5 new tokens (:data:`GENERATION_DEFAULTS`):
-``rsic convert bita-opt`` writes them into the model's ``generation_config.json`` (used by ``model.generate``
+``rsic convert bita-opt`` (``convert.py``) writes them into the model's ``generation_config.json`` (used by ``model.generate``
 when not told otherwise); ``rsic caption/evaluate`` take their own ``--gen-*`` values.
 
 Vision tower and OPT are frozen by default (``config.freeze_vision`` / ``freeze_language``): a built

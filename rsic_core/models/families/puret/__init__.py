@@ -1,7 +1,7 @@
 """PureT (arXiv 2203.15350): a frozen Swin backbone, a refining encoder and a word-level decoder.
 
-The model is written in this project (:mod:`.configuration`, :mod:`.modeling`, :mod:`.processing`),
-so :meth:`PureT.register` makes ``AutoConfig``/``AutoProcessor`` know its folders. A training row is
+The model is written in this project (:mod:`.configuration`, :mod:`.modeling` with its building blocks in
+:mod:`.layers`, :mod:`.processing`; :mod:`.sizes` holds the released sizes), so :meth:`PureT.register` makes ``AutoConfig``/``AutoProcessor`` know its folders. A training row is
 ``[<eos>] caption [<eos>]`` (id 0 starts and ends every caption, BOS = EOS as in the release); its
 labels are the same ids with the leading id 0 and the pads masked, aligned with the inputs as for a
 causal LM (the model shifts them). Generation starts from id 0 and stops at the next id 0; the
