@@ -198,7 +198,7 @@ SCORE_CASES = [
 ]
 
 
-def _file(name: str, text: str):
+def _text_file(name: str, text: str):
     def build(tmp: Path) -> Path:
         (tmp / name).write_text(text, encoding="utf-8")
         return tmp / name
@@ -210,7 +210,7 @@ def _imported(name: str, file: str, text: str, expected: str) -> BadInput:
     """A prediction file in another layout that ``rsic score`` refuses before writing any run."""
     return BadInput(
         f"rsic score: {name}",
-        build=_file(file, text),
+        build=_text_file(file, text),
         run=lambda path: _leaves_no_run(["score", path, "--metrics", "bleu"]),
         expected=re.escape(file) + ": " + expected,
         exit_code=2,
