@@ -160,7 +160,7 @@ def test_the_sidebar_takes_datasets_only_under_the_data_roots(tmp_path, monkeypa
         assert [e.value for e in at.sidebar.error] == [
             f"{refused} is outside the folders datasets are read from ({allowed}, {Path(os.environ['RSIC_HOME']).resolve()}); "
             "to add a folder, start the app with RSIC_DATA_ROOTS set to the folders to allow, separated by ':' "
-            "(it replaces the home folder; RSIC_HOME stays allowed)"
+            "(it replaces the home folder; RSIC_HOME stays allowed); hidden folders (.ssh...) inside them are left out"
         ]
         assert any(m.value == "loaded: []" for m in at.markdown), "the demo dataset stays loaded"
 
