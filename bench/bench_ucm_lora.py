@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--held-out", required=True, help="comma list of the classes the base never saw")
     parser.add_argument("--steps", type=int, default=300, help="LoRA steps of each run")
     parser.add_argument("--lr", type=float, default=5e-4, help="LoRA learning rate")
+    parser.add_argument("--r", type=int, default=8, help="LoRA rank")
+    parser.add_argument("--targets", default="default", help="LoRA target modules (default: the family's preset)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--runs", default="runs/bench-ucm-lora", help="folder for the two LoRA runs")
     parser.add_argument("--no-control", action="store_true", help="skip the compute-matched control run")
@@ -71,7 +73,7 @@ def main() -> None:
     if not args.no_control:
         runs.append(("base + LoRA on its own 14 classes (control)", args.base_data, "own"))
     for title, data, tag in runs:
-        run = _lora(args, data, Path(args.runs) / f"lora-{tag}-seed{args.seed}")
+        run = _lora(args, data, Path(args.runs) / f"lora-{tag}-r{args.r}-{args.steps}-seed{args.seed}")
         systems[title] = {row["image_id"]: row["prediction"] for row in read_jsonl(run / "predictions.jsonl")}
         print(f"{title}: {run}", file=sys.stderr)
 
@@ -105,6 +107,9 @@ def _lora(args, data: str, out: Path) -> Path:
         predict_limit=0,
         max_steps=args.steps,
         learning_rate=args.lr,
+        lora_r=args.r,
+        lora_alpha=2 * args.r,
+        lora_targets=args.targets,
         lr_scheduler_type="cosine",
         warmup_steps=0.05,
         per_device_train_batch_size=32,
