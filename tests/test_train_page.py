@@ -279,3 +279,18 @@ def test_a_completed_run_shows_its_final_scores_and_the_form_says_what_the_model
     assert any(m.value.startswith("Final scores on the test split (x100") for m in at.markdown)
     assert {m.label: m.value for m in at.metric} == {"BLEU-4": "43.21", "CIDEr": "105.00"}
     assert any("The demo model knows the 12 synthetic scene classes" in c.value for c in at.caption)
+
+
+def test_a_cancel_that_lands_inside_a_library_call_stays_a_cancel():
+    """The cancel is raised from a signal handler, so it can land anywhere: inside transformers' processor, whose
+    ``except Exception`` turned it into "Unable to convert output 'pixel_values'" and the run into a failure."""
+    from transformers import BatchFeature
+
+    import numpy as np
+
+    class Interrupted:  # numpy reads it while stacking the images: the cancel arrives mid-conversion
+        def __array__(self, *args, **kwargs):
+            raise jobs.EvaluationCancelled()
+
+    with pytest.raises(jobs.EvaluationCancelled):
+        BatchFeature({"pixel_values": [np.zeros(2), Interrupted()]}, tensor_type="pt")

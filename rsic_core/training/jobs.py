@@ -107,8 +107,13 @@ def last_complete_checkpoint(folder: Path) -> str | None:
     return None
 
 
-class EvaluationCancelled(Exception):
-    """Cancel (SIGTERM, Ctrl-C) during the final evaluation: it stops there, the trained adapter is kept."""
+class EvaluationCancelled(BaseException):
+    """Cancel (SIGTERM, Ctrl-C) during the final evaluation: it stops there, the trained adapter is kept.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: raised from a signal handler it can land inside any library
+    call, and code that catches ``Exception`` would turn it into another error (transformers' processor re-raises
+    it as "Unable to convert output 'pixel_values' to a tensor") or record it as one image's error and go on.
+    """
 
 
 def cancel_stops_at_once() -> None:
