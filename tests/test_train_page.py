@@ -284,9 +284,8 @@ def test_a_completed_run_shows_its_final_scores_and_the_form_says_what_the_model
 def test_a_cancel_that_lands_inside_a_library_call_stays_a_cancel():
     """The cancel is raised from a signal handler, so it can land anywhere: inside transformers' processor, whose
     ``except Exception`` turned it into "Unable to convert output 'pixel_values'" and the run into a failure."""
-    from transformers import BatchFeature
-
     import numpy as np
+    from transformers import BatchFeature
 
     class Interrupted:  # numpy reads it while stacking the images: the cancel arrives mid-conversion
         def __array__(self, *args, **kwargs):
