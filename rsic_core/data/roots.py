@@ -46,11 +46,7 @@ def dataset_under_roots(path: str | Path, roots: Sequence[str | Path] | None = N
             add one), or it is a file that is not a dataset.
         FileNotFoundError: the path, inside a root, does not exist or holds no annotation file.
     """
-    allowed = [_resolved(Path(r).expanduser()) for r in (data_roots() if roots is None else roots)]
-    typed = str(path).strip()
-    resolved = _resolved(Path(typed).expanduser())
-    if resolved is None or not _under(resolved, allowed):
-        raise ValueError(_refusal(typed, allowed))
+    resolved, allowed = _checked_under(path, roots)
     _, annotation = detect_format(resolved)
     if not _under(_resolved(annotation), allowed):  # a symbolic link in the folder that leads out
         raise ValueError(_refusal(str(annotation), allowed))
@@ -100,14 +96,20 @@ def file_under_roots(path: str | Path, roots: Sequence[str | Path] | None = None
         ValueError: it resolves outside every root.
         FileNotFoundError: inside a root, there is no such file.
     """
+    resolved, _ = _checked_under(path, roots)
+    if not resolved.is_file():
+        raise FileNotFoundError(f"{short(str(path).strip())}: no such file")
+    return resolved
+
+
+def _checked_under(path: str | Path, roots: Sequence[str | Path] | None) -> tuple[Path, list[Path | None]]:
+    """(``path`` resolved, the resolved roots), or ValueError when it resolves outside every root."""
     allowed = [_resolved(Path(r).expanduser()) for r in (data_roots() if roots is None else roots)]
     typed = str(path).strip()
     resolved = _resolved(Path(typed).expanduser())
     if resolved is None or not _under(resolved, allowed):
         raise ValueError(_refusal(typed, allowed))
-    if not resolved.is_file():
-        raise FileNotFoundError(f"{short(typed)}: no such file")
-    return resolved
+    return resolved, allowed
 
 
 def _resolved(path: Path) -> Path | None:
