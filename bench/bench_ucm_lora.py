@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_ucm_model import SHARED_UCM, score_row  # noqa: E402
+from bench_ucm_model import LORA_RECIPE, SHARED_UCM, score_row  # noqa: E402
 
 from rsic_core.data.datasets import load_dataset  # noqa: E402
 from rsic_core.models.inference import CaptionConfig, caption_images  # noqa: E402
@@ -115,18 +115,10 @@ def _lora(args, data: str, out: Path) -> Path:
         lora_r=args.r,
         lora_alpha=2 * args.r,
         lora_targets=args.targets,
-        lr_scheduler_type="cosine",
-        warmup_steps=0.05,
-        per_device_train_batch_size=32,
-        gradient_accumulation_steps=1,
-        augment="dihedral,crop",
         save_steps=args.steps,
         eval_steps=args.steps,
-        eval_metrics="bleu,cider",
-        eval_efficiency=False,
-        gen_max_new_tokens=30,
-        per_device_eval_batch_size=32,
         seed=args.seed,
+        **LORA_RECIPE,
     )
     return train(config)
 

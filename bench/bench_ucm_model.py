@@ -98,6 +98,21 @@ def main() -> None:
         Path(args.out).write_text(table + "\n")
 
 
+# The LoRA runs' fixed settings, shared by bench_ucm_lora.py: cosine schedule, 32 photos a step, the model's own
+# augmentation, BLEU and CIDEr of 30-token greedy captions at the end.
+LORA_RECIPE = dict(
+    lr_scheduler_type="cosine",
+    warmup_steps=0.05,
+    per_device_train_batch_size=32,
+    gradient_accumulation_steps=1,
+    augment="dihedral,crop",
+    eval_metrics="bleu,cider",
+    eval_efficiency=False,
+    gen_max_new_tokens=30,
+    per_device_eval_batch_size=32,
+)
+
+
 def score_row(title: str, predictions: dict, references: dict, names: SceneNames, labels: dict) -> str:
     """A markdown row: corpus BLEU-4 and CIDEr (x100) and the share of captions naming the image's class."""
     corpus = score(predictions, references, ScoreConfig(score_metrics=("bleu", "cider"))).corpus
@@ -117,16 +132,8 @@ def _lora_run(args) -> Path:
         eval_split=args.split,
         max_steps=args.lora_steps,
         learning_rate=args.lora_lr,
-        lr_scheduler_type="cosine",
-        warmup_steps=0.05,
-        per_device_train_batch_size=32,
-        gradient_accumulation_steps=1,
-        augment="dihedral,crop",
         save_steps=args.lora_steps,
-        eval_metrics="bleu,cider",
-        eval_efficiency=False,
-        gen_max_new_tokens=30,
-        per_device_eval_batch_size=32,
+        **LORA_RECIPE,
     )
     return train(config)
 
