@@ -53,6 +53,9 @@ def test_the_leaderboard_ranks_every_run_of_a_split_against_a_baseline(runs_root
     assert sorted(board.options) == ["ucm-captions / train", "ucm-captions / val"]
     board.set_value("ucm-captions / val").run()
     table = frame_of(at, "protocol")
+    order = list(table.columns)  # the scores before the wide what-was-run columns (seen cut off at 1440 px)
+    assert order[:2] == ["run", "folder"] and order.index("CIDEr") < order.index("protocol")
+    assert table["folder"].is_unique
     assert set(table["run"][-2:]) == {"constant", "imported-constant"} and set(table["run"]) == {
         "first-ref",
         "constant",

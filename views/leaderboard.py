@@ -39,9 +39,11 @@ if table.empty:
 metrics = metric_columns(table.columns)
 shown = as_percent(table, [*metrics, "vs baseline", "low", "high"])
 shown["A wins"] = 100 * shown["A wins"]
-columns = ["run", "kind", "model", "adapter", "source", "protocol", "images", *metrics]
+# the scores first, so that they stay on screen beside the pinned run name; what the run was comes after them
+columns = ["run", "folder", "images", *metrics]
 if baseline:
     columns += ["vs baseline", "low", "high", "A wins"]
+columns += ["protocol", "kind", "model", "adapter", "source"]
 number = st.column_config.NumberColumn(format=NUMBER_FORMAT)
 st.dataframe(
     shown[[c for c in columns if c in shown.columns and (c in ("run", "protocol") or shown[c].notna().any())]],

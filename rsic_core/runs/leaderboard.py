@@ -55,7 +55,7 @@ def protocol(references: Sequence[Sequence[str]]) -> str:
 class Board:
     """Every run of one board scored with one evaluator: one row each, and the statistics its resamples need."""
 
-    rows: list[dict]  # run, kind, model, adapter, source, protocol, images, corpus scores (0-1), path
+    rows: list[dict]  # run, folder, kind, model, adapter, source, protocol, images, corpus scores (0-1), path
     stats: dict[str, SystemStats]  # run folder -> its cached statistics
     notes: list[str] = field(default_factory=list)  # runs left out, each in a sentence
 
@@ -80,6 +80,7 @@ def score_board(runs: Sequence[Run], config: ScoreConfig | None = None) -> Board
         board.rows.append(
             {
                 "run": run.name,
+                "folder": run.path.name,  # <timestamp>-<name>: tells apart runs of the same name, as on Runs
                 "kind": c.get("kind") or "?",
                 "model": "(imported)" if imported else model_label(c.get("model")),
                 "adapter": None if imported else adapter_label(c),
@@ -110,7 +111,7 @@ def leaderboard(
         resamples (1000), seed (0): the paired bootstrap against the baseline.
 
     Returns:
-        A DataFrame (scores 0-1): run, kind, model, adapter, source, protocol, images, the metrics, then
+        A DataFrame (scores 0-1): run, folder, kind, model, adapter, source, protocol, images, the metrics, then
         ``vs baseline``, ``low``, ``high``, ``A wins``; and its ``attrs["notes"]``: runs that could not be
         scored and runs with no interval against the baseline (other images), each in a sentence.
     """
