@@ -222,10 +222,74 @@ def test_one_name_for_the_bands_and_the_embedder_older_spellings_still_work():
     assert parser.parse_args([*base, "--image-bands", "4,3,2"]).bands == "4,3,2"  # as rsic caption spells it
     assert parser.parse_args([*base, "--bands", "4,3,2"]).bands == "4,3,2"  # the older spelling
     scene = parser._subparsers._group_actions[0].choices["scene"]._subparsers._group_actions[0].choices["caption"]
-    assert "--bands (--image-bands)" in " ".join(scene.epilog.split())
+    assert "--bands (--image-bands)" in " ".join(scene.format_help().split())
     assert parser.parse_args(["preprocess", "d", "--out", "o", "--embedder", "e"]).syn_embedder == "e"  # current
-    for command in (["score", "p.jsonl"], ["evaluate", "--data", "d"]):
-        assert parser.parse_args([*command, "--geo-sim-embedder", "e"]).embedder == "e"
+    for command in (["score", "p.jsonl"], ["evaluate", "--data", "d"], ["compare", "a", "b"]):
+        for spelling in ("--geo-sim-embedder", "--embedder"):
+            assert parser.parse_args([*command, spelling, "e"]).geo_sim_embedder == "e"
+
+
+def _command_parsers():
+    """Every parser that runs a command, by its name (``rsic scene caption``), train and experiment included."""
+    from rsic_core.cli import _commands
+    from rsic_core.cli.train import parse_config  # noqa: F401 (their parser is built when they run)
+
+    return {p.prog: p for p in _commands(build_parser())}
+
+
+def test_every_command_parses_with_the_one_option_parser_and_answers_help(capsys):
+    from rsic_core.cli.arguments import OptionParser
+
+    parsers = _command_parsers()
+    assert len(parsers) >= 20 and "rsic scene caption" in parsers and "rsic train" in parsers
+    for prog, parser in parsers.items():
+        assert isinstance(parser, OptionParser), prog
+        with pytest.raises(SystemExit) as done:
+            main([*prog.split()[1:], "--help"])
+        out = capsys.readouterr().out
+        assert done.value.code == 0 and out.startswith(f"usage: {prog}"), prog
+        assert "--config" in out, f"{prog} --help does not offer --config"
+
+
+def test_a_yaml_config_file_works_on_every_command_and_the_command_line_overrides_it(tmp_path, capsys):
+    from rsic_core.cli.evaluate import eval_config
+    from rsic_core.cli.preprocess import preprocess_config
+
+    file = tmp_path / "eval.yaml"
+    file.write_text("eval_split: val\nbeams: 5\nmetrics: [bleu, cider]\nno_eval_efficiency: true\n")
+    with pytest.raises(ValueError, match=r"eval\.yaml: unknown field\(s\) no_eval_efficiency; `rsic evaluate --help`"):
+        _parse_with_config("evaluate", "--data", "d", "--config", str(file))
+    file.write_text("eval_split: val\nbeams: 5\nmetrics: [bleu, cider]\neval-efficiency: false\nmodel: ucm\n")
+    args = _parse_with_config("evaluate", "--data", "d", "--config", str(file), "--gen-num-beams", "3")
+    config = eval_config(args)
+    assert (config.eval_split, config.caption.gen_num_beams, config.eval_efficiency) == ("val", 3, False)
+    assert config.scoring.score_metrics == ("bleu", "cider") and args.model == "ucm"  # plain options too
+    file.write_text("engine: rya\n")
+    with pytest.raises(ValueError, match=r"eval\.yaml: engine must be one of local, ray \(got 'rya'\)"):
+        _parse_with_config("evaluate", "--data", "d", "--config", str(file))
+    pre = tmp_path / "pre.yaml"
+    pre.write_text("len_min_words: 3\nsentencepiece: false\n")
+    config = preprocess_config(_parse_with_config("preprocess", "p", "--out", "o", "--config", str(pre)))
+    assert (config.len_min_words, config.sentencepiece, config.synonyms) == (3, False, True)
+
+
+def _parse_with_config(*argv: str):
+    from rsic_core.cli.arguments import with_config_file
+
+    parser = build_parser()
+    return with_config_file(parser, parser.parse_args(list(argv)), list(argv))
+
+
+def test_an_older_spelling_still_works_and_says_which_one_is_current(capsys):
+    from rsic_core.cli.train import parse_config
+
+    assert _parse("caption", "a.jpg", "--beams", "4").gen_num_beams == 4
+    assert capsys.readouterr().err.strip() == "rsic: warning: --beams is deprecated; use --gen-num-beams"
+    assert _parse("evaluate", "--data", "d", "--no-efficiency").eval_efficiency is False
+    assert "--no-efficiency is deprecated; use --no-eval-efficiency" in capsys.readouterr().err
+    assert _parse("evaluate", "--data", "d", "--gen-num-beams", "4", "--device", "cpu").gen_num_beams == 4
+    (config,) = parse_config(["--device", "cpu"])  # a current spelling on train too: no warning
+    assert config.train_device == "cpu" and capsys.readouterr().err == ""
 
 
 def test_the_pruning_sweep_has_its_own_name_and_the_old_one_still_works():

@@ -67,14 +67,14 @@ def test_cli_evaluate_then_score(taught_model_dir, colour_dataset, tmp_path, cap
             str(taught_model_dir),
             "--data",
             str(colour_dataset),
-            "--limit",
+            "--eval-limit",
             "2",
             "--out",
             str(out),
-            "--no-efficiency",
+            "--no-eval-efficiency",
             "--metrics",
             "bleu,rouge,cider",
-            "--name",
+            "--eval-name",
             "taught zero-shot",
         ]
     )

@@ -191,7 +191,7 @@ def test_evaluate_a_model_on_two_images_of_a_hub_dataset(taught_model_dir, tmp_p
         ).to_parquet(str(tmp_path / "colours" / "data" / f"{split}-00000-of-00001.parquet"))
     out = tmp_path / "run"
     argv = ["evaluate", "--model", str(taught_model_dir), "--data", str(tmp_path / "colours"), "--out", str(out)]
-    code = main([*argv, "--eval-limit", "2", "--no-efficiency", "--metrics", "bleu"])
+    code = main([*argv, "--eval-limit", "2", "--no-eval-efficiency", "--metrics", "bleu"])
 
     assert code == 0, capsys.readouterr()
     predictions = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]

@@ -121,7 +121,18 @@ def test_cli_writes_a_karpathy_json_of_natural_captions_a_report_and_the_mapping
 
     out = tmp_path / "out"
     code = main(
-        ["preprocess", str(demo_dir), "--out", str(out), "--vocab-size", "200", "--eps", "0.4", "--max-words", "12"]
+        [
+            "preprocess",
+            str(demo_dir),
+            "--out",
+            str(out),
+            "--sp-vocab-size",
+            "200",
+            "--syn-eps",
+            "0.4",
+            "--len-max-words",
+            "12",
+        ]
     )
     printed = capsys.readouterr().out
     assert code == 0, printed

@@ -100,7 +100,7 @@ def test_the_whole_split_sources_and_plain_samples():
 def test_rsic_evaluate_with_eval_limit_21_covers_every_class_and_records_them(ordered, tmp_path, capsys):
     out = tmp_path / "run"
     command = ["evaluate", "--data", str(ordered), "--eval-split", "val", "--eval-limit", "21", "--out", str(out)]
-    assert main([*command, "--no-efficiency", "--metrics", "bleu"]) == 0
+    assert main([*command, "--no-eval-efficiency", "--metrics", "bleu"]) == 0
     printed = capsys.readouterr().out
     assert "images: 21 of 105 images, stratified over 21 classes, seed 0 of the val split" in printed
     run = runs.load_run(out)
@@ -108,7 +108,7 @@ def test_rsic_evaluate_with_eval_limit_21_covers_every_class_and_records_them(or
     assert run.config["subset"]["image_ids"] == [p.image_id for p in run.predictions]
     assert (run.config["subset"]["by"], run.config["eval_seed"]) == ("class", 0)
     other = tmp_path / "seed 4"
-    assert main([*command[:-1], str(other), "--eval-seed", "4", "--no-efficiency", "--metrics", "bleu"]) == 0
+    assert main([*command[:-1], str(other), "--eval-seed", "4", "--no-eval-efficiency", "--metrics", "bleu"]) == 0
     assert runs.load_run(other).config["subset"]["image_ids"] != run.config["subset"]["image_ids"]
 
 

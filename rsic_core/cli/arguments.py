@@ -1,58 +1,205 @@
-"""Command-line options made from dataclass fields, spelled one way across the ``rsic`` commands.
+"""One option parser for every ``rsic`` command: transformers' ``HfArgumentParser`` over the config dataclasses.
 
-    add_dataclass_arguments(parser, CaptionConfig)       # --gen-num-beams, --gen-max-new-tokens, ...
+    parser = OptionParser(prog="rsic caption")
+    parser.add_dataclass(CaptionConfig)                   # --gen-num-beams, --gen-max-new-tokens, ...
     config = dataclass_from_args(CaptionConfig, parser.parse_args())
 
-A field ``gen_num_beams`` is the option ``--gen-num-beams``, listed in ``--help`` with the field's
-help text and default. ``--gen_num_beams`` (the spelling ``rsic train`` also takes, through
-HfArgumentParser) and the older spellings in the field's ``metadata["aliases"]`` (``--beams``)
-work too without being listed; :func:`alias_epilog` names the older ones at the end of ``--help``.
-A switch ``eval_efficiency`` is ``--eval-efficiency [true|false]`` and ``--no-eval-efficiency``;
-a tuple field takes comma-separated values (parsed by :func:`rsic_core.options.split_list`).
+Every ``rsic`` parser and sub-command parser is an :class:`OptionParser` (``rsic train`` and ``rsic
+experiment`` build theirs over ``TrainConfig``), so ``--help``, config files and older spellings behave the
+same everywhere:
+
+- A field ``gen_num_beams`` is the option ``--gen-num-beams``, listed in ``--help`` with the field's help
+  text and default; ``--gen_num_beams`` works too, unlisted. ``metadata["option"]`` names a field's option
+  where it is not ``--field-name`` (``--image-bands`` on a scene), ``metadata["also"]`` other current
+  spellings, listed beside it (``--embedder``), and ``metadata["aliases"]`` older ones: accepted with a
+  deprecation warning and named at the end of ``--help``.
+- How a value converts (numbers, choices, ``Literal``/``Enum``, ``str | None``, switches) is
+  HfArgumentParser's; a switch ``eval_efficiency`` also has ``--no-eval-efficiency``, and a tuple field
+  (which HfArgumentParser does not take) one comma-separated value (:func:`rsic_core.options.split_list`).
+- ``--config FILE`` (JSON or YAML) gives option values keyed by field name; options on the command line
+  override it. :func:`add_config_option` adds it to every command of ``rsic``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
+import json
+import sys
 import textwrap
 import types
 import typing
+from pathlib import Path
+
+from transformers import HfArgumentParser
+from transformers.hf_argparser import string_to_bool
 
 from rsic_core.options import split_list
+from rsic_core.paths import check_regular
+
+_OWN_METADATA = ("option", "also", "aliases")  # the spellings, which this module adds itself
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, unset: bool = False, skip: tuple = ()) -> None:
-    """One option per field of the dataclass ``cls`` (fields holding a dataclass are left out).
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, without breaking an option name at its hyphens."""
 
-    Args:
-        parser: the parser (or sub-command parser) to add the options to.
-        cls: the dataclass; each field's ``metadata`` gives ``help`` and, optionally, ``option`` (its option
-            name where not ``--field-name``), ``also`` (other current spellings) and ``aliases`` (older ones).
-        unset (False): an option not given is None instead of the field's default (the default
-            still shows in ``--help``), for commands that lay the options over a config file.
-        skip (()): fields the command does not take (another config's field says the same).
-    """
-    group = parser.add_argument_group(cls.__name__)
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        kind = _plain(hints[f.name])
-        if dataclasses.is_dataclass(kind) or f.name in skip:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if isinstance(default, tuple):
-            default = ",".join(map(str, default))
-        text = f.metadata.get("help", "") + ("" if default is None else f" (default {default or repr(default)})")
-        names = spellings(f)
-        value = None if unset else default
-        if kind is bool:
-            _add(group, names, dest=f.name, type=_bool, nargs="?", const=True, default=value, help=text)
-            off = ["--no" + ("_" if "_" in n else "-") + n[2:] for n in names]
-            _add(group, off, dest=f.name, action="store_false", default=argparse.SUPPRESS, help=f"turn off {names[0]}")
-        elif kind is tuple:
-            _add(group, names, dest=f.name, nargs="*", default=value, help=f"{text}; comma separated")
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text, width, indent):
+        return textwrap.fill(
+            " ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+        )
+
+
+class OptionParser(HfArgumentParser):
+    """``HfArgumentParser`` with the project's spellings, one help layout and config files (see the module)."""
+
+    def __init__(self, dataclass_types=None, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        self._skip: frozenset[str] = frozenset()
+        self.deprecated: list[tuple[str, str]] = []  # (older spelling, current one), for the end of --help
+        super().__init__(dataclass_types, **kwargs)
+
+    def add_dataclass(self, cls, skip: tuple = ()) -> None:
+        """One option per field of the dataclass ``cls``, in a group named after it.
+
+        Args:
+            cls: the dataclass; a field holding a dataclass is left out.
+            skip (()): fields the command does not take (another config's field says the same).
+        """
+        self._skip = frozenset(skip)
+        try:
+            self._add_dataclass_arguments(cls)
+        finally:
+            self._skip = frozenset()
+        self.dataclass_types.append(cls)
+
+    def _add_dataclass_arguments(self, dtype) -> None:
+        # HfArgumentParser's, with a group per dataclass and the fields a command leaves out skipped.
+        group = self.add_argument_group(dtype.__name__)
+        hints = typing.get_type_hints(dtype)
+        for f in dataclasses.fields(dtype):
+            if not f.init or f.name in self._skip:
+                continue
+            if dataclasses.is_dataclass(_plain(hints[f.name])):  # no option; its default, for parse_args_into_dataclasses
+                self.set_defaults(**{f.name: _default(f)})
+                continue
+            f.type = hints[f.name]
+            self._parse_dataclass_field(group, f)
+
+    def _parse_dataclass_field(self, parser, field: dataclasses.Field) -> None:
+        """The field's options: HfArgumentParser's conversion, the project's spellings (see the module)."""
+        listed, hidden, older = spellings(field)
+        if _plain(field.type) is tuple:
+            options = {"nargs": "*", "default": ",".join(map(str, _default(field)))}
         else:
-            _add(group, names, dest=f.name, type=kind, default=value, help=text)
+            plain = copy.copy(field)
+            plain.metadata = types.MappingProxyType({k: v for k, v in field.metadata.items() if k not in _OWN_METADATA})
+            recorder = _Recorder()
+            HfArgumentParser._parse_dataclass_field(recorder, plain)
+            options = recorder.calls[0]  # the field itself; HfArgumentParser's "--no_" complement is redone below
+        default = options.get("default") if _plain(field.type) is tuple else _default(field)
+        shown = "" if default in (None, dataclasses.MISSING) else f" (default {default or repr(default)})"
+        options |= {"dest": field.name, "help": field.metadata.get("help", "") + shown.replace("%", "%%")}
+        parser.add_argument(*listed, **options)
+        quiet = {**options, "help": argparse.SUPPRESS, "default": argparse.SUPPRESS}
+        quiet.pop("required", None)
+        for name in hidden:
+            parser.add_argument(name, **quiet)
+        for name in older:
+            parser.add_argument(name, action=_warns(argparse._StoreAction, listed[0]), **quiet)
+        if options.get("type") is not string_to_bool:
+            self.deprecated += [(name, listed[0]) for name in older]
+            return
+        # A switch: --no-NAME turns it off, for every spelling (a switch's old name is used to turn it off).
+        off = {"dest": field.name, "default": argparse.SUPPRESS}
+        parser.add_argument(*map(_no, listed), action="store_false", help=f"turn off {listed[0]}", **off)
+        for name in hidden:
+            parser.add_argument(_no(name), action="store_false", help=argparse.SUPPRESS, **off)
+        for name in older:
+            action = _warns(argparse._StoreFalseAction, _no(listed[0]))
+            parser.add_argument(_no(name), action=action, help=argparse.SUPPRESS, **off)
+            self.deprecated.append((_no(name), _no(listed[0])))
+
+    def format_help(self) -> str:
+        if self.deprecated and not self.epilog:
+            pairs = ", ".join(f"{old} ({new})" for old, new in self.deprecated)
+            self.epilog = f"Older spellings, deprecated but still accepted: {pairs}."
+        return super().format_help()
+
+    def config_values(self, file: str | Path, renames=None) -> dict:
+        """The option values of a JSON or YAML config file, by destination (for :meth:`set_defaults`).
+
+        Keys are field names (``gen_num_beams``; dashes, the other current spellings and the older ones
+        work too, ``no_X`` does not). ``renames`` maps a dict of keys of older files to current ones.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file cannot be read as a mapping (the message names its line), holds a key
+                that is no option of this command, or a value outside an option's choices.
+        """
+        data = read_config_file(Path(file))
+        data = renames(data) if renames else data
+        options = {}
+        for action in self._actions:
+            if action.dest in ("help", "config", argparse.SUPPRESS) or not action.option_strings:
+                continue
+            if isinstance(action, argparse._StoreFalseAction):
+                continue
+            for name in action.option_strings:
+                options[name.lstrip("-").replace("-", "_")] = action
+        unknown = sorted(str(k) for k in data if str(k).replace("-", "_") not in options)
+        if unknown:
+            raise ValueError(f"{file}: unknown field(s) {', '.join(unknown)}; `{self.prog} --help` lists the fields")
+        values = {}
+        for key, value in data.items():
+            action = options[str(key).replace("-", "_")]
+            if action.choices is not None:  # argparse checks choices on the command line only
+                given = action.type(value) if isinstance(value, str) and callable(action.type) else value
+                if given not in action.choices:
+                    choices = ", ".join(map(str, action.choices))
+                    raise ValueError(f"{file}: {key} must be one of {choices} (got {value!r})")
+            values[action.dest] = value
+        return values
+
+    def parse_with_config(self, argv: list[str], renames=None) -> list:
+        """The dataclasses of this parser from ``--config FILE`` and the options in ``argv`` (which override it).
+
+        Raises:
+            FileNotFoundError, ValueError: as :meth:`config_values`; an option that is not a field.
+        """
+        if not any(a.dest == "config" for a in self._actions):
+            add_config_option(self)
+        known, _ = self.parse_known_args(argv)
+        if known.config:
+            self.set_defaults(**self.config_values(known.config, renames))
+        *configs, remaining = self.parse_args_into_dataclasses(
+            args=argv, return_remaining_strings=True, look_for_args_file=False
+        )
+        configs = [c for c in configs if not isinstance(c, argparse.Namespace)]  # --config itself
+        remaining = [r for r in remaining if r]
+        if remaining:
+            raise ValueError(f"unknown option(s) {' '.join(remaining)}; `{self.prog} --help` lists the fields")
+        return configs
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE``: option values from a JSON or YAML file (see :meth:`OptionParser.config_values`)."""
+    parser.add_argument(
+        "--config",
+        help="JSON or YAML file of option values keyed by field name (gen_num_beams: 5); options given here override it",
+    )
+
+
+def with_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv):
+    """``args`` again with the command's ``--config`` file laid under the options given (``args`` when none)."""
+    command = getattr(args, "options_parser", None)
+    if not getattr(args, "config", None) or command is None:
+        return args
+    command.set_defaults(**command.config_values(args.config))
+    return parser.parse_args(argv)
 
 
 MODEL_HELP = {
@@ -73,15 +220,14 @@ def add_model_arguments(
     parser.add_argument("--dtype", help="bf16, fp16 or fp32 (default: bf16 on CUDA, fp32 on CPU)")
 
 
-def spellings(f: dataclasses.Field) -> list[str]:
-    """The option strings of field ``f``: ``--field-name`` first (or ``metadata["option"]``: a name shared with other
-    commands, e.g. ``--image-bands``), then ``--field_name``, the field's other current spellings
-    (``metadata["also"]``, e.g. ``--embedder``: the sentence embedder of whichever command) and its older aliases."""
-    names = [f.metadata.get("option") or "--" + f.name.replace("_", "-")]
-    if "_" in f.name:
-        names.append("--" + f.name)
-    names += [a for a in f.metadata.get("also", []) if a not in names]
-    return names + [a for a in f.metadata.get("aliases", []) if a not in names]
+def spellings(f: dataclasses.Field) -> tuple[list[str], list[str], list[str]]:
+    """The option strings of field ``f``: listed (``--field-name`` or ``metadata["option"]``, then
+    ``metadata["also"]``), unlisted (``--field_name``) and older ones (``metadata["aliases"]``)."""
+    listed = [f.metadata.get("option") or "--" + f.name.replace("_", "-")]
+    listed += [a for a in f.metadata.get("also", []) if a not in listed]
+    hidden = ["--" + f.name] if "_" in f.name and "--" + f.name not in listed else []
+    older = [a for a in f.metadata.get("aliases", []) if a not in listed + hidden]
+    return listed, hidden, older
 
 
 def dataclass_from_args(cls, args: argparse.Namespace, **values):
@@ -94,34 +240,75 @@ def dataclass_from_args(cls, args: argparse.Namespace, **values):
     return cls(**{**found, **values})
 
 
-def alias_epilog(*classes) -> str:
-    """A line for the end of ``--help`` naming the older spellings the fields of ``classes`` still accept."""
-    pairs = []
-    for cls in classes:
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            switch = "--no-" if _plain(hints[f.name]) is bool else "--"  # a switch's alias is used to turn it off
-            pairs += [f"{switch}{a[2:]} ({switch}{spellings(f)[0][2:]})" for a in f.metadata.get("aliases", [])]
-    return f"Older spellings, deprecated but still accepted: {', '.join(pairs)}." if pairs else ""
+def read_config_file(file: Path) -> dict:
+    """The values of a JSON or YAML config file.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a regular file; the file is not valid JSON/YAML (the message names its line) or not a mapping.
+    """
+    check_regular(file)  # a FIFO or /dev/zero would block or fill memory
+    if file.is_dir():
+        raise ValueError(f"{file}: a folder, not a config file; give a JSON or YAML file")
+    if not file.is_file():
+        raise FileNotFoundError(f"{file}: no such config file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{file}: not a UTF-8 text file") from None
+    if file.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ValueError(f"{file}: not valid YAML{where} ({problem})") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{file}: not valid JSON at line {e.lineno} ({e.msg})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a mapping of field names to values")
+    return data
 
 
-class HelpFormatter(argparse.HelpFormatter):
-    """argparse's help layout, without breaking an option name at its hyphens."""
+class _Recorder:
+    """Stands in for a parser to keep what HfArgumentParser would add for a field (its first call: the field)."""
 
-    def _split_lines(self, text, width):
-        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+    def __init__(self):
+        self.calls: list[dict] = []
 
-    def _fill_text(self, text, width, indent):
-        return textwrap.fill(
-            " ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
-        )
+    def add_argument(self, *names, **options):
+        self.calls.append(options)
 
 
-def _add(group, names: list[str], **options) -> None:
-    """``names[0]`` as listed; the other spellings as hidden options with the same destination."""
-    group.add_argument(names[0], **options)
-    for alias in names[1:]:
-        group.add_argument(alias, **{**options, "help": argparse.SUPPRESS, "default": argparse.SUPPRESS})
+def _warns(action: type, current: str) -> type:
+    """``action`` that first says on stderr that the spelling used is deprecated, and which one is current.
+
+    Hand-written: argparse's ``deprecated=`` arrived in Python 3.13; the project runs on 3.11.
+    """
+
+    class Deprecated(action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"rsic: warning: {option_string} is deprecated; use {current}", file=sys.stderr)
+            super().__call__(parser, namespace, values, option_string)
+
+    return Deprecated
+
+
+def _no(name: str) -> str:
+    """``--no-eval-efficiency`` for ``--eval-efficiency``, ``--no_eval_efficiency`` for ``--eval_efficiency``."""
+    return "--no" + ("_" if "_" in name else "-") + name[2:]
+
+
+def _default(f: dataclasses.Field):
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING
 
 
 def _plain(hint):
@@ -129,12 +316,3 @@ def _plain(hint):
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(a for a in typing.get_args(hint) if a is not type(None))
     return typing.get_origin(hint) or hint
-
-
-def _bool(text: str) -> bool:
-    value = str(text).strip().lower()
-    if value in ("1", "true", "yes", "y", "on"):
-        return True
-    if value in ("0", "false", "no", "n", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")

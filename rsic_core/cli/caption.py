@@ -25,13 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from rsic_core.cli.arguments import (
-    HelpFormatter,
-    add_dataclass_arguments,
-    add_model_arguments,
-    alias_epilog,
-    dataclass_from_args,
-)
+from rsic_core.cli.arguments import add_model_arguments, dataclass_from_args
 from rsic_core.cli.engine import add_engine_arguments, engine_config
 from rsic_core.cli.outputs import StreamedLines, check_output, progress_printer, written_by_rsic
 from rsic_core.data.images import collect_images
@@ -54,8 +48,6 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "caption",
         help="caption images with a model (writes JSONL)",
-        epilog=alias_epilog(CaptionConfig),
-        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "images",
@@ -68,7 +60,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--out", help="JSONL file to write (default: print to stdout); with --engine ray the folder of parquet shards"
     )
-    add_dataclass_arguments(p, CaptionConfig)
+    p.add_dataclass(CaptionConfig)
     add_engine_arguments(p)
     p.set_defaults(func=_caption)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from rsic_core.cli.evaluate import _score_config, _scoring_arguments
+from rsic_core.cli.evaluate import score_config
 
 
 def register(subparsers) -> None:
+    from rsic_core.scoring.metrics import ScoreConfig
+
     p = subparsers.add_parser(
         "compare",
         help="is system A better than B? every metric's A - B with a paired bootstrap interval over images, per class too",
@@ -44,7 +46,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--class-metric", "--class_metric", default="CIDEr", help="metric of the per-class table (default CIDEr)"
     )
-    _scoring_arguments(p)
+    p.add_dataclass(ScoreConfig)
     p.set_defaults(func=_compare)
 
 
@@ -55,7 +57,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.class_metric not in ALL_METRICS:
         raise ValueError(f"--class-metric must be one of {', '.join(ALL_METRICS)}, not {args.class_metric!r}")
     comparison = compare_paths(
-        args.a, args.b, _score_config(args), args.resamples, args.seed, args.data, args.split, args.match
+        args.a, args.b, score_config(args), args.resamples, args.seed, args.data, args.split, args.match
     )
     if args.json:
         print(json.dumps(comparison.to_json(), indent=1))

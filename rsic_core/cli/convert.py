@@ -12,15 +12,11 @@ or mis-shaped keys), an unreadable file or a refused pickle exits 2 with one sen
 
 from __future__ import annotations
 
-from rsic_core.cli.arguments import HelpFormatter
-
 
 def register(subparsers) -> None:
     from rsic_core.models.registry import FAMILIES
 
-    p = subparsers.add_parser(
-        "convert", help="turn a released PureT or BITA checkpoint into a model folder", formatter_class=HelpFormatter
-    )
+    p = subparsers.add_parser("convert", help="turn a released PureT or BITA checkpoint into a model folder")
     families = p.add_subparsers(dest="convert_family", required=True, metavar="FAMILY")
     for family in FAMILIES.values():
         if not family.convert_options:
@@ -30,7 +26,6 @@ def register(subparsers) -> None:
             family.name,
             aliases=aliases,
             help=f"convert a released {family.title} checkpoint",
-            formatter_class=HelpFormatter,
         )
         q.add_argument("checkpoint", help="the authors' file (read with torch.load(weights_only=True))")
         q.add_argument("--out", help="model folder to write (new or empty); not with --check-only")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rsic_core.cli.arguments import add_dataclass_arguments, dataclass_from_args
+from rsic_core.cli.arguments import dataclass_from_args
 
 
 def register(subparsers) -> None:
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
     p = demo.add_parser("train", help="train the demo model on the demo dataset (7-15 min on 2 cores)")
     p.add_argument("--out", default="assets/demo_model", help="folder to write (default assets/demo_model)")
     p.add_argument("--dataset", help="demo dataset folder (default: the generated one, 1200 images, seed 0)")
-    add_dataclass_arguments(p, DemoModelConfig)
+    p.add_dataclass(DemoModelConfig)
     p.set_defaults(func=_train_demo)
 
 

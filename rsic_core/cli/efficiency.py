@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from rsic_core.cli.arguments import HelpFormatter
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,7 +22,6 @@ def register(subparsers) -> None:
             "Build a real-shape model with random weights on the meta device and print its total and trainable "
             "parameters and, per image, MACs (what papers call GFLOPs) and FLOPs (2 per MAC)."
         ),
-        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "--shape", required=True, help="a real shape (e.g. blip2-opt-2.7b), 'all' for every one, 'list' to list them"

@@ -19,30 +19,17 @@ import argparse
 import json
 import sys
 
-from rsic_core.cli.arguments import (
-    HelpFormatter,
-    add_dataclass_arguments,
-    add_model_arguments,
-    alias_epilog,
-    dataclass_from_args,
-)
-from rsic_core.options import split_list
+from rsic_core.cli.arguments import add_model_arguments, dataclass_from_args
 from rsic_core.runs.prediction_files import MATCH_OPTIONS, is_project_jsonl
-
-SCORE_HELP = "metric groups: bleu, meteor, rouge, cider, geo_sim (default: all of them)"
 
 
 def register(subparsers) -> None:
     from rsic_core.cli.engine import add_engine_arguments
     from rsic_core.models.inference import CaptionConfig
     from rsic_core.runs.evaluation import EvalConfig
+    from rsic_core.scoring.metrics import ScoreConfig
 
-    p = subparsers.add_parser(
-        "evaluate",
-        help="caption a dataset split, score it and write a run folder",
-        epilog=alias_epilog(EvalConfig, CaptionConfig),
-        formatter_class=HelpFormatter,
-    )
+    p = subparsers.add_parser("evaluate", help="caption a dataset split, score it and write a run folder")
     add_model_arguments(
         p,
         "cpu, cuda, cuda:1... (default: CUDA when available)",
@@ -50,16 +37,15 @@ def register(subparsers) -> None:
     )
     p.add_argument("--data", required=True, help="dataset folder or annotation file")
     p.add_argument("--out", help="run folder to write (default: a new folder under the runs folder)")
-    add_dataclass_arguments(p, EvalConfig)
-    add_dataclass_arguments(p, CaptionConfig)
-    _scoring_arguments(p)
+    p.add_dataclass(EvalConfig)
+    p.add_dataclass(CaptionConfig)
+    p.add_dataclass(ScoreConfig)
     add_engine_arguments(p)
     p.set_defaults(func=_evaluate)
 
     p = subparsers.add_parser(
         "score",
         help="score predictions (a run folder or a file in any common format) with coco-caption metrics and Geo-Sim",
-        formatter_class=HelpFormatter,
     )
     p.add_argument(
         "predictions",
@@ -98,31 +84,16 @@ def register(subparsers) -> None:
         action="store_true",
         help="--out may hold another run: replace its predictions, scores and config (refused without it)",
     )
-    _scoring_arguments(p)
+    p.add_dataclass(ScoreConfig)
     p.add_argument("--json", action="store_true", help="print the corpus scores as JSON")
     p.set_defaults(func=_score)
 
 
-def _scoring_arguments(p) -> None:
-    p.add_argument("--metrics", help=SCORE_HELP + "; comma-separated")
-    p.add_argument(
-        "--spice", action="store_true", help="also try SPICE (skipped with the reason when its models are absent)"
-    )
-    p.add_argument(
-        "--embedder",
-        "--geo-sim-embedder",
-        help="sentence-transformers model for Geo-Sim, a hub id or folder (default: the study's all-mpnet-base-v2 "
-        "when it is in the local Hugging Face cache, else the packaged all-MiniLM-L6-v2; the one used is reported)",
-    )
-
-
-def _score_config(args):
+def score_config(args):
+    """The :class:`rsic_core.scoring.metrics.ScoreConfig` of the scoring options (evaluate, score, compare)."""
     from rsic_core.scoring.metrics import ScoreConfig
 
-    config = ScoreConfig(score_spice=args.spice, geo_sim_embedder=args.embedder)
-    if args.metrics:
-        config.score_metrics = tuple(split_list(args.metrics))
-    return config
+    return dataclass_from_args(ScoreConfig, args)
 
 
 def _print_scores(corpus: dict, meta: dict, folder) -> None:
@@ -171,7 +142,7 @@ def eval_config(args: argparse.Namespace):
     from rsic_core.runs.evaluation import EvalConfig
 
     caption = dataclass_from_args(CaptionConfig, args)
-    return dataclass_from_args(EvalConfig, args, caption=caption, scoring=_score_config(args))
+    return dataclass_from_args(EvalConfig, args, caption=caption, scoring=score_config(args))
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -234,7 +205,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise ValueError(f"--k must be 1 or more (got {args.k})")
     k = args.k if args.protocols else None
-    config = _score_config(args)
+    config = score_config(args)
     if "meteor" in config.score_metrics:
         from rsic_core.scoring.coco import start_meteor
 

@@ -22,10 +22,7 @@ import sys
 from pathlib import Path
 
 from rsic_core.cli.arguments import (
-    HelpFormatter,
-    add_dataclass_arguments,
     add_model_arguments,
-    alias_epilog,
     dataclass_from_args,
 )
 
@@ -37,8 +34,6 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "explain",
         help="caption images and write a heatmap per word (where the model looked)",
-        epilog=alias_epilog(CaptionConfig),
-        formatter_class=HelpFormatter,
     )
     p.add_argument("images", nargs="+", help="image files or folders of images (jpg, png, tif...)")
     add_model_arguments(p)
@@ -48,7 +43,7 @@ def register(subparsers) -> None:
         default="auto",
         help="auto (the family's default), " + "; ".join(f"{name}: {text}" for name, text in METHODS.items()),
     )
-    add_dataclass_arguments(p, CaptionConfig)
+    p.add_dataclass(CaptionConfig)
     p.set_defaults(func=_explain)
 
 

@@ -20,8 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-from rsic_core.cli.arguments import HelpFormatter
-
 
 def register(subparsers) -> None:
     model = subparsers.add_parser(
@@ -31,7 +29,6 @@ def register(subparsers) -> None:
     p = model.add_parser(
         "new",
         help="build a tiny random model of a family (tokenizer trained on a dataset's captions) and save it",
-        formatter_class=HelpFormatter,
     )
     p.add_argument("family", help="a registered family (e.g. paligemma2, blip2-opt), or 'list' to list them")
     p.add_argument("--out", help="model folder to write (must not exist, or be empty)")
@@ -46,7 +43,6 @@ def register(subparsers) -> None:
     ship = model.add_parser(
         "ship",
         help="a finished full-training run as a model folder to hand out: bf16 weights and its card (training.json)",
-        formatter_class=HelpFormatter,
     )
     ship.add_argument("run", help="the training run folder (rsic train --train-mode full)")
     ship.add_argument("--out", required=True, help="model folder to write (must not exist, or be empty)")

@@ -17,9 +17,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
-from rsic_core.cli.arguments import HelpFormatter, add_dataclass_arguments, alias_epilog
+from rsic_core.cli.arguments import dataclass_from_args
 
 
 def register(subparsers) -> None:
@@ -30,34 +29,20 @@ def register(subparsers) -> None:
         help="filter, re-tokenise, map synonyms and clean the captions of a dataset",
         description="Length filter, SentencePiece, synonym clustering checked by WordNet, cleaning; "
         "writes a Karpathy JSON with natural-language captions, a report and the mapping table.",
-        epilog=alias_epilog(PreprocessConfig),
-        formatter_class=HelpFormatter,
     )
     p.add_argument("path", help="dataset folder or annotation file (format detected)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--image-dir", help="folder the image names are relative to (found from the layout)")
-    p.add_argument("--config", help="JSON file of PreprocessConfig fields; options given here override it")
     p.add_argument("--no-cache", action="store_true", help="recompute even when the same run is cached")
-    add_dataclass_arguments(p, PreprocessConfig, unset=True)  # the --config file fills what is not given
+    p.add_dataclass(PreprocessConfig)
     p.set_defaults(func=_preprocess)
 
 
 def preprocess_config(args: argparse.Namespace):
-    """The PreprocessConfig of the options, laid over the --config file."""
-    from rsic_core.data.textfiles import read_json
-    from rsic_core.text.preprocess import PreprocessConfig, config_fields
+    """The PreprocessConfig of the options (and of the ``--config`` file, which ``rsic`` lays under them)."""
+    from rsic_core.text.preprocess import PreprocessConfig
 
-    values = {}
-    if args.config:
-        values = read_json(Path(args.config))  # a pipe or device refused, bad JSON named by line
-        if not isinstance(values, dict):
-            raise ValueError(f"{args.config}: not a JSON object of preprocessing fields")
-        known = {f.name for f in config_fields()}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{args.config}: unknown config keys {', '.join(unknown)}")
-    values |= {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
-    return PreprocessConfig(**values)
+    return dataclass_from_args(PreprocessConfig, args)
 
 
 def _preprocess(args: argparse.Namespace) -> int:

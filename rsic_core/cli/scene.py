@@ -17,13 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from rsic_core.cli.arguments import (
-    HelpFormatter,
-    add_dataclass_arguments,
-    add_model_arguments,
-    alias_epilog,
-    dataclass_from_args,
-)
+from rsic_core.cli.arguments import add_model_arguments, dataclass_from_args
 from rsic_core.cli.engine import add_engine_arguments, engine_config
 
 _NOT_FOR_SCENES = (
@@ -42,14 +36,12 @@ def register(subparsers) -> None:
     p = scene.add_parser(
         "caption",
         help="caption a GeoTIFF tile by tile into a GeoJSON FeatureCollection (and a CSV)",
-        epilog=alias_epilog(SceneConfig, CaptionConfig),
-        formatter_class=HelpFormatter,
     )
     p.add_argument("scene", help="the scene: a GeoTIFF (12/16-bit and multi-band welcome)")
     p.add_argument("--out", required=True, help="GeoJSON file to write; the CSV goes beside it")
     add_model_arguments(p)
-    add_dataclass_arguments(p, SceneConfig)
-    add_dataclass_arguments(p, CaptionConfig, skip=_NOT_FOR_SCENES)
+    p.add_dataclass(SceneConfig)
+    p.add_dataclass(CaptionConfig, skip=_NOT_FOR_SCENES)
     add_engine_arguments(p)  # --engine ray: the tiles go through the archive engine, shards beside --out
     p.set_defaults(func=_caption)
 

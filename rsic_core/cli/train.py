@@ -11,7 +11,8 @@
     rsic experiment prune [--config base.json] --prune-qformer-sweep 0,6 --prune-lm-sweep 0,16 [TrainConfig fields]
 
 Every field of :class:`rsic_core.training.config.TrainConfig` (the Trainer's own options
-included) is an option, spelled ``--lora-r`` or ``--lora_r`` (HfArgumentParser takes both).
+included) is an option, spelled ``--lora-r`` or ``--lora_r``, parsed by the one option parser of ``rsic``
+(:class:`rsic_core.cli.arguments.OptionParser`, transformers' ``HfArgumentParser``).
 Options on the command line override the file. The same command runs on several processes:
 ``torchrun --nproc_per_node 2 -m rsic_core.cli train --output-dir RUN ...`` (or ``accelerate launch``).
 """
@@ -19,14 +20,12 @@ Options on the command line override the file. The same command runs on several 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 
 def register(subparsers) -> None:
-    # The options are parsed by HfArgumentParser over the dataclasses in the handlers (prefix "+"
-    # makes this parser hand every "--field value" to them untouched).
+    # The options are parsed by an OptionParser over TrainConfig in the handlers, built only when the command
+    # runs (about 150 fields); prefix "+" makes this parser hand every "--field value" to them untouched.
     train = subparsers.add_parser(
         "train",
         help="train a LoRA adapter or the whole model, cross-entropy or SCST (every TrainConfig field is an option)",
@@ -54,64 +53,13 @@ def parse_config(argv: list[str], *extra, prog: str = "rsic train"):
 
     Raises:
         FileNotFoundError: the config file does not exist.
-        ValueError: the file holds keys that are not fields.
+        ValueError: the file holds keys that are not fields; an option that is not a field.
     """
-    from transformers import HfArgumentParser
-
+    from rsic_core.cli.arguments import OptionParser
     from rsic_core.training.config import TrainConfig, current_names
 
-    parser = HfArgumentParser((TrainConfig, *extra), prog=prog)
-    parser.add_argument("--config", default=None, help="JSON or YAML file of field values (options override it).")
-    known, _ = parser.parse_known_args(argv)
-    if known.config:
-        data = current_names(_read_config_file(Path(known.config)))
-        fields = {a.dest for a in parser._actions}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            raise ValueError(f"{known.config}: unknown field(s) {', '.join(unknown)}; `{prog} --help` lists the fields")
-        parser.set_defaults(**data)
-    outputs = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    *configs, remaining = outputs
-    configs = [c for c in configs if not isinstance(c, argparse.Namespace)]  # the --config option itself
-    remaining = [r for r in remaining if r]
-    if remaining:
-        raise ValueError(f"unknown option(s) {' '.join(remaining)}; `{prog} --help` lists the fields")
-    return configs
-
-
-def _read_config_file(file: Path) -> dict:
-    """The field values of a JSON or YAML config file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a regular file; the file is not valid JSON/YAML (the message names its line) or not a mapping.
-    """
-    if file.exists() and not file.is_file():  # a FIFO or /dev/zero would block or fill memory
-        raise ValueError(f"{file}: not a regular file (a folder, device or pipe); give a JSON or YAML config file")
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: no such config file")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{file}: not a UTF-8 text file") from None
-    if file.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise ValueError(f"{file}: not valid YAML{where} ({problem})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{file}: not valid JSON at line {e.lineno} ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{file}: expected a mapping of field names to values")
-    return data
+    parser = OptionParser((TrainConfig, *extra), prog=prog)
+    return parser.parse_with_config(argv, renames=current_names)
 
 
 def _train(args) -> int:

@@ -51,16 +51,22 @@ class ScoreConfig:
 
     score_metrics: tuple[str, ...] = field(
         default=("bleu", "meteor", "rouge", "cider", "geo_sim"),
-        metadata={"help": f"metric groups to compute, any of {', '.join(METRIC_GROUPS)}"},
+        metadata={"help": f"metric groups to compute, any of {', '.join(METRIC_GROUPS)}", "also": ["--metrics"]},
     )
     score_spice: bool = field(
-        default=False, metadata={"help": "also try SPICE (needs Stanford CoreNLP models on disk)"}
+        default=False,
+        metadata={
+            "help": "also try SPICE (needs Stanford CoreNLP models on disk; skipped with the reason when absent)",
+            "also": ["--spice"],
+        },
     )
     geo_sim_embedder: str | None = field(
         default=None,
         metadata={
             "help": "sentence-transformers model for Geo-Sim (hub id or folder; empty: the study's "
-            "all-mpnet-base-v2 if it is in the local Hugging Face cache, else the packaged all-MiniLM-L6-v2)"
+            "all-mpnet-base-v2 if it is in the local Hugging Face cache, else the packaged all-MiniLM-L6-v2; the "
+            "one used is reported)",
+            "also": ["--embedder"],  # the sentence embedder of the command, as on preprocess and scene search
         },
     )
     geo_sim_batch_size: int = field(default=256, metadata={"help": "sentences per embedding batch"})

@@ -194,7 +194,7 @@ class TrainConfig(TrainingArguments):
         metadata={
             "help": "auto (CUDA where there is a GPU), cpu or cuda; cpu sets the Trainer's use_cpu.",
             "choices": DEVICES,
-            "aliases": ["--device"],
+            "also": ["--device"],  # as on caption, evaluate and scene
         },
     )
     attn_implementation: str = field(

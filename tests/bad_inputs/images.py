@@ -235,7 +235,7 @@ CASES += [
     BadInput(
         "rsic evaluate: a split whose only image is all NaN (was captioned and scored as real)",
         _nan_split,
-        lambda data: _leaves_no_run(["evaluate", "--data", data, "--model", "demo", "--no-efficiency"]),
+        lambda data: _leaves_no_run(["evaluate", "--data", data, "--model", "demo", "--no-eval-efficiency"]),
         r"none of the 1 images of split 'test' could be read \(.*odd\.tif: every pixel is nodata.*\); no run was written",
         exit_code=2,
     ),

@@ -435,14 +435,14 @@ NUMBER_CASES = [  # numbers that cannot train: refused before anything is writte
         "--config a link to /dev/zero",
         "--config",
         str,
-        expected=r"run\.yaml: not a regular file \(a folder, device or pipe\)",
+        expected=r"run\.yaml: not a regular file \(a named pipe, socket or device\); not read$",
         build=_link_to("/dev/zero"),
     ),
     _train(
         "--config a FIFO",
         "--config",
         str,
-        expected=r"run\.json: not a regular file \(a folder, device or pipe\)",
+        expected=r"run\.json: not a regular file \(a named pipe, socket or device\); not read$",
         build=_fifo,
     ),
 ]
@@ -535,7 +535,7 @@ EVALUATE_CASES = [
     BadInput(
         "rsic evaluate on a split whose images are all corrupt",
         build=lambda tmp: {"data": _dataset(tmp, "corrupt"), "model": tiny_model()},
-        run=lambda b: _leaves_no_run(["evaluate", "--data", b["data"], "--model", b["model"], "--no-efficiency"]),
+        run=lambda b: _leaves_no_run(["evaluate", "--data", b["data"], "--model", b["model"], "--no-eval-efficiency"]),
         expected=r"none of the 4 images of split 'test' could be read .*no run was written",
         exit_code=2,
     ),
