@@ -99,7 +99,7 @@ def _cancel_after_the_first_step(run_dir: Path):
         signal.signal(signal.SIGTERM, previous)
 
 
-def test_a_run_an_older_version_started_with_eval_limit_continues_with_the_same_command(tiny_model_dir, tmp_path, capsys):
+def test_a_run_started_with_the_older_eval_limit_continues_with_its_own_command(tiny_model_dir, tmp_path, capsys):
     """Its config.json says eval_limit and its command --eval-limit: both mean val_limit, not other options."""
     run_dir = tmp_path / "run"
     command = ["train", "--model", str(tiny_model_dir), "--output-dir", str(run_dir), *QUICK, "--max-steps", "6"]
