@@ -212,7 +212,7 @@ class TrainConfig(TrainingArguments):
         default=32,
         metadata={
             "help": "Validation images: a sample stratified by class (0 = all).",
-            "aliases": ["--eval-limit", "--eval_limit"],  # its name until 2026-12 (rsic evaluate's eval_limit stays)
+            "aliases": ["--eval-limit", "--eval_limit"],  # older spellings (rsic evaluate's eval_limit is its own)
         },
     )
     eval_seed: int = field(default=0, metadata={"help": "Seed of the validation and --predict-limit image samples."})
