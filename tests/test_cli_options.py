@@ -99,6 +99,26 @@ def _cancel_after_the_first_step(run_dir: Path):
         signal.signal(signal.SIGTERM, previous)
 
 
+def test_a_run_started_with_the_older_eval_limit_continues_with_its_own_command(tiny_model_dir, tmp_path, capsys):
+    """Its config.json says eval_limit and its command --eval-limit: both mean val_limit, not other options."""
+    run_dir = tmp_path / "run"
+    command = ["train", "--model", str(tiny_model_dir), "--output-dir", str(run_dir), *QUICK, "--max-steps", "6"]
+    command += ["--device", "cpu", "--eval-steps", "3", "--eval-limit", "2", "--val-metrics", "bleu"]
+    with _cancel_after_the_first_step(run_dir):
+        assert main(command) == 0, capsys.readouterr().err
+    assert jobs.read_status(run_dir)["state"] == "cancelled"
+    config_file = run_dir / "config.json"
+    saved = json.loads(config_file.read_text())
+    assert saved["val_limit"] == 2 and "eval_limit" not in saved
+    saved["eval_limit"] = saved.pop("val_limit")  # the folder as an older version wrote it
+    config_file.write_text(json.dumps(saved))
+
+    assert main(command) == 0, capsys.readouterr().err  # continued, not refused as "started with other options"
+    assert jobs.read_status(run_dir)["state"] == "completed"
+    assert [row["step"] for row in jobs.read_jsonl(run_dir / jobs.STEP_LOG)] == list(range(1, 7))
+    assert json.loads(config_file.read_text())["val_subset"]["n"] == 2  # validated on the 2 images it was given
+
+
 def test_rsic_train_help_lists_the_project_and_trainer_fields(capsys):
     with pytest.raises(SystemExit) as done:
         main(["train", "--help"])
@@ -116,6 +136,7 @@ def test_old_config_json_without_new_keys_loads(tmp_path):
         "lora_r": 4,
         "device": "cpu",
         "eval_batch_size": 8,
+        "eval_limit": 7,  # the validation images, val_limit since
         "gradient_checkpointing": False,
         "report_to": "none",
         "kind": "training",
@@ -123,7 +144,7 @@ def test_old_config_json_without_new_keys_loads(tmp_path):
     }
     (tmp_path / "config.json").write_text(json.dumps(old))
     config = load_train_config(tmp_path)
-    assert (config.lora_r, config.train_device, config.per_device_eval_batch_size) == (4, "cpu", 8)
+    assert (config.lora_r, config.train_device, config.per_device_eval_batch_size, config.val_limit) == (4, "cpu", 8, 7)
     assert config.adam_beta2 == 0.999 and config.save_steps == 50 and config.report_to == []
 
 

@@ -190,7 +190,7 @@ def test_two_step_scst_run_after_a_cross_entropy_run(tiny_model_dir, tmp_path, o
     config = quick_config(
         xe, tmp_path / "scst", objective="scst", scst_samples=3, train_limit=4, per_device_train_batch_size=2,
         max_steps=2, save_steps=1, predict_limit=2, gen_max_new_tokens=8, learning_rate=1e-3, eval_steps=2,
-        eval_limit=2, val_metrics="cider",
+        val_limit=2, val_metrics="cider",
     )  # fmt: skip
     run_dir = train(config)
 

@@ -122,7 +122,7 @@ def test_a_training_run_validates_on_the_same_recorded_images_at_every_step_and_
     data = class_ordered(tmp_path / "data", {"train": 2, "val": 5})
     config = quick_config(
         tiny_model_dir, tmp_path, data=str(data), eval_split="val", max_steps=4, save_steps=4, eval_steps=2,
-        eval_limit=7, eval_seed=3, val_metrics="bleu", predict_limit=5, gen_max_new_tokens=6,
+        val_limit=7, eval_seed=3, val_metrics="bleu", predict_limit=5, gen_max_new_tokens=6,
     )  # fmt: skip
 
     def cancel_at_two(step, total):
@@ -203,12 +203,20 @@ def test_21_validation_images_of_the_real_ucm_captions_are_its_21_classes():
     assert chosen.description == "21 of 210 images, stratified over 21 classes, seed 0"
 
 
-def test_rsic_train_takes_eval_seed_and_refuses_a_negative_one():
+def test_rsic_train_takes_val_limit_and_eval_seed_and_refuses_a_negative_seed(tmp_path):
     from rsic_core.cli.train import parse_config
     from rsic_core.runs.evaluation import EvalConfig
 
-    [config] = parse_config(["--eval-limit", "21", "--eval-seed", "7", "--train-device", "cpu"])
-    assert (config.eval_limit, config.eval_seed) == (21, 7)
+    [config] = parse_config(["--val-limit", "21", "--eval-seed", "7", "--train-device", "cpu"])
+    assert (config.val_limit, config.eval_seed) == (21, 7)
+    for old in ("--eval-limit", "--eval_limit"):  # the validation's older spelling (rsic evaluate's is its own)
+        [config] = parse_config([old, "5", "--train-device", "cpu"])
+        assert config.val_limit == 5 and not hasattr(config, "eval_limit")
+    old_file = tmp_path / "run.yaml"
+    old_file.write_text("eval_limit: 6\ntrain_device: cpu\n")  # a config file written for the older name
+    [config] = parse_config(["--config", str(old_file)])
+    assert config.val_limit == 6
+    assert parse_config(["--config", str(old_file), "--val-limit", "8"])[0].val_limit == 8  # options override it
     with pytest.raises(ValueError, match=r"eval_seed must be 0 or more \(got -1\)"):
         parse_config(["--eval-seed", "-1", "--train-device", "cpu"])
     with pytest.raises(ValueError, match=r"eval_seed must be 0 or more \(got -2\)"):

@@ -155,14 +155,19 @@ def test_the_form_trains_on_the_loaded_datasets_splits(tiny_model_dir, tmp_path,
     fields["Max steps (-1: use epochs)"].set_value(2)
     fields["Batch per device"].set_value(2)
     fields["Gradient accumulation"].set_value(1)
+    assert fields["Validation images"].value == 32  # the field's default, said under the form
+    assert "Validation images: all 2 images of the val split" in " ".join(c.value for c in at.caption)
+    fields["Validation images"].set_value(1)
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
     assert not at.error, [e.value for e in at.error]
+    assert "Validation images: 1 of 2 images" in " ".join(c.value for c in at.caption)  # as submitted
     run_dir = Path(at.session_state["train_run"])
     _wait(lambda: not jobs.is_alive(run_dir))
     assert jobs.state_of(run_dir) == "completed", jobs.read_status(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["data"], config["train_split"], config["split"]) == (str(data), "train", "val")
+    assert config["val_limit"] == 1  # the form's Validation images is the run's val_limit
     assert json.loads((run_dir / "metrics.json").read_text())["n_images"] == 2  # scored on the val split
     at.run()
     assert any(

@@ -37,7 +37,7 @@ def test_lora_run_lowers_the_loss_and_leaves_a_complete_run_folder(tiny_model_di
             max_steps=12,
             save_steps=6,
             eval_steps=6,
-            eval_limit=3,
+            val_limit=3,
             train_limit=4,
             learning_rate=3e-2,
         ),
@@ -114,7 +114,7 @@ def test_run_killed_before_its_first_checkpoint_starts_over_with_clean_logs(tiny
     from rsic_core.cli import main
 
     config = quick_config(
-        tiny_model_dir, tmp_path, max_steps=8, save_steps=8, eval_steps=2, eval_limit=2, val_metrics="bleu",
+        tiny_model_dir, tmp_path, max_steps=8, save_steps=8, eval_steps=2, val_limit=2, val_metrics="bleu",
         predict_limit=-1, learning_rate=5e-3,
     )  # fmt: skip
     run_dir = Path(config.output_dir)

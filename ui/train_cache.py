@@ -43,7 +43,7 @@ FORM_FIELDS = {
     "max_steps": {"label": "Max steps (-1: use epochs)", "min_value": -1, "max_value": 10**6},
     "num_train_epochs": {"label": "Epochs", "min_value": 0.0, "max_value": 100.0},
     "eval_steps": {"label": "Validate every N steps (0: never)", "min_value": 0, "max_value": 10**6},
-    "eval_limit": {"label": "Validation images", "min_value": 1, "max_value": 10**5},
+    "val_limit": {"label": "Validation images", "min_value": 1, "max_value": 10**5},
     "eval_seed": {"label": "Validation seed", "min_value": 0, "max_value": 2**31 - 1},
     "seed": {"min_value": 0, "max_value": 2**31 - 1},
     "report_to": {"choices": _trackers},
@@ -135,10 +135,10 @@ def launch_config(values: dict, data: str) -> dict:
 
 
 def validation_images(dataset, values: dict) -> str:
-    """One line saying which images the form's validation scores: its split, ``eval_limit`` and ``eval_seed``."""
+    """One line saying which images the form's validation scores: its split, ``val_limit`` and ``eval_seed``."""
     split = values.get("val_split") or "val"
     chosen = choose_subset(
-        dataset.select(split=split), int(values.get("eval_limit") or 0), int(values.get("eval_seed") or 0)
+        dataset.select(split=split), int(values.get("val_limit") or 0), int(values.get("eval_seed") or 0)
     )
     if not chosen.of:
         return f"Validation images: none, the dataset has no {split} split."

@@ -7,8 +7,8 @@
 
 UCM-captions, RSICD and Sydney-captions list their images class by class, so the first 32 images
 of a split cover two or three classes and scores on them say little about the model. Every quick
-evaluation of the project (the periodic validation of a training run, ``--eval-limit``,
-``--predict-limit``, the Compare page's Evaluate panel) takes this sample instead. The same
+evaluation of the project (the periodic validation of a training run, ``--val-limit``, ``rsic evaluate
+--eval-limit``, ``--predict-limit``, the Compare page's Evaluate panel) takes this sample instead. The same
 records, N and seed give the same images, whatever the process (no ``hash()`` involved).
 """
 

@@ -25,7 +25,7 @@ NOT_NEGATIVE = ("weight_decay", "max_grad_norm", "warmup_steps", "warmup_ratio",
 NOT_NEGATIVE += ("scene_loss_weight", "seed", "eval_delay")
 FRACTIONS = ("adam_beta1", "adam_beta2", "lora_dropout", "label_smoothing_factor")  # 0 <= x < 1
 MAX_STEP = 1e30  # learning rate (times weight decay): above, AdamW's float32 step overflows inside torch (1e39 did)
-LOWEST = {"train_limit": 0, "captions_per_image": 0, "eval_limit": 0, "predict_limit": -1, "eval_seed": 0}
+LOWEST = {"train_limit": 0, "captions_per_image": 0, "val_limit": 0, "predict_limit": -1, "eval_seed": 0}
 LOWEST |= {"prune_qformer_layers": 0, "prune_lm_layers": 0}
 
 

@@ -13,7 +13,7 @@ writes its checkpoints to ``output_dir/checkpoints``.
 
 A run folder's ``config.json`` is :meth:`TrainConfig.to_dict` (every field, plain JSON), written by
 :func:`rsic_core.training.run_folders.prepare_run`; reading it back (:func:`load_train_config`) ignores unknown keys, gives
-missing ones their default and reads the names older runs used (``device``, ``eval_batch_size``).
+missing ones their default and reads the names older runs used (``device``, ``eval_batch_size``, ``eval_limit``).
 A folder that already holds a training run is continued only with the options it was started
 with, and never once it finished; a folder holding another kind of run (an evaluation) is left
 alone. ``overwrite`` deletes such a folder's run and trains afresh.
@@ -43,7 +43,8 @@ DEVICES = ("auto", "cpu", "cuda")
 CHECKPOINTING = next(
     n for n in ("activation_checkpointing", "gradient_checkpointing") if n in TrainingArguments.__dataclass_fields__
 )
-_OLD_NAMES = {"device": "train_device", "eval_batch_size": "per_device_eval_batch_size"}  # keys of older config.json
+# Keys of older config.json (and config files), read as today's names.
+_OLD_NAMES = {"device": "train_device", "eval_batch_size": "per_device_eval_batch_size", "eval_limit": "val_limit"}
 _NOT_COMPARED = ("output_dir", "resume", "overwrite")  # where a run lives, not how it trains
 _TRACKER_PACKAGES = {"azure_ml": "azureml-core", "comet_ml": "comet-ml"}  # pip names where they differ
 
@@ -207,7 +208,13 @@ class TrainConfig(TrainingArguments):
             "on CUDA for models that take logits_to_keep and have rotary positions (PaliGemma), off elsewhere."
         },
     )
-    eval_limit: int = field(default=32, metadata={"help": "Validation images: a sample stratified by class (0 = all)."})
+    val_limit: int = field(
+        default=32,
+        metadata={
+            "help": "Validation images: a sample stratified by class (0 = all).",
+            "aliases": ["--eval-limit", "--eval_limit"],  # older spellings (rsic evaluate's eval_limit is its own)
+        },
+    )
     eval_seed: int = field(default=0, metadata={"help": "Seed of the validation and --predict-limit image samples."})
     val_metrics: str = field(default="bleu,cider", metadata={"help": "Metric groups of the periodic validation."})
     predict_limit: int = field(

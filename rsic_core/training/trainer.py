@@ -254,7 +254,7 @@ class _TrainingSession:
         from rsic_core.runs.evaluation import split_subset
 
         c, recorded = self.config, self.layout.read_config().get("val_subset") or {}
-        subset = split_subset(self.dataset, c.val_split, c.eval_limit, c.eval_seed, recorded.get("image_ids"))
+        subset = split_subset(self.dataset, c.val_split, c.val_limit, c.eval_seed, recorded.get("image_ids"))
         if not recorded and _is_main_process():
             self.layout.update_config(val_subset=subset.to_dict())
         return subset
@@ -267,7 +267,7 @@ class _TrainingSession:
         try:
             c, out = self.config, self.layout.val_step_dir(step)
             folder = self._evaluate(
-                c.val_split, c.eval_limit, False, c.val_metrics, out, {"step": step}, None, self.val_subset
+                c.val_split, c.val_limit, False, c.val_metrics, out, {"step": step}, None, self.val_subset
             )
         finally:
             model.train(was_training)

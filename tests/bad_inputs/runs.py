@@ -375,7 +375,7 @@ OPTION_CASES = [
         build=_config_file("run.json", '{"lora_r": 4,\n "max_steps": }\n'),
     ),
     _train("--train-limit -1", "--train-limit", "-1", expected=r"train_limit must be 0 or more \(got -1\)"),
-    _train("--eval-limit -3", "--eval-limit", "-3", expected=r"eval_limit must be 0 or more \(got -3\)"),
+    _train("--val-limit -3", "--val-limit", "-3", expected=r"val_limit must be 0 or more \(got -3\)"),
     _train("--predict-limit -2", "--predict-limit", "-2", expected=r"predict_limit must be -1 or more \(got -2\)"),
     _train("--captions-per-image -1", "--captions-per-image", "-1", expected=r"captions_per_image must be 0 or more"),
     _train(
