@@ -83,7 +83,7 @@ class OptionParser(HfArgumentParser):
         for f in dataclasses.fields(dtype):
             if not f.init or f.name in self._skip:
                 continue
-            if dataclasses.is_dataclass(_plain(hints[f.name])):  # no option; its default, for parse_args_into_dataclasses
+            if dataclasses.is_dataclass(_plain(hints[f.name])):  # no option, only its default (for HF's parse)
                 self.set_defaults(**{f.name: _default(f)})
                 continue
             f.type = hints[f.name]
