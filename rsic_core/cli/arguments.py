@@ -150,13 +150,19 @@ class OptionParser(HfArgumentParser):
                 continue
             for name in action.option_strings:
                 options[name.lstrip("-").replace("-", "_")] = action
-        unknown = sorted(str(k) for k in data if str(k).replace("-", "_") not in options)
+        fields = {f.name for cls in self.dataclass_types for f in dataclasses.fields(cls) if f.init}
+        unknown = sorted(str(k) for k in data if str(k).replace("-", "_") not in options and k not in fields)
         if unknown:
             raise ValueError(f"{file}: unknown field(s) {', '.join(unknown)}; `{self.prog} --help` lists the fields")
         values = {}
         for key, value in data.items():
-            action = options[str(key).replace("-", "_")]
-            if action.choices is not None:  # argparse checks choices on the command line only
+            action = options.get(str(key).replace("-", "_"))
+            if (
+                action is None
+            ):  # a field with no option (one holding a dataclass, e.g. the Trainer's parallelism_config)
+                values[key] = value
+                continue
+            if action.choices is not None and value is not None:  # argparse checks choices on the command line only
                 given = action.type(value) if isinstance(value, str) and callable(action.type) else value
                 if given not in action.choices:
                     choices = ", ".join(map(str, action.choices))
