@@ -400,6 +400,28 @@ SPECIAL_CASES = [
         exit_code=2,
     ),
     BadInput(
+        "rsic caption: a --config file with a key that is no option of the command (a typo: beam)",
+        lambda tmp: _text_file(tmp / "cap.yaml", "model: ucm\nbeam: 5\n"),
+        lambda config: cli(["caption", config.parent / "a.png", "--config", config]),
+        r"cap\.yaml: unknown field\(s\) beam; `rsic caption --help` lists the fields$",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic evaluate: a --config file whose engine is not one of the choices (argparse checks only the command line)",
+        lambda tmp: _text_file(tmp / "eval.yaml", "engine: rya\n"),
+        lambda config: cli(["evaluate", "--data", config.parent, "--config", config]),
+        r"eval\.yaml: engine must be one of local, ray \(got 'rya'\)$",
+        exit_code=2,
+    ),
+    BadInput(
+        "rsic scene caption: a --config that is a folder",
+        lambda tmp: (tmp / "conf").mkdir() or tmp / "conf",
+        lambda folder: cli(["scene", "caption", folder.parent / "s.tif", "--out", folder.parent / "s.geojson",
+                            "--config", folder]),  # fmt: skip
+        r"conf: a folder, not a config file; give a JSON or YAML file$",
+        exit_code=2,
+    ),
+    BadInput(
         "rsic data validate: a JSONL whose first line is 40 MB (it has the image and caption fields)",
         _long_first_line,
         _summary,
@@ -410,3 +432,8 @@ SPECIAL_CASES = [
 ]
 
 CASES = PATH_CASES + TEXT_CASES + SPECIAL_CASES
+
+
+def _text_file(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
