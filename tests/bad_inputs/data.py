@@ -416,8 +416,9 @@ SPECIAL_CASES = [
     BadInput(
         "rsic scene caption: a --config that is a folder",
         lambda tmp: (tmp / "conf").mkdir() or tmp / "conf",
-        lambda folder: cli(["scene", "caption", folder.parent / "s.tif", "--out", folder.parent / "s.geojson",
-                            "--config", folder]),  # fmt: skip
+        lambda folder: cli(
+            ["scene", "caption", folder.parent / "s.tif", "--out", folder.parent / "s.geojson", "--config", folder]
+        ),  # fmt: skip
         r"conf: a folder, not a config file; give a JSON or YAML file$",
         exit_code=2,
     ),
