@@ -286,7 +286,7 @@ def test_a_yaml_config_file_works_on_every_command_and_the_command_line_override
     assert (config.eval_split, config.caption.gen_num_beams, config.eval_efficiency) == ("val", 3, False)
     assert config.scoring.score_metrics == ("bleu", "cider") and args.model == "ucm"  # plain options too
     file.write_text("engine: rya\n")
-    with pytest.raises(ValueError, match=r"eval\.yaml: engine must be one of local, ray \(got 'rya'\)"):
+    with pytest.raises(ValueError, match=r'eval\.yaml: engine must be one of local, ray \(got "rya"\)'):
         _parse_with_config("evaluate", "--data", "d", "--config", str(file))
     pre = tmp_path / "pre.yaml"
     pre.write_text("len_min_words: 3\nsentencepiece: false\n")
@@ -333,3 +333,42 @@ def test_the_helpers_that_moved_out_of_cli_caption_keep_their_old_import_path():
     assert caption.check_output is outputs.check_output and caption.progress_printer is outputs.progress_printer
     assert caption.engine_config is engine.engine_config and caption.add_engine_arguments is engine.add_engine_arguments
     assert caption.collect_images is images.collect_images
+
+
+def test_config_values_are_checked_as_their_options_and_required_options_may_come_from_the_file(tmp_path, capsys):
+    """A review found values argparse never converts (it converts only the command line) crashing later."""
+    from rsic_core.cli.evaluate import eval_config
+
+    file = tmp_path / "c.yaml"
+    for text, message in (
+        ("gen_num_beams: 2.5", "gen_num_beams must be a whole number (got 2.5)"),
+        ("gen_num_beams: null", "gen_num_beams needs a value (the file gives null)"),
+        ("batch_size: true", "batch_size must be a whole number (got true)"),
+        ("eval_efficiency: maybe", 'eval_efficiency must be true or false (got "maybe")'),
+        ("gen_cache: fast", "gen_cache must be one of auto, static, dynamic (got 'fast')"),  # CaptionConfig's check
+        ("caption: {gen_num_beams: 4}", "caption is not an option; give its fields at the top level of the file"),
+        ("metrics: blue", "unknown metric group(s) ['blue']; choose from bleu, meteor, rouge, cider, geo_sim, spice"),
+    ):
+        file.write_text(text + "\n")
+        with pytest.raises(ValueError) as refused:
+            eval_config(_parse_with_config("evaluate", "--data", "d", "--config", str(file)))
+        assert str(refused.value).endswith(message) and "\n" not in str(refused.value), text
+    file.write_text("data: d\neval_efficiency: off\nmetrics: [bleu, cider]\n")  # --data, required, from the file
+    config = eval_config(_parse_with_config("evaluate", "--config", str(file)))
+    assert config.eval_efficiency is False and config.scoring.score_metrics == ("bleu", "cider")
+    with pytest.raises(SystemExit):
+        _parse_with_config("evaluate", "--config", str(tmp_path / "c.yaml"), "--eval-split", "val", "--data")
+    file.write_text("eval_split: val\n")
+    with pytest.raises(SystemExit):  # still required when the file does not give it
+        _parse_with_config("evaluate", "--config", str(file))
+    assert "the following arguments are required: --data" in capsys.readouterr().err
+
+
+def test_a_comma_option_takes_one_value_and_leaves_the_arguments_after_it(capsys):
+    args = _parse("compare", "--metrics", "bleu,cider", "run_a", "run_b")
+    assert (args.a, args.b, args.score_metrics) == ("run_a", "run_b", "bleu,cider")
+    assert _parse("scene", "caption", "s.tif", "--out", "o", "--image_bands", "4,3,2").bands == "4,3,2"
+    assert _parse("preprocess", "p", "--out", "o", "--cleaning", "off").cleaning is False  # on/off as before
+    file_args = ["evaluate", "--data", "d", "--split", "val", "--split", "test"]
+    assert _parse(*file_args).eval_split == "test"
+    assert capsys.readouterr().err.count("deprecated") == 1  # one warning per spelling

@@ -60,6 +60,9 @@ class OptionParser(HfArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         self._skip: frozenset[str] = frozenset()
         self.deprecated: list[tuple[str, str]] = []  # (older spelling, current one), for the end of --help
+        self.warned: set[str] = set()  # older spellings already warned of (a command is parsed twice with --config)
+        self.hints: dict[str, typing.Any] = {}  # field name -> its type, to check config-file values
+        self.no_option: dict[str, dataclasses.Field] = {}  # fields without an option (they hold a dataclass)
         super().__init__(dataclass_types, **kwargs)
 
     def add_dataclass(self, cls, skip: tuple = ()) -> None:
@@ -85,23 +88,27 @@ class OptionParser(HfArgumentParser):
                 continue
             if dataclasses.is_dataclass(_plain(hints[f.name])):  # no option, only its default (for HF's parse)
                 self.set_defaults(**{f.name: _default(f)})
+                self.no_option[f.name] = f
                 continue
-            f.type = hints[f.name]
+            f.type = self.hints[f.name] = hints[f.name]
             self._parse_dataclass_field(group, f)
 
     def _parse_dataclass_field(self, parser, field: dataclasses.Field) -> None:
         """The field's options: HfArgumentParser's conversion, the project's spellings (see the module)."""
         listed, hidden, older = spellings(field)
-        if _plain(field.type) is tuple:
-            options = {"nargs": "*", "default": ",".join(map(str, _default(field)))}
+        if _plain(field.type) is tuple:  # one comma-separated value (several would swallow a command's arguments)
+            options = {"default": ",".join(map(str, _default(field)))}
         else:
             plain = copy.copy(field)
             plain.metadata = types.MappingProxyType({k: v for k, v in field.metadata.items() if k not in _OWN_METADATA})
             recorder = _Recorder()
             HfArgumentParser._parse_dataclass_field(recorder, plain)
             options = recorder.calls[0]  # the field itself; HfArgumentParser's "--no_" complement is redone below
+        switch = options.get("type") is string_to_bool
+        if switch:  # --name alone turns it on, also where the field may be None; on/off as well as true/false
+            options |= {"type": _switch, "nargs": "?", "const": True}
         default = options.get("default") if _plain(field.type) is tuple else _default(field)
-        shown = "" if default in (None, dataclasses.MISSING) else f" (default {default or repr(default)})"
+        shown = "" if default in (None, "", dataclasses.MISSING) else f" (default {default or repr(default)})"
         options |= {"dest": field.name, "help": field.metadata.get("help", "") + shown.replace("%", "%%")}
         parser.add_argument(*listed, **options)
         quiet = {**options, "help": argparse.SUPPRESS, "default": argparse.SUPPRESS}
@@ -110,8 +117,8 @@ class OptionParser(HfArgumentParser):
             parser.add_argument(name, **quiet)
         for name in older:
             parser.add_argument(name, action=_warns(argparse._StoreAction, listed[0]), **quiet)
-        if options.get("type") is not string_to_bool:
-            self.deprecated += [(name, listed[0]) for name in older]
+        if not switch:
+            self.deprecated += [(name, listed[0]) for name in older if "-" in name]
             return
         # A switch: --no-NAME turns it off, for every spelling (a switch's old name is used to turn it off).
         off = {"dest": field.name, "default": argparse.SUPPRESS}
@@ -121,7 +128,7 @@ class OptionParser(HfArgumentParser):
         for name in older:
             action = _warns(argparse._StoreFalseAction, _no(listed[0]))
             parser.add_argument(_no(name), action=action, help=argparse.SUPPRESS, **off)
-            self.deprecated.append((_no(name), _no(listed[0])))
+            self.deprecated += [(_no(name), _no(listed[0]))] if "-" in name else []
 
     def format_help(self) -> str:
         if self.deprecated and not self.epilog:
@@ -130,15 +137,16 @@ class OptionParser(HfArgumentParser):
         return super().format_help()
 
     def config_values(self, file: str | Path, renames=None) -> dict:
-        """The option values of a JSON or YAML config file, by destination (for :meth:`set_defaults`).
+        """The option values of a JSON or YAML config file, by destination, checked (for :meth:`set_defaults`).
 
         Keys are field names (``gen_num_beams``; dashes, the other current spellings and the older ones
         work too, ``no_X`` does not). ``renames`` maps a dict of keys of older files to current ones.
+        Each value is converted as the option's text would be (argparse converts only the command line).
 
         Raises:
             FileNotFoundError: no such file.
             ValueError: the file cannot be read as a mapping (the message names its line), holds a key
-                that is no option of this command, or a value outside an option's choices.
+                that is no option of this command, or a value the option does not take (file and key named).
         """
         data = read_config_file(Path(file))
         data = renames(data) if renames else data
@@ -150,24 +158,20 @@ class OptionParser(HfArgumentParser):
                 continue
             for name in action.option_strings:
                 options[name.lstrip("-").replace("-", "_")] = action
-        fields = {f.name for cls in self.dataclass_types for f in dataclasses.fields(cls) if f.init}
-        unknown = sorted(str(k) for k in data if str(k).replace("-", "_") not in options and k not in fields)
+        keys = {str(k): str(k).replace("-", "_") for k in data}
+        unknown = sorted(k for k, name in keys.items() if name not in options and name not in self.no_option)
         if unknown:
             raise ValueError(f"{file}: unknown field(s) {', '.join(unknown)}; `{self.prog} --help` lists the fields")
         values = {}
         for key, value in data.items():
-            action = options.get(str(key).replace("-", "_"))
-            if (
-                action is None
-            ):  # a field with no option (one holding a dataclass, e.g. the Trainer's parallelism_config)
-                values[key] = value
+            name = keys[str(key)]
+            if name in self.no_option:  # a field holding a dataclass (the Trainer's parallelism_config): null only
+                if value is not None:
+                    raise ValueError(f"{file}: {key} is not an option; give its fields at the top level of the file")
+                values[name] = None
                 continue
-            if action.choices is not None and value is not None:  # argparse checks choices on the command line only
-                given = action.type(value) if isinstance(value, str) and callable(action.type) else value
-                if given not in action.choices:
-                    choices = ", ".join(map(str, action.choices))
-                    raise ValueError(f"{file}: {key} must be one of {choices} (got {value!r})")
-            values[action.dest] = value
+            action = options[name]
+            values[action.dest] = _config_value(file, key, action, value, self.hints.get(action.dest))
         return values
 
     def parse_with_config(self, argv: list[str], renames=None) -> list:
@@ -192,20 +196,36 @@ class OptionParser(HfArgumentParser):
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
-    """``--config FILE``: option values from a JSON or YAML file (see :meth:`OptionParser.config_values`)."""
+    """``--config FILE``: option values from a JSON or YAML file (see :meth:`OptionParser.config_values`).
+
+    The command's required options may come from the file too: they are checked by :func:`with_config_file`.
+    """
     parser.add_argument(
         "--config",
-        help="JSON or YAML file of option values keyed by field name (gen_num_beams: 5); options given here override it",
+        help="JSON or YAML file of option values keyed by their names with underscores (as --help lists them); "
+        "options given here override it",
     )
+    parser.required_options = [a for a in parser._actions if a.required and a.option_strings]
+    for action in parser.required_options:
+        action.required = False
 
 
 def with_config_file(parser: argparse.ArgumentParser, args: argparse.Namespace, argv):
-    """``args`` again with the command's ``--config`` file laid under the options given (``args`` when none)."""
+    """``args`` again with the command's ``--config`` file laid under the options given; its required options checked.
+
+    Raises:
+        SystemExit: a required option is neither given nor in the file (argparse's usage message).
+    """
     command = getattr(args, "options_parser", None)
-    if not getattr(args, "config", None) or command is None:
+    if command is None:
         return args
-    command.set_defaults(**command.config_values(args.config))
-    return parser.parse_args(argv)
+    if getattr(args, "config", None):
+        command.set_defaults(**command.config_values(args.config))
+        args = parser.parse_args(argv)
+    missing = [a.option_strings[0] for a in command.required_options if getattr(args, a.dest, None) is None]
+    if missing:
+        command.error(f"the following arguments are required: {', '.join(missing)}")
+    return args
 
 
 MODEL_HELP = {
@@ -228,10 +248,14 @@ def add_model_arguments(
 
 def spellings(f: dataclasses.Field) -> tuple[list[str], list[str], list[str]]:
     """The option strings of field ``f``: listed (``--field-name`` or ``metadata["option"]``, then
-    ``metadata["also"]``), unlisted (``--field_name``) and older ones (``metadata["aliases"]``)."""
+    ``metadata["also"]``), unlisted (``--field_name``, and the listed ones with underscores) and older ones
+    (``metadata["aliases"]``)."""
     listed = [f.metadata.get("option") or "--" + f.name.replace("_", "-")]
     listed += [a for a in f.metadata.get("also", []) if a not in listed]
-    hidden = ["--" + f.name] if "_" in f.name and "--" + f.name not in listed else []
+    hidden = []
+    for name in ["--" + f.name, *("--" + a[2:].replace("-", "_") for a in listed)]:
+        if name not in listed + hidden and name != "--" + f.name.replace("_", "-"):
+            hidden.append(name)
     older = [a for a in f.metadata.get("aliases", []) if a not in listed + hidden]
     return listed, hidden, older
 
@@ -300,10 +324,58 @@ def _warns(action: type, current: str) -> type:
 
     class Deprecated(action):
         def __call__(self, parser, namespace, values, option_string=None):
-            print(f"rsic: warning: {option_string} is deprecated; use {current}", file=sys.stderr)
+            warned = getattr(parser, "warned", set())
+            if option_string not in warned:  # once, though a command with --config is parsed twice
+                print(f"rsic: warning: {option_string} is deprecated; use {current}", file=sys.stderr)
+                warned.add(option_string)
             super().__call__(parser, namespace, values, option_string)
 
     return Deprecated
+
+
+def _switch(text: str) -> bool:
+    """HfArgumentParser's ``string_to_bool``, and ``on``/``off`` as the project's switches always took."""
+    value = str(text).strip().lower()
+    return {"on": True, "off": False}[value] if value in ("on", "off") else string_to_bool(value)
+
+
+def _config_value(file, key, action: argparse.Action, value, hint):
+    """``value`` from a config file as the option ``action`` would take its text; one sentence naming file and key.
+
+    Lists and mappings stay as they are where the field's type takes them (``report_to: [none]``,
+    ``lr_scheduler_kwargs: {num_cycles: 2}``, a comma field as a list); None only where the field may be None.
+    """
+    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
+    takes = {typing.get_origin(a) or a for a in (typing.get_args(hint) if union else (hint,))}
+    if value is None:
+        if type(None) in takes or action.default is None:
+            return None
+        raise ValueError(f"{file}: {key} needs a value (the file gives null)")
+    if isinstance(value, list) and takes & {list, tuple} or isinstance(value, dict) and dict in takes:
+        return value
+    if isinstance(action, argparse._StoreConstAction):  # store_true options such as --allow-missing
+        if not isinstance(value, bool):
+            raise ValueError(f"{file}: {key} must be true or false (got {_shown(value)})")
+        return action.const if value else action.default
+    if isinstance(value, (list, dict)):
+        raise ValueError(f"{file}: {key} takes one value (got {_shown(value)})")
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    try:
+        converted = action.type(text) if callable(action.type) else text
+    except (TypeError, ValueError, KeyError, argparse.ArgumentTypeError):
+        kind = getattr(action.type, "__name__", "value")
+        raise ValueError(f"{file}: {key} must be {_KINDS.get(kind, 'a valid ' + kind)} (got {_shown(value)})") from None
+    if action.choices is not None and converted not in action.choices:
+        raise ValueError(f"{file}: {key} must be one of {', '.join(map(str, action.choices))} (got {_shown(value)})")
+    return converted
+
+
+_KINDS = {"int": "a whole number", "float": "a number", "_switch": "true or false"}
+
+
+def _shown(value) -> str:
+    """A config value as the file spells it: true, null, "abc", [1, 2]."""
+    return json.dumps(value, default=str)
 
 
 def _no(name: str) -> str:

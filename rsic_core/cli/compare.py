@@ -43,9 +43,8 @@ def register(subparsers) -> None:
         help='print {"BLEU-4": {"delta", "low", "high", "a_wins"}, ...} on the 0-1 scale (as `rsic score --json`); '
         "a_wins is the share of resamples where A scores higher",
     )
-    p.add_argument(
-        "--class-metric", "--class_metric", default="CIDEr", help="metric of the per-class table (default CIDEr)"
-    )
+    p.add_argument("--class-metric", default="CIDEr", help="metric of the per-class table (default CIDEr)")
+    p.add_argument("--class_metric", help=argparse.SUPPRESS, default=argparse.SUPPRESS)  # the underscore spelling
     p.add_dataclass(ScoreConfig)
     p.set_defaults(func=_compare)
 

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from rsic_core.options import split_list
 from rsic_core.scoring import coco
 from rsic_core.scoring.coco import BLEU, CIDER, JAVA_MISSING, METEOR, ROUGE_L, SPICE  # noqa: F401 (re-exported)
 
@@ -78,6 +79,13 @@ class ScoreConfig:
             "Geo-Sim within about 0.001). The precision used is recorded with the embedder name."
         },
     )
+
+    def __post_init__(self):
+        # Checked when the config is made, so that `rsic evaluate --metrics blue` stops before any captioning.
+        self.score_metrics = tuple(split_list(self.score_metrics))
+        unknown = [m for m in self.score_metrics if m not in METRIC_GROUPS]
+        if unknown:
+            raise ValueError(f"unknown metric group(s) {unknown}; choose from {', '.join(METRIC_GROUPS)}")
 
 
 @dataclass
@@ -133,9 +141,7 @@ def score(
             asked for, Java is missing, or the Geo-Sim embedder cannot be loaded.
     """
     config = config or ScoreConfig()
-    unknown = set(config.score_metrics) - set(METRIC_GROUPS)
-    if unknown:
-        raise ValueError(f"unknown metric group(s) {sorted(unknown)}; choose from {', '.join(METRIC_GROUPS)}")
+    config.__post_init__()  # score_metrics may have been changed since the config was made
     preds, refs, notes = _align(predictions, references)
     ids = [i for i in preds if refs.get(i)]
     if not ids:

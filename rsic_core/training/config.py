@@ -333,7 +333,8 @@ def _check_trackers(report_to) -> None:
 
 def current_names(values: Mapping) -> dict:
     """Field values with the names older versions wrote renamed, and the placeholders ``to_dict`` writes for tokens left out."""
-    renamed = {_OLD_NAMES.get(k, k): v for k, v in values.items()}
+    renamed = {_OLD_NAMES.get(k, k): v for k, v in values.items() if k in _OLD_NAMES}
+    renamed |= {k: v for k, v in values.items() if k not in _OLD_NAMES}  # a current name wins over an older one
     if CHECKPOINTING not in renamed and "gradient_checkpointing" in renamed:  # written before the rename
         renamed[CHECKPOINTING] = renamed.pop("gradient_checkpointing")
     return {k: v for k, v in renamed.items() if not (k.endswith("_token") and v == f"<{k.upper()}>")}

@@ -97,8 +97,8 @@ def _user_stderr(err: io.StringIO):
         if type(h) is logging.StreamHandler and h.stream not in (sys.stdout, sys.__stdout__)
     ]
     streams = [h.stream for h in handlers]
-    for handler in handlers:
-        handler.setStream(err)
+    for handler in handlers:  # not setStream: it flushes the old stream, which pytest may have closed (capsys)
+        handler.stream = err
     descriptor = tempfile.TemporaryFile()
     saved = os.dup(2)
     sys.__stderr__.flush()
@@ -116,7 +116,7 @@ def _user_stderr(err: io.StringIO):
         os.dup2(saved, 2)
         os.close(saved)
         for handler, stream in zip(handlers, streams):
-            handler.setStream(stream)
+            handler.stream = stream
         for w in caught:
             err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
         descriptor.seek(0)

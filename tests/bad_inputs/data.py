@@ -410,7 +410,7 @@ SPECIAL_CASES = [
         "rsic evaluate: a --config file whose engine is not one of the choices (argparse checks only the command line)",
         lambda tmp: _text_file(tmp / "eval.yaml", "engine: rya\n"),
         lambda config: cli(["evaluate", "--data", config.parent, "--config", config]),
-        r"eval\.yaml: engine must be one of local, ray \(got 'rya'\)$",
+        r'eval\.yaml: engine must be one of local, ray \(got "rya"\)$',
         exit_code=2,
     ),
     BadInput(

@@ -421,14 +421,14 @@ NUMBER_CASES = [  # numbers that cannot train: refused before anything is writte
         "--config a YAML file with max_steps: true",
         "--config",
         str,
-        expected=r"max_steps must be a whole number, not true",
+        expected=r"run\.yaml: max_steps must be a whole number \(got true\)$",
         build=_config_file("run.yaml", "max_steps: true\n"),
     ),
     _train(
         "--config a JSON file with lora_r: true (trained rank 1)",
         "--config",
         str,
-        expected=r"lora_r must be a whole number, not true",
+        expected=r"run\.json: lora_r must be a whole number \(got true\)$",
         build=_config_file("run.json", '{"lora_r": true, "max_steps": 2}'),
     ),
     _train(
