@@ -15,7 +15,7 @@ found = runs_cache.list_runs(root)
 if not found:
     st.info(
         "No runs yet. Evaluate a model on the Compare page (Evaluate a model on the loaded dataset), or "
-        "`rsic evaluate --model M --data PATH --split test` (a zero-shot baseline is a run without `--adapter`)."
+        "`rsic evaluate --model M --data PATH --eval-split test` (a zero-shot baseline is a run without `--adapter`)."
     )
     st.stop()
 
