@@ -372,3 +372,34 @@ def test_a_comma_option_takes_one_value_and_leaves_the_arguments_after_it(capsys
     file_args = ["evaluate", "--data", "d", "--split", "val", "--split", "test"]
     assert _parse(*file_args).eval_split == "test"
     assert capsys.readouterr().err.count("deprecated") == 1  # one warning per spelling
+
+
+def test_a_switch_leaves_the_next_argument_alone_and_older_keys_lose_to_current_ones(tmp_path, capsys):
+    """From a second review: `rsic score --spice RUN` gave RUN to --spice; `limit: 2` after `eval_limit: 3` won."""
+    from rsic_core.cli.train import parse_config
+    from rsic_core.training.experiments import GridConfig
+
+    args = _parse("score", "--spice", "run_folder")
+    assert args.predictions == "run_folder" and args.score_spice is True
+    assert _parse("compare", "--spice", "a", "b", "--no-spice").score_spice is False
+    assert _parse("evaluate", "--data", "d", "--spice", "off").score_spice is False  # no positional: a value
+    file = tmp_path / "c.yaml"
+    file.write_text("limit: 2\neval_limit: 3\nallow_missing: yes\n")
+    with pytest.raises(ValueError, match="unknown field"):
+        _parse_with_config("evaluate", "--data", "d", "--config", str(file))  # allow_missing is score's
+    file.write_text("eval_limit: 3\nlimit: 2\nspice: 'on'\n")
+    args = _parse_with_config("evaluate", "--data", "d", "--config", str(file))
+    assert (args.eval_limit, args.score_spice) == (3, True)
+    assert "c.yaml: limit is an older name; use eval_limit" in capsys.readouterr().err
+    file.write_text("allow_missing: 1\nprotocols: 'true'\nspice: false\n")
+    args = _parse_with_config("score", "p.jsonl", "--config", str(file))
+    assert (args.allow_missing, args.protocols, args.score_spice) == (True, True, False)
+    file.write_text("val_metrics: [bleu, cider]\ngrid_r: [2, 4]\ndeepspeed: {zero: 3}\n")
+    with pytest.raises(ValueError, match=r"^rsic experiment grid: .*deepspeed"):  # not a traceback: deepspeed absent
+        parse_config(["--config", str(file)], GridConfig, prog="rsic experiment grid")
+    file.write_text("val_metrics: [bleu, cider]\ngrid_r: [2, 4]\n")
+    config, grid = parse_config(["--config", str(file)], GridConfig, prog="rsic experiment grid")
+    assert (config.val_metrics, grid.grid_r) == ("bleu,cider", "2,4")  # a list for a comma field
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--help"])
+    assert "--data DATA [--out OUT]" in " ".join(capsys.readouterr().out.split())  # --data still shown as required

@@ -10,6 +10,7 @@ Each command group is a module here with ``register(subparsers)`` (listed in ``C
 
 - ``arguments``: the one option parser (``OptionParser``, transformers' ``HfArgumentParser`` over the config
   dataclasses) every command's parser is, ``--config FILE``, the model options, the help layout
+- ``config_files``: reading a ``--config`` file and checking each value as its option would
 - ``engine``: ``--engine local|ray`` and the Ray options
 - ``outputs``: ``--out`` checks, lines streamed to ``<out>.partial``, progress on stderr
 

@@ -14,18 +14,21 @@ same everywhere:
   spellings, listed beside it (``--embedder``), and ``metadata["aliases"]`` older ones: accepted with a
   deprecation warning and named at the end of ``--help``.
 - How a value converts (numbers, choices, ``Literal``/``Enum``, ``str | None``, switches) is
-  HfArgumentParser's; a switch ``eval_efficiency`` also has ``--no-eval-efficiency``, and a tuple field
-  (which HfArgumentParser does not take) one comma-separated value (:func:`rsic_core.options.split_list`).
-- ``--config FILE`` (JSON or YAML) gives option values keyed by field name; options on the command line
-  override it. :func:`add_config_option` adds it to every command of ``rsic``.
+  HfArgumentParser's. A switch ``eval_efficiency`` is ``--eval-efficiency [true|false|on|off]`` and
+  ``--no-eval-efficiency``; it takes a value only when one of those words follows it (``rsic score --spice RUN``
+  leaves RUN to the command). A tuple field (which HfArgumentParser does not take) is one comma-separated value
+  (:func:`rsic_core.options.split_list`).
+- ``--config FILE`` (JSON or YAML) gives option values keyed by field name, each checked as its option's text
+  would be (:mod:`rsic_core.cli.config_files`); options on the command line override it, and a key of a
+  current name overrides one of an older name. :func:`add_config_option` adds it to every command of ``rsic``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import dataclasses
-import json
 import sys
 import textwrap
 import types
@@ -35,10 +38,24 @@ from pathlib import Path
 from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
+from rsic_core.cli.config_files import config_value, read_config_file, switch_value
 from rsic_core.options import split_list
-from rsic_core.paths import check_regular
 
-_OWN_METADATA = ("option", "also", "aliases")  # the spellings, which this module adds itself
+_OWN_METADATA = ("option", "also", "aliases")
+_WORDS = {
+    "true",
+    "false",
+    "yes",
+    "no",
+    "y",
+    "n",
+    "t",
+    "f",
+    "1",
+    "0",
+    "on",
+    "off",
+}  # a switch's values  # the spellings, which this module adds itself
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -60,6 +77,8 @@ class OptionParser(HfArgumentParser):
         kwargs.setdefault("formatter_class", HelpFormatter)
         self._skip: frozenset[str] = frozenset()
         self.deprecated: list[tuple[str, str]] = []  # (older spelling, current one), for the end of --help
+        self.switches: set[str] = set()  # the option strings of switches (see parse_known_args)
+        self.older: set[str] = set()  # the older spellings (their keys in a config file lose to current ones)
         self.warned: set[str] = set()  # older spellings already warned of (a command is parsed twice with --config)
         self.hints: dict[str, typing.Any] = {}  # field name -> its type, to check config-file values
         self.no_option: dict[str, dataclasses.Field] = {}  # fields without an option (they hold a dataclass)
@@ -106,7 +125,8 @@ class OptionParser(HfArgumentParser):
             options = recorder.calls[0]  # the field itself; HfArgumentParser's "--no_" complement is redone below
         switch = options.get("type") is string_to_bool
         if switch:  # --name alone turns it on, also where the field may be None; on/off as well as true/false
-            options |= {"type": _switch, "nargs": "?", "const": True}
+            options |= {"type": switch_value, "nargs": "?", "const": True}
+            self.switches |= {*listed, *hidden, *older}
         default = options.get("default") if _plain(field.type) is tuple else _default(field)
         shown = "" if default in (None, "", dataclasses.MISSING) else f" (default {default or repr(default)})"
         options |= {"dest": field.name, "help": field.metadata.get("help", "") + shown.replace("%", "%%")}
@@ -117,8 +137,9 @@ class OptionParser(HfArgumentParser):
             parser.add_argument(name, **quiet)
         for name in older:
             parser.add_argument(name, action=_warns(argparse._StoreAction, listed[0]), **quiet)
+        self.older |= set(older)
         if not switch:
-            self.deprecated += [(name, listed[0]) for name in older if "-" in name]
+            self.deprecated += [(name, listed[0]) for name in older if "_" not in name[2:]]
             return
         # A switch: --no-NAME turns it off, for every spelling (a switch's old name is used to turn it off).
         off = {"dest": field.name, "default": argparse.SUPPRESS}
@@ -128,13 +149,28 @@ class OptionParser(HfArgumentParser):
         for name in older:
             action = _warns(argparse._StoreFalseAction, _no(listed[0]))
             parser.add_argument(_no(name), action=action, help=argparse.SUPPRESS, **off)
-            self.deprecated += [(_no(name), _no(listed[0]))] if "-" in name else []
+            self.deprecated += [(_no(name), _no(listed[0]))] if "_" not in name[2:] else []
+
+    def parse_known_args(self, args=None, namespace=None):
+        # A switch takes a value only when one follows (--cleaning off); before anything else it stands alone, so that
+        # `rsic score --spice RUN` leaves RUN to the command (argparse would give it to the switch's optional value).
+        if args is not None and self.switches:
+            args = [
+                f"{a}=true" if a in self.switches and (i + 1 == len(args) or args[i + 1].lower() not in _WORDS) else a
+                for i, a in enumerate(args)
+            ]
+        return super().parse_known_args(args, namespace)
 
     def format_help(self) -> str:
         if self.deprecated and not self.epilog:
             pairs = ", ".join(f"{old} ({new})" for old, new in self.deprecated)
             self.epilog = f"Older spellings, deprecated but still accepted: {pairs}."
-        return super().format_help()
+        with _shown_required(self):
+            return super().format_help()
+
+    def format_usage(self) -> str:
+        with _shown_required(self):
+            return super().format_usage()
 
     def config_values(self, file: str | Path, renames=None) -> dict:
         """The option values of a JSON or YAML config file, by destination, checked (for :meth:`set_defaults`).
@@ -162,8 +198,11 @@ class OptionParser(HfArgumentParser):
         unknown = sorted(k for k, name in keys.items() if name not in options and name not in self.no_option)
         if unknown:
             raise ValueError(f"{file}: unknown field(s) {', '.join(unknown)}; `{self.prog} --help` lists the fields")
-        values = {}
-        for key, value in data.items():
+        values, current = {}, set()
+        older = {o.lstrip("-").replace("-", "_") for o in self.older}
+        for key, value in sorted(
+            data.items(), key=lambda item: keys[str(item[0])] not in older
+        ):  # older first: current names win
             name = keys[str(key)]
             if name in self.no_option:  # a field holding a dataclass (the Trainer's parallelism_config): null only
                 if value is not None:
@@ -171,7 +210,12 @@ class OptionParser(HfArgumentParser):
                 values[name] = None
                 continue
             action = options[name]
-            values[action.dest] = _config_value(file, key, action, value, self.hints.get(action.dest))
+            if name in older:
+                print(f"rsic: warning: {file}: {key} is an older name; use {action.dest}", file=sys.stderr)
+            elif action.dest in current:
+                raise ValueError(f"{file}: {action.dest} is given twice (as {key} too)")
+            values[action.dest] = config_value(file, key, action, value, self.hints.get(action.dest))
+            current |= set() if name in older else {action.dest}
         return values
 
     def parse_with_config(self, argv: list[str], renames=None) -> list:
@@ -185,9 +229,12 @@ class OptionParser(HfArgumentParser):
         known, _ = self.parse_known_args(argv)
         if known.config:
             self.set_defaults(**self.config_values(known.config, renames))
-        *configs, remaining = self.parse_args_into_dataclasses(
-            args=argv, return_remaining_strings=True, look_for_args_file=False
-        )
+        try:
+            *configs, remaining = self.parse_args_into_dataclasses(
+                args=argv, return_remaining_strings=True, look_for_args_file=False
+            )
+        except (TypeError, ImportError) as e:  # what TrainingArguments raises besides ValueError, e.g. deepspeed absent
+            raise ValueError(f"{self.prog}: {' '.join(str(e).split())}") from None
         configs = [c for c in configs if not isinstance(c, argparse.Namespace)]  # --config itself
         remaining = [r for r in remaining if r]
         if remaining:
@@ -270,42 +317,6 @@ def dataclass_from_args(cls, args: argparse.Namespace, **values):
     return cls(**{**found, **values})
 
 
-def read_config_file(file: Path) -> dict:
-    """The values of a JSON or YAML config file.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: not a regular file; the file is not valid JSON/YAML (the message names its line) or not a mapping.
-    """
-    check_regular(file)  # a FIFO or /dev/zero would block or fill memory
-    if file.is_dir():
-        raise ValueError(f"{file}: a folder, not a config file; give a JSON or YAML file")
-    if not file.is_file():
-        raise FileNotFoundError(f"{file}: no such config file")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{file}: not a UTF-8 text file") from None
-    if file.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-            raise ValueError(f"{file}: not valid YAML{where} ({problem})") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{file}: not valid JSON at line {e.lineno} ({e.msg})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{file}: expected a mapping of field names to values")
-    return data
-
-
 class _Recorder:
     """Stands in for a parser to keep what HfArgumentParser would add for a field (its first call: the field)."""
 
@@ -333,49 +344,17 @@ def _warns(action: type, current: str) -> type:
     return Deprecated
 
 
-def _switch(text: str) -> bool:
-    """HfArgumentParser's ``string_to_bool``, and ``on``/``off`` as the project's switches always took."""
-    value = str(text).strip().lower()
-    return {"on": True, "off": False}[value] if value in ("on", "off") else string_to_bool(value)
-
-
-def _config_value(file, key, action: argparse.Action, value, hint):
-    """``value`` from a config file as the option ``action`` would take its text; one sentence naming file and key.
-
-    Lists and mappings stay as they are where the field's type takes them (``report_to: [none]``,
-    ``lr_scheduler_kwargs: {num_cycles: 2}``, a comma field as a list); None only where the field may be None.
-    """
-    union = isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union
-    takes = {typing.get_origin(a) or a for a in (typing.get_args(hint) if union else (hint,))}
-    if value is None:
-        if type(None) in takes or action.default is None:
-            return None
-        raise ValueError(f"{file}: {key} needs a value (the file gives null)")
-    if isinstance(value, list) and takes & {list, tuple} or isinstance(value, dict) and dict in takes:
-        return value
-    if isinstance(action, argparse._StoreConstAction):  # store_true options such as --allow-missing
-        if not isinstance(value, bool):
-            raise ValueError(f"{file}: {key} must be true or false (got {_shown(value)})")
-        return action.const if value else action.default
-    if isinstance(value, (list, dict)):
-        raise ValueError(f"{file}: {key} takes one value (got {_shown(value)})")
-    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+@contextlib.contextmanager
+def _shown_required(parser):
+    """The options :func:`add_config_option` made optional (the file may give them) shown as required in help."""
+    options = getattr(parser, "required_options", [])
+    for action in options:
+        action.required = True
     try:
-        converted = action.type(text) if callable(action.type) else text
-    except (TypeError, ValueError, KeyError, argparse.ArgumentTypeError):
-        kind = getattr(action.type, "__name__", "value")
-        raise ValueError(f"{file}: {key} must be {_KINDS.get(kind, 'a valid ' + kind)} (got {_shown(value)})") from None
-    if action.choices is not None and converted not in action.choices:
-        raise ValueError(f"{file}: {key} must be one of {', '.join(map(str, action.choices))} (got {_shown(value)})")
-    return converted
-
-
-_KINDS = {"int": "a whole number", "float": "a number", "_switch": "true or false"}
-
-
-def _shown(value) -> str:
-    """A config value as the file spells it: true, null, "abc", [1, 2]."""
-    return json.dumps(value, default=str)
+        yield
+    finally:
+        for action in options:
+            action.required = False
 
 
 def _no(name: str) -> str:
