@@ -376,9 +376,11 @@ def test_a_comma_option_takes_one_value_and_leaves_the_arguments_after_it(capsys
 
 def test_a_switch_leaves_the_next_argument_alone_and_older_keys_lose_to_current_ones(tmp_path, capsys):
     """From a second review: `rsic score --spice RUN` gave RUN to --spice; `limit: 2` after `eval_limit: 3` won."""
+    from rsic_core.cli.config_files import SWITCH_WORDS, switch_value
     from rsic_core.cli.train import parse_config
     from rsic_core.training.experiments import GridConfig
 
+    assert {switch_value(word) for word in SWITCH_WORDS} == {True, False}  # every word a switch is known to take
     args = _parse("score", "--spice", "run_folder")
     assert args.predictions == "run_folder" and args.score_spice is True
     assert _parse("compare", "--spice", "a", "b", "--no-spice").score_spice is False

@@ -38,24 +38,10 @@ from pathlib import Path
 from transformers import HfArgumentParser
 from transformers.hf_argparser import string_to_bool
 
-from rsic_core.cli.config_files import config_value, read_config_file, switch_value
+from rsic_core.cli.config_files import SWITCH_WORDS, config_value, read_config_file, switch_value
 from rsic_core.options import split_list
 
-_OWN_METADATA = ("option", "also", "aliases")
-_WORDS = {
-    "true",
-    "false",
-    "yes",
-    "no",
-    "y",
-    "n",
-    "t",
-    "f",
-    "1",
-    "0",
-    "on",
-    "off",
-}  # a switch's values  # the spellings, which this module adds itself
+_OWN_METADATA = ("option", "also", "aliases")  # the spellings, which this module adds itself
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -156,7 +142,9 @@ class OptionParser(HfArgumentParser):
         # `rsic score --spice RUN` leaves RUN to the command (argparse would give it to the switch's optional value).
         if args is not None and self.switches:
             args = [
-                f"{a}=true" if a in self.switches and (i + 1 == len(args) or args[i + 1].lower() not in _WORDS) else a
+                f"{a}=true"
+                if a in self.switches and (i + 1 == len(args) or args[i + 1].lower() not in SWITCH_WORDS)
+                else a
                 for i, a in enumerate(args)
             ]
         return super().parse_known_args(args, namespace)
@@ -198,11 +186,10 @@ class OptionParser(HfArgumentParser):
         unknown = sorted(k for k, name in keys.items() if name not in options and name not in self.no_option)
         if unknown:
             raise ValueError(f"{file}: unknown field(s) {', '.join(unknown)}; `{self.prog} --help` lists the fields")
-        values, current = {}, set()
         older = {o.lstrip("-").replace("-", "_") for o in self.older}
-        for key, value in sorted(
-            data.items(), key=lambda item: keys[str(item[0])] not in older
-        ):  # older first: current names win
+        values, given = {}, {}  # given: destination -> the current-name key that set it
+        # Older names first, so that a current name in the same file wins over them.
+        for key, value in sorted(data.items(), key=lambda item: keys[str(item[0])] not in older):
             name = keys[str(key)]
             if name in self.no_option:  # a field holding a dataclass (the Trainer's parallelism_config): null only
                 if value is not None:
@@ -212,10 +199,11 @@ class OptionParser(HfArgumentParser):
             action = options[name]
             if name in older:
                 print(f"rsic: warning: {file}: {key} is an older name; use {action.dest}", file=sys.stderr)
-            elif action.dest in current:
-                raise ValueError(f"{file}: {action.dest} is given twice (as {key} too)")
+            elif action.dest in given:
+                raise ValueError(f"{file}: {action.dest} is given twice (as {given[action.dest]} and {key})")
+            else:
+                given[action.dest] = key
             values[action.dest] = config_value(file, key, action, value, self.hints.get(action.dest))
-            current |= set() if name in older else {action.dest}
         return values
 
     def parse_with_config(self, argv: list[str], renames=None) -> list:

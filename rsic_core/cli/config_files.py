@@ -22,6 +22,8 @@ from transformers.hf_argparser import string_to_bool
 from rsic_core.paths import check_regular
 
 _KINDS = {"int": "a whole number", "float": "a number", "switch_value": "true or false"}
+# A switch's values: HfArgumentParser's string_to_bool words, and on/off.
+SWITCH_WORDS = frozenset(("true", "false", "yes", "no", "y", "n", "t", "f", "1", "0", "on", "off"))
 
 
 def read_config_file(file: Path) -> dict:
